@@ -1,0 +1,82 @@
+"""The long-lived resources of one service process, made at start-up and closed at shutdown.
+
+Held on ``app.state.runtime`` for the API and passed into the arq worker's ``ctx``, so both sides share one
+engine, one Redis pool and (in the embedded default) one Redis server.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from arq import ArqRedis, create_pool
+from arq.connections import RedisSettings
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from alertsvc.embedded_redis import EmbeddedRedis
+from alertsvc.geo.zones import ZoneRegistry
+from alertsvc.resources import config_dir
+from alertsvc.settings import Settings
+from alertsvc.store.db import create_engine, session_factory
+from alertsvc.store.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    redis: ArqRedis
+    redis_url: str
+    embedded_redis: EmbeddedRedis | None = field(default=None)
+    _zones: ZoneRegistry | None = field(default=None, repr=False)
+
+    @property
+    def zones(self) -> ZoneRegistry:
+        """Named zones from ``ALERTSVC_ZONES_DIR`` (default: the project's ``config/zones``), loaded once."""
+        if self._zones is None:
+            directory = self.settings.zones_dir or (config_dir() / "zones")
+            registry = ZoneRegistry()
+            if Path(directory).is_dir():
+                registry.load_dir(directory)
+            self._zones = registry
+        return self._zones
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.engine.dispose()
+        if self.embedded_redis is not None:
+            self.embedded_redis.stop()
+
+
+def redis_settings(url: str) -> RedisSettings:
+    """arq connection settings for ``url``, with retries so a Redis restart is ridden out, not fatal."""
+    settings = RedisSettings.from_dsn(url)
+    settings.conn_retries = 30
+    settings.conn_retry_delay = 1
+    settings.retry_on_timeout = True
+    return settings
+
+
+async def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
+    """Connect to (or start) everything the service needs; migrate the database first when asked."""
+    embedded: EmbeddedRedis | None = None
+    redis_url = settings.redis_url
+    if not redis_url:
+        embedded = EmbeddedRedis(settings.data_dir / "redis").start()
+        redis_url = embedded.url
+        log.info("started embedded Redis on %s", redis_url)
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        if migrate:
+            await upgrade(engine)
+        redis = await create_pool(redis_settings(redis_url))
+    except BaseException:
+        await engine.dispose()
+        if embedded is not None:
+            embedded.stop()
+        raise
+    return Runtime(settings, engine, session_factory(engine), redis, redis_url, embedded)

@@ -1,0 +1,40 @@
+"""The append-only audit log: every change to an alert, a key or a user leaves a row here.
+
+Rows are only ever inserted (the database refuses UPDATE and DELETE, see the first migration), inside the same
+transaction as the change they describe, so the log can never disagree with what happened.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alertsvc.store.models import AuditEvent
+
+
+async def record(
+    session: AsyncSession,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str | None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Add one audit row to the caller's transaction. ``detail`` must not hold phone numbers or emails."""
+    session.add(
+        AuditEvent(
+            actor=actor, action=action, subject_type=subject_type, subject_id=subject_id, detail=detail or {}
+        )
+    )
+
+
+async def events_for(session: AsyncSession, subject_type: str, subject_id: str) -> list[AuditEvent]:
+    """The audit trail of one subject, oldest first."""
+    result = await session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
+        .order_by(AuditEvent.id)
+    )
+    return list(result)

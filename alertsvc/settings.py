@@ -1,0 +1,125 @@
+"""Every setting alertsvc reads, from the environment and `.env`.
+
+Nothing else in the code base reads ``os.environ``: a setting that is not here does not exist. Settings are read
+through :func:`get_settings` (cached), never at import time, so tests and the CLI can build their own.
+
+The embedded default needs no configuration at all: a SQLite file under ``ALERTSVC_DATA_DIR``, a Redis server
+the service starts itself, sandbox providers. Outside development the service refuses to start without a real
+secret key, because every signed link and session would otherwise be forgeable.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me"  # noqa: S105 - the sentinel we refuse outside development
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """alertsvc configuration; variable names are part of the public contract (DESIGN.md)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ALERTSVC_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "ALERTSVC_DATABASE_URL")
+    )
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "ALERTSVC_REDIS_URL")
+    )
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
+    public_url: str = "http://127.0.0.1:8000"
+
+    sandbox: bool = False
+    twilio_account_sid: str = "AC00000000000000000000000000000000"
+    twilio_auth_token: SecretStr = SecretStr("sandbox-auth-token")
+    twilio_from: str = "+15005550006"
+    twilio_base_url: str | None = None
+    smtp_url: str = "smtp://127.0.0.1:25"
+    email_from: str = "alerts@alertsvc.invalid"
+    push_allow_private: bool = False
+
+    zones_dir: Path | None = None
+    """GeoJSON files of named zones; default: the project's ``config/zones``."""
+    sms_max_segments: int = 3
+    sms_rate_per_second: float | None = None
+    email_rate_per_second: float | None = None
+    push_rate_per_second: float | None = None
+    """Channel rate limits shared by all workers; unset means as fast as the provider takes them."""
+    delivery_batch_size: int = 200
+    job_timeout_s: int = 300
+    """A job running longer is presumed dead; its work is taken up again (arq re-runs it, the sweeper re-queues)."""
+    stall_after_s: int = 30
+    """Queued deliveries idle this long (a lost job, a restarted Redis) are enqueued again by the sweeper."""
+    send_concurrency: int = 128
+
+    max_alert_bytes: int = 1024 * 1024
+    run_worker_in_process: bool | None = None
+    """Run the arq worker inside ``serve``; default: only on the embedded defaults (no REDIS_URL)."""
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_outside_development(self) -> Settings:
+        if self.env is not Environment.DEVELOPMENT and self.secret_key.get_secret_value() == DEFAULT_SECRET:
+            raise ValueError(
+                "ALERTSVC_SECRET_KEY must be set to a long random value outside development "
+                "(signed links, sessions and webhooks depend on it)"
+            )
+        if self.env is not Environment.DEVELOPMENT and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("ALERTSVC_SECRET_KEY must be at least 32 characters outside development")
+        return self
+
+    @property
+    def embedded_redis(self) -> bool:
+        """True when no REDIS_URL is given: ``serve`` starts a Redis server of its own."""
+        return not self.redis_url
+
+    @property
+    def resolved_database_url(self) -> str:
+        """DATABASE_URL, or the SQLite file under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'alertsvc.sqlite3').resolve()}"
+
+    @property
+    def worker_in_process(self) -> bool:
+        if self.run_worker_in_process is not None:
+            return self.run_worker_in_process
+        return self.embedded_redis
+
+    def signing_key(self) -> str:
+        """The secret for signed links. In development with no key set, one is made and kept under data_dir.
+
+        A fixed well-known default would let anyone forge acknowledgement and unsubscribe links on a demo that
+        someone forgot to configure, so even development gets a random key that survives restarts.
+        """
+        value = self.secret_key.get_secret_value()
+        if value != DEFAULT_SECRET:
+            return value
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        generated = secrets.token_urlsafe(48)
+        path.write_text(generated)
+        path.chmod(0o600)
+        return generated
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once on first use."""
+    return Settings()

@@ -1,0 +1,169 @@
+"""The SQL side of targeting: residents in boxes, their contacts, and who received earlier alerts.
+
+Queries stream their results in chunks, so memory stays flat whatever the number of residents. The bounding-box
+prefilter uses the ``(lat, lon)`` index; the exact inside test is done by the caller, vectorised, on what comes
+back (``alertsvc.geo.targeting``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alertsvc.geo.targeting import BetweenParams
+from alertsvc.store.models import Alert, Contact, Delivery, Resident
+
+CHUNK = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Candidates:
+    """One chunk of residents from the prefilter, as parallel arrays."""
+
+    ids: npt.NDArray[np.int64]
+    lats: npt.NDArray[np.float64]
+    lons: npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """A contact of a targeted resident, with what the preference filter needs."""
+
+    contact_id: int
+    resident_id: int
+    channel: str
+    confirmed: bool
+    opted_out: bool
+    language: str
+    categories: str | None
+    min_severity: str | None
+    quiet_start: str | None
+    quiet_end: str | None
+    timezone: str
+    test_recipient: bool
+
+
+async def residents_in_boxes(
+    session: AsyncSession, boxes: Sequence[BetweenParams], chunk: int = CHUNK
+) -> AsyncIterator[Candidates]:
+    """Residents whose position lies in any box (a superset of the target), streamed in chunks."""
+    if not boxes:
+        return
+    condition = or_(
+        *(
+            and_(Resident.lat.between(b.lat_low, b.lat_high), Resident.lon.between(b.lon_low, b.lon_high))
+            for b in boxes
+        )
+    )
+    result = await session.stream(
+        select(Resident.id, Resident.lat, Resident.lon).where(condition).execution_options(yield_per=chunk)
+    )
+    async for rows in result.partitions(chunk):
+        array = np.array(rows, dtype=np.float64).reshape(-1, 3)
+        yield Candidates(array[:, 0].astype(np.int64), array[:, 1], array[:, 2])
+
+
+_RECIPIENT_COLUMNS = (
+    Contact.id,
+    Contact.resident_id,
+    Contact.channel,
+    Contact.confirmed_at,
+    Contact.opted_out_at,
+    Resident.language,
+    Resident.categories,
+    Resident.min_severity,
+    Resident.quiet_start,
+    Resident.quiet_end,
+    Resident.timezone,
+    Resident.test_recipient,
+)
+
+
+def _recipient(row: Sequence[object]) -> Recipient:
+    (contact_id, resident_id, channel, confirmed_at, opted_out_at, language, categories, min_severity,
+     quiet_start, quiet_end, timezone, test_recipient) = row  # fmt: skip
+    return Recipient(
+        contact_id=int(contact_id),  # type: ignore[call-overload]
+        resident_id=int(resident_id),  # type: ignore[call-overload]
+        channel=str(channel),
+        confirmed=confirmed_at is not None,
+        opted_out=opted_out_at is not None,
+        language=str(language),
+        categories=categories if isinstance(categories, str) else None,
+        min_severity=min_severity if isinstance(min_severity, str) else None,
+        quiet_start=quiet_start if isinstance(quiet_start, str) else None,
+        quiet_end=quiet_end if isinstance(quiet_end, str) else None,
+        timezone=str(timezone),
+        test_recipient=bool(test_recipient),
+    )
+
+
+async def recipients_of_residents(session: AsyncSession, resident_ids: Sequence[int]) -> list[Recipient]:
+    """Every contact of these residents (confirmed or not, opted out or not: the filter decides)."""
+    if not resident_ids:
+        return []
+    rows = await session.execute(
+        select(*_RECIPIENT_COLUMNS)
+        .join(Resident, Resident.id == Contact.resident_id)
+        .where(Contact.resident_id.in_(list(resident_ids)))
+    )
+    return [_recipient(row) for row in rows]
+
+
+async def recipients_of_contacts(session: AsyncSession, contact_ids: Sequence[int]) -> list[Recipient]:
+    if not contact_ids:
+        return []
+    rows = await session.execute(
+        select(*_RECIPIENT_COLUMNS)
+        .join(Resident, Resident.id == Contact.resident_id)
+        .where(Contact.id.in_(list(contact_ids)))
+    )
+    return [_recipient(row) for row in rows]
+
+
+RECEIVED_STATES = ("sending", "sent", "delivered")
+"""Deliveries that count as "received the alert" for an Update or Cancel (sending: outcome unknown, so yes)."""
+
+
+async def referenced_alert_ids(session: AsyncSession, keys: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Our ids of the alerts named by CAP ``references`` (sender, identifier, sent) triples."""
+    ids: list[str] = []
+    for sender, identifier, sent in keys:
+        found = await session.scalar(
+            select(Alert.id).where(Alert.sender == sender, Alert.identifier == identifier, Alert.sent_text == sent)
+        )
+        if found is None:  # tolerate a sent time written with another offset form
+            candidates = await session.scalars(
+                select(Alert).where(Alert.sender == sender, Alert.identifier == identifier)
+            )
+            for alert in candidates:
+                try:
+                    if alert.sent_at == datetime.fromisoformat(sent):
+                        found = alert.id
+                except ValueError:
+                    pass
+        if found is not None:
+            ids.append(found)
+    return ids
+
+
+async def contacts_that_received(
+    session: AsyncSession, alert_ids: Sequence[str], chunk: int = CHUNK
+) -> AsyncIterator[list[int]]:
+    """Contact ids that received any of these alerts, streamed in chunks."""
+    if not alert_ids:
+        return
+    result = await session.stream(
+        select(Delivery.contact_id)
+        .where(Delivery.alert_id.in_(list(alert_ids)), Delivery.state.in_(RECEIVED_STATES))
+        .distinct()
+        .execution_options(yield_per=chunk)
+    )
+    async for rows in result.partitions(chunk):
+        yield [int(row[0]) for row in rows]

@@ -1,0 +1,197 @@
+"""The database schema, as SQLAlchemy 2 declarative models.
+
+The database is the source of truth for everything that must survive a crash: alerts and their lifecycle state,
+who may do what (users, API keys), and the append-only audit log. Redis only carries work in flight.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from alertsvc.store.types import UTCDateTime, utcnow
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a real BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class User(Base):
+    """A person who signs in to the console: dispatcher, approver or admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """A key another system presents as ``Authorization: Bearer``; only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class Alert(Base):
+    """One CAP alert as received, with its place in the lifecycle.
+
+    ``cap`` holds the alert in CAP's JSON form, exactly as validated; the scalar columns beside it are copies
+    for querying and uniqueness. ``sent_text`` is the CAP ``sent`` string with its offset, because CAP identifies
+    an alert by the (sender, identifier, sent) strings that ``references`` quote.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("sender", "identifier", "sent_text", name="uq_alerts_cap_key"),
+        UniqueConstraint("submitted_by", "idempotency_key", name="uq_alerts_idempotency"),
+        Index("ix_alerts_state_created", "state", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(255))
+    identifier: Mapped[str] = mapped_column(String(255))
+    sent_text: Mapped[str] = mapped_column(String(32))
+    sent_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    msg_type: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(20))
+    headline: Mapped[str | None] = mapped_column(String(500))
+    expires_at: Mapped[datetime | None]
+    cap: Mapped[dict[str, Any]]
+    submitted_by: Mapped[str] = mapped_column(String(120))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_at: Mapped[datetime | None]
+    dispatch_started_at: Mapped[datetime | None]
+    planned_at: Mapped[datetime | None]
+    """When fan-out finished planning every delivery; until then the alert cannot be complete."""
+    first_sent_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what, when. Append-only: database triggers refuse UPDATE and DELETE on this table."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(60))
+    subject_type: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Resident(Base):
+    """A subscriber: where they are, what they want to hear about, in which language."""
+
+    __tablename__ = "residents"
+    __table_args__ = (Index("ix_residents_lat_lon", "lat", "lon"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(100), unique=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    language: Mapped[str] = mapped_column(String(35), default="en")
+    categories: Mapped[str | None] = mapped_column(String(200))
+    """Comma-separated CAP categories; NULL means every category."""
+    min_severity: Mapped[str | None] = mapped_column(String(10))
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    test_recipient: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Contact(Base):
+    """A phone number, e-mail address or push URL of a resident, on one channel.
+
+    Unique per (channel, address): a number shared by two residents is one contact, so it is sent one message,
+    and an SMS STOP from it opts out that number everywhere.
+    """
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        UniqueConstraint("channel", "address", name="uq_contacts_channel_address"),
+        Index("ix_contacts_resident", "resident_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(10))
+    address: Mapped[str] = mapped_column(String(2000))
+    confirmed_at: Mapped[datetime | None]
+    opted_out_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """One alert to one contact on one channel; unique on (alert, contact), so never sent twice."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "contact_id", name="uq_deliveries_alert_contact"),
+        Index("ix_deliveries_alert_state", "alert_id", "state"),
+        Index("ix_deliveries_state_updated", "state", "updated_at"),
+        Index("ix_deliveries_provider_id", "provider_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(35))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    provider_id: Mapped[str | None] = mapped_column(String(100))
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    final_at: Mapped[datetime | None]
+
+
+class Acknowledgement(Base):
+    """A resident's answer to an alert: safe, or needs help. One per (alert, resident); a new answer updates it."""
+
+    __tablename__ = "acknowledgements"
+    __table_args__ = (UniqueConstraint("alert_id", "resident_id", name="uq_acks_alert_resident"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    answer: Mapped[str] = mapped_column(String(10))
+    via: Mapped[str] = mapped_column(String(10))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+__all__ = ["Acknowledgement", "Alert", "ApiKey", "AuditEvent", "Base", "Contact", "Delivery", "Resident", "User"]
