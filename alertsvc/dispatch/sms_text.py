@@ -1,0 +1,175 @@
+"""SMS text budgets: GSM-7 or UCS-2, how many segments a text costs, and fitting a notice into a budget.
+
+Why this matters: carriers bill and deliver SMS by *segment*. A text of GSM 03.38 characters travels as 7-bit
+septets (160 in one segment, 153 per segment once it is split, because the concatenation header takes room);
+one character outside that alphabet turns the whole text into UCS-2 (70 in one segment, 67 per part), counted
+in UTF-16 code units so an emoji costs 2. Characters of the GSM extension table (``€ [ ] { } \\ ^ ~ |`` and form
+feed) are sent as an escape plus a septet and cost 2. A multi-part message never splits an escape pair or a
+surrogate pair between two segments, so segmenting is a walk, not a division.
+
+:func:`fit_sms` keeps what a resident must read whole (headline, instruction, link) and shortens only the
+description, cutting at a character boundary that never separates a base letter from its combining marks or an
+emoji from its modifiers.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = [
+    "Encoding",
+    "SmsCost",
+    "fit_sms",
+    "gsm7_septets",
+    "is_gsm7",
+    "sms_cost",
+]
+
+_GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
+
+GSM7_SINGLE, GSM7_MULTI = 160, 153
+UCS2_SINGLE, UCS2_MULTI = 70, 67
+
+_ZWJ = "\u200d"
+
+
+class Encoding(StrEnum):
+    GSM7 = "gsm7"
+    UCS2 = "ucs2"
+
+
+@dataclass(frozen=True, slots=True)
+class SmsCost:
+    """``units``: septets (GSM-7) or UTF-16 code units (UCS-2); ``segments``: parts the carrier will bill."""
+
+    encoding: Encoding
+    units: int
+    segments: int
+
+
+def is_gsm7(text: str) -> bool:
+    """True when every character is in the GSM 03.38 basic or extension table."""
+    return all(ch in _GSM7_BASIC or ch in _GSM7_EXTENSION for ch in text)
+
+
+def _gsm7_cost(ch: str) -> int:
+    return 2 if ch in _GSM7_EXTENSION else 1
+
+
+def _ucs2_cost(ch: str) -> int:
+    return 2 if ord(ch) > 0xFFFF else 1
+
+
+def gsm7_septets(text: str) -> int:
+    """Septets the text needs in GSM-7 (extension characters count 2); the text must be GSM-7."""
+    return sum(_gsm7_cost(ch) for ch in text)
+
+
+def _count_segments(costs: list[int], single: int, multi: int) -> int:
+    total = sum(costs)
+    if total <= single:
+        return 1 if total else 0
+    segments, used = 1, 0
+    for cost in costs:
+        if used + cost > multi:  # an escape or surrogate pair never straddles two parts
+            segments += 1
+            used = 0
+        used += cost
+    return segments
+
+
+def sms_cost(text: str) -> SmsCost:
+    """The encoding, size and segment count of ``text`` as a carrier would send it."""
+    if is_gsm7(text):
+        costs = [_gsm7_cost(ch) for ch in text]
+        return SmsCost(Encoding.GSM7, sum(costs), _count_segments(costs, GSM7_SINGLE, GSM7_MULTI))
+    costs = [_ucs2_cost(ch) for ch in text]
+    return SmsCost(Encoding.UCS2, sum(costs), _count_segments(costs, UCS2_SINGLE, UCS2_MULTI))
+
+
+def _is_regional_indicator(ch: str) -> bool:
+    return 0x1F1E6 <= ord(ch) <= 0x1F1FF
+
+
+def _can_cut_before(text: str, index: int) -> bool:
+    """Whether ``text[:index]`` ends on a (good enough) grapheme boundary.
+
+    Not full UAX #29, but it never separates what a reader sees as one character: combining marks, variation
+    selectors, emoji skin-tone modifiers, zero-width-joiner sequences and regional-indicator (flag) pairs.
+    """
+    if index <= 0 or index >= len(text):
+        return True
+    ch, before = text[index], text[index - 1]
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Mc"):
+        return False
+    code = ord(ch)
+    if 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF or 0x1F3FB <= code <= 0x1F3FF:
+        return False
+    if 0xE0020 <= code <= 0xE007F:  # emoji tag sequences (subdivision flags)
+        return False
+    if ch == _ZWJ or before == _ZWJ:
+        return False
+    if _is_regional_indicator(ch) and _is_regional_indicator(before):
+        run = 0
+        i = index - 1
+        while i >= 0 and _is_regional_indicator(text[i]):
+            run += 1
+            i -= 1
+        return run % 2 == 0
+    return True
+
+
+def _ellipsis_for(text: str) -> str:
+    """``...`` keeps a GSM-7 text GSM-7 (U+2026 is not in the alphabet and would halve the budget)."""
+    return "..." if is_gsm7(text) else "…"
+
+
+def _compose(parts: list[str]) -> str:
+    return "\n".join(part for part in parts if part)
+
+
+def fit_sms(headline: str, instruction: str, description: str, link: str, max_segments: int) -> str:
+    """``headline``, ``instruction``, ``description`` and ``link`` on separate lines, within ``max_segments``.
+
+    Headline, instruction and link are never shortened (if they alone exceed the budget they are returned
+    whole, without description: a notice missing its instruction would be worse than one more segment). The
+    description is cut at a grapheme boundary, preferably at a word, and marked with an ellipsis; if not even a
+    word of it fits, it is left out.
+    """
+    if max_segments < 1:
+        raise ValueError("max_segments must be at least 1")
+    headline, instruction, link = headline.strip(), instruction.strip(), link.strip()
+    description = " ".join(description.split())
+    full = _compose([headline, instruction, description, link])
+    if sms_cost(full).segments <= max_segments:
+        return full
+
+    def candidate(cut: int) -> str:
+        kept = description[:cut].rstrip(" ,;:-")
+        if not kept:
+            return _compose([headline, instruction, link])
+        trial = _compose([headline, instruction, kept, link])
+        return _compose([headline, instruction, kept + _ellipsis_for(trial), link])
+
+    # Segment count never decreases as the kept prefix grows (more characters, and an encoding that can only
+    # move from GSM-7 to UCS-2), so the longest prefix that fits is found by bisection.
+    low, high = 0, len(description)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if sms_cost(candidate(middle)).segments <= max_segments:
+            low = middle
+        else:
+            high = middle - 1
+    cut = low
+    while cut > 0 and not _can_cut_before(description, cut):
+        cut -= 1
+    word_cut = description.rfind(" ", 0, cut + 1)
+    if cut < len(description) and word_cut > 0 and cut - word_cut <= 20:
+        cut = word_cut  # prefer a whole word when that costs only a little of the budget
+    return candidate(cut)

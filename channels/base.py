@@ -1,0 +1,143 @@
+"""The one small interface every delivery adapter implements.
+
+A channel turns one rendered :class:`Message` into one :class:`DeliveryResult`, or raises one of the errors
+below. It *classifies* a failure and never retries it: ``dispatch/`` alone decides whether and when to try again
+(with backoff, bounded by the alert's expiry), so a retry policy lives in one place instead of one per vendor.
+
+Exception tree (vendor exceptions are translated at the edge with ``raise ... from exc``; nothing from twilio,
+aiosmtplib, aiohttp or apprise escapes an adapter)::
+
+    ChannelError                 base; ``code`` (short, stable, for metrics) and ``reason`` (for people)
+    ├── TransientError           try again later: 5xx, 4xx SMTP replies, timeouts, connection errors
+    ├── PermanentError           never retry: invalid recipient, unsubscribed, refused, bad configuration
+    └── RateLimited              the provider asked us to slow down; ``retry_after`` seconds when it said so
+
+Messages of these errors never contain phone numbers, email addresses or URLs with tokens: they end up in logs
+and in the delivery table, where personal data does not belong.
+
+Every adapter bounds every network call with a timeout; an expired timeout is a :class:`TransientError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+__all__ = [
+    "Channel",
+    "ChannelError",
+    "ChannelKind",
+    "DeliveryResult",
+    "Message",
+    "Outcome",
+    "PermanentError",
+    "RateLimited",
+    "TransientError",
+    "utcnow",
+]
+
+
+class Outcome(StrEnum):
+    """How a provider's refusal is classified; each provider's status table maps its codes to one of these."""
+
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+    RATE_LIMITED = "rate_limited"
+
+
+class ChannelKind(StrEnum):
+    """The channels alertsvc delivers on; the values are the ``channel`` field of messages and deliveries."""
+
+    SMS = "sms"
+    EMAIL = "email"
+    PUSH = "push"
+
+
+def utcnow() -> datetime:
+    """An aware UTC timestamp; one helper so every ``accepted_at`` is comparable."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One rendered notice for one contact on one channel.
+
+    ``reference`` is our delivery id: adapters pass it where the provider allows (SMTP ``Message-ID``) and use it
+    in logs instead of the recipient, so a delivery can be traced without personal data.
+
+    ``mime`` is the fast path for email: the complete RFC 5322 message already serialised (see
+    :class:`channels.email.EmailTemplate`); when set, the email adapter sends it as-is, and
+    ``subject``/``body``
+    only serve logs and the sandbox outbox.
+    """
+
+    channel: str
+    to: str
+    body: str
+    reference: str
+    subject: str | None = None
+    html: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    status_callback: str | None = None
+    mime: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """What the provider said when it accepted a message.
+
+    ``provider_id`` is the provider's own id (Twilio ``SM...`` sid, SMTP ``Message-ID``, ...): status callbacks
+    refer to it, so ``tracking/`` stores it with the delivery. ``status`` is the provider's own word for the state
+    at acceptance (Twilio ``queued``), when it gives one.
+    """
+
+    provider_id: str
+    accepted_at: datetime
+    status: str | None = None
+
+
+class ChannelError(Exception):
+    """Base of every error a channel raises; catch this to catch them all.
+
+    ``code`` is short and stable (``"21211"``, ``"smtp_550"``, ``"timeout"``) for metrics and the delivery row;
+    ``reason`` is a sentence for a person. Neither contains recipients.
+    """
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class TransientError(ChannelError):
+    """The message may go through later; the dispatcher retries with backoff until the alert expires."""
+
+
+class PermanentError(ChannelError):
+    """The message will never go through as it is; retrying would only repeat the failure (or annoy)."""
+
+
+class RateLimited(ChannelError):
+    """The provider refused because we are too fast; wait ``retry_after`` seconds (when known) and retry."""
+
+    def __init__(self, code: str, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(code, reason)
+        self.retry_after = retry_after
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """A delivery adapter. ``send`` is safe to call concurrently; ``aclose`` releases pooled connections."""
+
+    name: str
+
+    async def send(self, message: Message) -> DeliveryResult:
+        """Hand one message to the provider; raise a :class:`ChannelError` subclass if it is not accepted."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close sessions and connections; the adapter is unusable afterwards."""
+        ...

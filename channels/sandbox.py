@@ -1,0 +1,150 @@
+"""Sandbox providers for the embedded default (``ALERTSVC_SANDBOX=1``): nothing leaves the machine.
+
+Each sandbox channel behaves like a real one at the interface (a provider id on success, the same error
+classes on failure) and writes every accepted message to an *outbox sink*, which the console and
+``GET /api/v1/sandbox/outbox`` show. The service supplies a Redis-backed sink; :class:`MemoryOutbox` is for tests
+and single-process use. Entries are plain JSON-serialisable dicts:
+``{"channel", "to", "subject", "body", "provider_id", "at"}`` (``at``: ISO 8601 UTC).
+
+Magic recipients make the sandbox fail on purpose, so the whole pipeline (retries, final states) can be tried
+without a provider. They match the local stand-ins in ``tests/standins``:
+
+=======  ==================================  ===============================================
+channel  recipient                           result
+=======  ==================================  ===============================================
+sms      +15005550001                        PermanentError 21211 (invalid 'To')
+sms      +15005550004                        PermanentError 21610 (unsubscribed)
+sms      +15005550009                        PermanentError 21614 (not a mobile number)
+sms      +15005550429                        RateLimited 20429, retry_after 1 s
+sms      +15005550500                        TransientError 20500
+email    bounce@ (any domain)                PermanentError smtp_550
+email    tempfail@                           TransientError smtp_451
+email    ratelimit@                          RateLimited smtp_450
+push     URL whose last path segment is      ``gone`` → PermanentError http_410,
+         gone / servererror / ratelimit      ``servererror`` → TransientError http_500,
+                                             ``ratelimit`` → RateLimited http_429
+=======  ==================================  ===============================================
+
+Failed sends are not recorded in the outbox (a real provider would not have accepted them either).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import deque
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from channels.base import (
+    ChannelError,
+    ChannelKind,
+    DeliveryResult,
+    Message,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    utcnow,
+)
+
+__all__ = ["MAGIC_FAILURES", "MemoryOutbox", "OutboxSink", "SandboxChannel", "sandbox_channels"]
+
+
+class OutboxSink(Protocol):
+    """Where sandbox channels write what they were given."""
+
+    async def record(self, entry: dict[str, Any]) -> None: ...
+
+
+class MemoryOutbox:
+    """An in-memory sink keeping the newest ``limit`` entries."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._entries: deque[dict[str, Any]] = deque(maxlen=limit)
+
+    async def record(self, entry: dict[str, Any]) -> None:
+        self._entries.append(entry)
+
+    def items(self, channel: str | None = None, to: str | None = None) -> list[dict[str, Any]]:
+        """Entries newest first, optionally only one channel or one recipient (as the outbox API filters)."""
+        return [
+            entry
+            for entry in reversed(self._entries)
+            if (channel is None or entry["channel"] == channel) and (to is None or entry["to"] == to)
+        ]
+
+
+MAGIC_FAILURES: Mapping[str, Mapping[str, tuple[type[ChannelError], str, str]]] = {
+    ChannelKind.SMS: {
+        "+15005550001": (PermanentError, "21211", "invalid 'To' phone number"),
+        "+15005550004": (PermanentError, "21610", "recipient has unsubscribed (replied STOP)"),
+        "+15005550009": (PermanentError, "21614", "'To' number is not a mobile number"),
+        "+15005550429": (RateLimited, "20429", "too many requests"),
+        "+15005550500": (TransientError, "20500", "provider internal error"),
+    },
+    ChannelKind.EMAIL: {
+        "bounce": (PermanentError, "smtp_550", "mailbox unavailable"),
+        "tempfail": (TransientError, "smtp_451", "local error in processing"),
+        "ratelimit": (RateLimited, "smtp_450", "the relay asked us to slow down"),
+    },
+    ChannelKind.PUSH: {
+        "gone": (PermanentError, "http_410", "the push service refused the message (HTTP 410)"),
+        "servererror": (TransientError, "http_500", "the push service answered HTTP 500"),
+        "ratelimit": (RateLimited, "http_429", "the push service asked us to slow down"),
+    },
+}
+"""channel -> magic key -> (error class, code, reason); the key is the number, the email local part, or the
+last path segment of the push URL.
+"""
+
+
+def _magic_key(kind: str, to: str) -> str:
+    if kind == ChannelKind.EMAIL:
+        return to.partition("@")[0].lower()
+    if kind == ChannelKind.PUSH:
+        return to.split("?", 1)[0].rstrip("/").rpartition("/")[2].lower()
+    return to
+
+
+def _provider_id(kind: str, reference: str) -> str:
+    if kind == ChannelKind.SMS:
+        return "SM" + secrets.token_hex(16)  # shaped like a Twilio sid, so sandbox callbacks look real
+    if kind == ChannelKind.EMAIL:
+        return f"<{reference or secrets.token_hex(8)}.{secrets.token_hex(4)}@sandbox.alertsvc.invalid>"
+    return f"push-sandbox-{secrets.token_hex(12)}"
+
+
+class SandboxChannel:
+    """A channel of kind ``kind`` (``sms``, ``email``, ``push``) that only records into ``sink``."""
+
+    def __init__(self, kind: str, sink: OutboxSink) -> None:
+        self.name = str(ChannelKind(kind))
+        self._sink = sink
+
+    async def send(self, message: Message) -> DeliveryResult:
+        failure = MAGIC_FAILURES[self.name].get(_magic_key(self.name, message.to))
+        if failure is not None:
+            kind, code, reason = failure
+            if kind is RateLimited:
+                raise RateLimited(code, reason, retry_after=1.0)
+            raise kind(code, reason)
+        provider_id = _provider_id(self.name, message.reference)
+        accepted_at = utcnow()
+        await self._sink.record(
+            {
+                "channel": self.name,
+                "to": message.to,
+                "subject": message.subject,
+                "body": message.body,
+                "provider_id": provider_id,
+                "at": accepted_at.isoformat(),
+            }
+        )
+        return DeliveryResult(provider_id=provider_id, accepted_at=accepted_at, status="sandbox")
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+def sandbox_channels(sink: OutboxSink) -> dict[str, SandboxChannel]:
+    """One sandbox channel per kind, all writing to ``sink``: the embedded default's channel registry."""
+    return {kind.value: SandboxChannel(kind.value, sink) for kind in ChannelKind}

@@ -1,0 +1,178 @@
+"""SMS through Twilio's Messages API, with the official ``twilio`` client in async mode.
+
+Why these choices:
+
+* The official client, so request shape, authentication and error parsing follow Twilio's own code; its
+  aiohttp-based ``AsyncTwilioHttpClient`` because httpx connection pools were slow at high concurrency here.
+* One aiohttp session (and so one connection pool, ``max_connections`` wide) for every send of the adapter's life.
+  The session is created on first use, inside the running loop, because aiohttp binds a session to its loop.
+* Every request has a deadline: the twilio async client passes its per-request ``timeout`` (``None`` by default)
+  straight to aiohttp, where ``None`` means *no timeout at all*, so our client substitutes the adapter's timeout,
+  and ``send`` also wraps the whole call in :func:`asyncio.timeout` as an outer bound.
+* A stand-in base URL: the twilio client keeps the API host in exactly one place, the ``base_url`` of its ``api``
+  domain (``https://api.twilio.com``), from which every Messages URL is built. Setting that attribute is the whole
+  override: no URL rewriting in the transport, nothing patched. Region and edge are cleared when it is set,
+  because the client would otherwise rewrite the host from ``TWILIO_REGION``/``TWILIO_EDGE`` in the environment.
+* ``Retry-After`` is lost by the time the client raises ``TwilioRestException``, so the transport stores it in a
+  context variable; a send runs in one task, so ``send`` reads back the value of its own request.
+
+Errors are classified by :mod:`channels.twilio_codes`; nothing is retried here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from contextvars import ContextVar
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+from twilio.base import values
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from channels.base import (
+    DeliveryResult,
+    Message,
+    Outcome,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    utcnow,
+)
+from channels.twilio_codes import classify_rest_error
+
+__all__ = ["TwilioSms", "parse_retry_after"]
+
+_log = logging.getLogger(__name__)
+_RETRY_AFTER: ContextVar[float | None] = ContextVar("alertsvc_twilio_retry_after", default=None)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date); ``None`` when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+def _basic_auth(auth: tuple[str, str]) -> str:
+    return "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+
+
+class _PooledTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # twilio ships no type hints
+    """The official async transport, with a bounded pool, a default timeout, and ``Retry-After`` kept."""
+
+    session: aiohttp.ClientSession | None
+    timeout: float
+
+    def __init__(self, timeout: float, max_connections: int) -> None:
+        super().__init__(pool_connections=False, timeout=timeout)
+        self._max_connections = max_connections
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - the twilio transport's signature
+        allow_redirects: bool = False,
+    ) -> Response:
+        if self.session is None:
+            self.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            )
+        if auth is not None:
+            # aiohttp 3.14 deprecates the BasicAuth object the twilio transport builds; same header.
+            headers = dict(headers or {})
+            headers["Authorization"] = _basic_auth(auth)
+        response: Response = await super().request(
+            method, url, params, data, headers, None, timeout or self.timeout, allow_redirects
+        )
+        if response.status_code == 429:
+            _RETRY_AFTER.set(parse_retry_after(response.headers.get("Retry-After")))
+        return response
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+
+class TwilioSms:
+    """The SMS channel. Build one per worker and share it: it pools connections.
+
+    ``from_`` is the sending number (or alphanumeric sender id); ``base_url`` points the client at a stand-in
+    (``http://127.0.0.1:PORT``), ``None`` for Twilio itself.
+    """
+
+    name = "sms"
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_: str,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        max_connections: int = 100,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        self._from = from_
+        self._timeout = timeout
+        self._http = _PooledTwilioHttpClient(timeout=timeout, max_connections=max_connections)
+        client: Any = Client(account_sid, auth_token, http_client=self._http)
+        if base_url is not None:
+            client.api.base_url = base_url.rstrip("/")
+            client.edge = None
+            client.region = None
+        self._messages: Any = client.api.v2010.account.messages
+
+    async def send(self, message: Message) -> DeliveryResult:
+        _RETRY_AFTER.set(None)
+        callback = message.status_callback if message.status_callback else values.unset
+        try:
+            async with asyncio.timeout(self._timeout + 1.0):
+                created = await self._messages.create_async(
+                    to=message.to, from_=self._from, body=message.body, status_callback=callback
+                )
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise self._translate(int(exc.status), exc.code) from exc
+        except TimeoutError as exc:
+            raise TransientError("timeout", f"no answer from Twilio within {self._timeout:g}s") from exc
+        except aiohttp.ClientError as exc:
+            raise TransientError("connection", f"cannot reach Twilio ({type(exc).__name__})") from exc
+        except OSError as exc:
+            raise TransientError("connection", f"cannot reach Twilio ({type(exc).__name__})") from exc
+        except ValueError as exc:  # an unreadable 2xx body: accepted or not, we cannot tell
+            raise TransientError("bad_response", "Twilio's answer could not be read") from exc
+        _log.debug("sms accepted", extra={"reference": message.reference, "provider_id": created.sid})
+        return DeliveryResult(provider_id=str(created.sid), accepted_at=utcnow(), status=str(created.status))
+
+    @staticmethod
+    def _translate(http_status: int, code: int | None) -> PermanentError | TransientError | RateLimited:
+        outcome, short, reason = classify_rest_error(http_status, code)
+        if outcome is Outcome.RATE_LIMITED:
+            return RateLimited(short, reason, retry_after=_RETRY_AFTER.get())
+        if outcome is Outcome.TRANSIENT:
+            return TransientError(short, reason)
+        return PermanentError(short, reason)
+
+    async def aclose(self) -> None:
+        await self._http.close()

@@ -1,0 +1,97 @@
+"""Twilio's codes, classified once: REST answers (for the SMS adapter) and status-callback errors (for
+tracking).
+
+Kept apart from the adapter so ``tracking/`` can read the callback table without importing the twilio client,
+and so the tables can be read (and reviewed against Twilio's error dictionary) on one screen.
+
+REST answers: a known Twilio error code decides; otherwise the HTTP status does (429 rate-limited, 5xx
+transient, any other 4xx permanent, because repeating a request Twilio refused as malformed or forbidden gives
+the same answer). Connection errors and timeouts are transient and are handled by the adapter itself.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from channels.base import Outcome
+
+__all__ = [
+    "CALLBACK_ERRORS",
+    "REST_ERRORS",
+    "CallbackOutcome",
+    "callback_outcome",
+    "classify_rest_error",
+]
+
+
+REST_ERRORS: dict[int, tuple[Outcome, str]] = {
+    20003: (Outcome.PERMANENT, "authentication failed: check the account SID and auth token (configuration)"),
+    20404: (Outcome.PERMANENT, "account not found: check the account SID (configuration)"),
+    20429: (Outcome.RATE_LIMITED, "too many requests"),
+    20500: (Outcome.TRANSIENT, "Twilio internal error"),
+    20503: (Outcome.TRANSIENT, "Twilio temporarily unavailable"),
+    21211: (Outcome.PERMANENT, "invalid 'To' phone number"),
+    21212: (Outcome.PERMANENT, "invalid 'From' number (configuration)"),
+    21408: (Outcome.PERMANENT, "sending to this region is not enabled on the account"),
+    21602: (Outcome.PERMANENT, "message body is empty"),
+    21604: (Outcome.PERMANENT, "'To' number missing"),
+    21606: (Outcome.PERMANENT, "'From' number is not an SMS-capable number of this account (configuration)"),
+    21610: (Outcome.PERMANENT, "recipient has unsubscribed (replied STOP)"),
+    21611: (Outcome.RATE_LIMITED, "too many messages queued for the 'From' number"),
+    21612: (Outcome.PERMANENT, "'To' number cannot be reached by SMS from this 'From' number"),
+    21614: (Outcome.PERMANENT, "'To' number is not a mobile number"),
+    21617: (Outcome.PERMANENT, "message body exceeds the maximum length"),
+    21635: (Outcome.PERMANENT, "'To' number cannot receive SMS"),
+}
+"""Twilio REST error code -> (outcome, reason). Codes not listed fall back to the HTTP status."""
+
+
+def classify_rest_error(http_status: int, code: int | None) -> tuple[Outcome, str, str]:
+    """``(outcome, short code, reason)`` for a refused Messages API request."""
+    if code is not None and code in REST_ERRORS:
+        outcome, reason = REST_ERRORS[code]
+        return outcome, str(code), reason
+    label = str(code) if code is not None and code != http_status else f"http_{http_status}"
+    if http_status == 429:
+        return Outcome.RATE_LIMITED, label, "too many requests"
+    if http_status >= 500:
+        return Outcome.TRANSIENT, label, f"Twilio answered HTTP {http_status}"
+    if http_status in (401, 403):
+        return Outcome.PERMANENT, label, "Twilio refused the credentials (configuration)"
+    return Outcome.PERMANENT, label, f"Twilio refused the request (HTTP {http_status})"
+
+
+class CallbackOutcome(StrEnum):
+    """Final delivery state for a status callback reporting an error.
+
+    ``undeliverable``: the destination cannot receive this message (unreachable, blocked, unknown, landline);
+    resending the same text to the same number is pointless, and the contact may need attention.
+    ``failed``: the message failed on the way for a reason that is not the recipient's number (filtering,
+    queue overflow, unknown); it says more about our sending than about the contact.
+    """
+
+    UNDELIVERABLE = "undeliverable"
+    FAILED = "failed"
+
+
+CALLBACK_ERRORS: dict[int, tuple[CallbackOutcome, str]] = {
+    30001: (CallbackOutcome.FAILED, "queue overflow"),
+    30002: (CallbackOutcome.FAILED, "account suspended"),
+    30003: (CallbackOutcome.UNDELIVERABLE, "unreachable destination handset"),
+    30004: (CallbackOutcome.UNDELIVERABLE, "message blocked by the recipient or carrier"),
+    30005: (CallbackOutcome.UNDELIVERABLE, "unknown destination handset"),
+    30006: (CallbackOutcome.UNDELIVERABLE, "landline or unreachable carrier"),
+    30007: (CallbackOutcome.FAILED, "carrier filtering (message flagged as spam)"),
+    30008: (CallbackOutcome.FAILED, "unknown error"),
+    30034: (CallbackOutcome.FAILED, "message from an unregistered number (A2P 10DLC)"),
+}
+"""Status-callback ``ErrorCode`` -> (final state, reason)."""
+
+
+def callback_outcome(message_status: str, error_code: int | None) -> tuple[CallbackOutcome, str]:
+    """The final state for an ``undelivered``/``failed`` callback; unknown codes keep Twilio's own word."""
+    if error_code is not None and error_code in CALLBACK_ERRORS:
+        return CALLBACK_ERRORS[error_code]
+    if message_status == "undelivered":
+        return CallbackOutcome.UNDELIVERABLE, f"undelivered (error {error_code})"
+    return CallbackOutcome.FAILED, f"failed (error {error_code})"

@@ -1,0 +1,1 @@
+"""Channel adapter tests: conformance table, email patching, push allow-list, sandbox, SMS text."""

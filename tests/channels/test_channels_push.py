@@ -1,0 +1,95 @@
+"""Push through apprise: the URL allow-list and where URLs may point; payloads reach the endpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from channels.base import Message, PermanentError
+from channels.push import DEFAULT_PUSH_SCHEMES, ApprisePush, avalidate_push_url, classify_http_status, validate_push_url
+from tests.standins.push_endpoint import PushStandin
+
+WITH_JSON = DEFAULT_PUSH_SCHEMES | {"json", "jsons"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ntfys://93.184.215.14/alerts-topic",
+        "ntfy://mytopic",  # ntfy.sh cloud: the host part is a topic
+        "gotifys://93.184.215.14/AbCdEfGhIjKlMnO",
+        "pover://uuuuuuuuuuuuuuuuuuuuuuuuuuuuuu@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "jsons://93.184.215.14/hook",
+    ],
+)
+def test_allowed_urls(url: str) -> None:
+    assert validate_push_url(url, allow_private=False, schemes=WITH_JSON) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("file:///etc/passwd", "not allowed"),
+        ("json://93.184.215.14/hook", "not allowed"),  # json only where configured
+        ("windows://", "not allowed"),
+        ("ntfy://127.0.0.1/topic", "private"),
+        ("ntfy://localhost/topic", "private"),
+        ("gotify://10.1.2.3/token", "private"),
+        ("gotify://192.168.0.10/token", "private"),
+        ("gotify://169.254.169.254/token", "private"),  # cloud metadata endpoint
+        ("ntfy://[::1]/topic", "private"),
+        ("ntfy://[::ffff:127.0.0.1]/topic", "private"),
+        ("ntfy://100.64.0.1/topic", "private"),
+        ("ntfy://0.0.0.0/topic", "private"),
+        ("ntfys://93.184.215.14/t?attach=http://10.0.0.1/x", "attach"),
+        ("ntfy://93.184.215.14/t\r\nX", "control"),
+        ("not-a-url", "scheme"),
+    ],
+)
+def test_refused_urls(url: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        validate_push_url(url, allow_private=False)
+
+
+async def test_private_addresses_only_with_the_explicit_setting() -> None:
+    url = "json://127.0.0.1:9/x"
+    assert await avalidate_push_url(url, allow_private=True, schemes={"json"}) is not None
+    with pytest.raises(ValueError, match="private"):
+        await avalidate_push_url(url, allow_private=False, schemes={"json"})
+
+
+async def test_payload_reaches_the_endpoint(push_endpoint: PushStandin) -> None:
+    push = ApprisePush(allow_private=True, schemes={"json", "ntfy"}, timeout=2)
+    try:
+        await push.send(
+            Message("push", f"json://127.0.0.1:{push_endpoint.port}/payload-1", "Évacuez 🌊", "d", subject="Crue")
+        )
+        await push.send(Message("push", f"ntfy://127.0.0.1:{push_endpoint.port}/topic-1", "Move", "d", subject="Flood"))
+    finally:
+        await push.aclose()
+    sent = next(r for r in push_endpoint.received if r.path == "/payload-1").json()
+    assert (sent["title"], sent["message"]) == ("Crue", "Évacuez 🌊")
+    assert any(r.path in ("/", "/topic-1") and b"Move" in r.body for r in push_endpoint.received)
+
+
+async def test_refused_url_is_permanent_before_any_request() -> None:
+    push = ApprisePush(allow_private=False)
+    with pytest.raises(PermanentError) as caught:
+        await push.send(Message("push", "file:///etc/passwd", "x", "d"))
+    assert caught.value.code == "invalid_push_url"
+    assert "passwd" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (None, "TransientError"),
+        (429, "RateLimited"),
+        (500, "TransientError"),
+        (408, "TransientError"),
+        (404, "PermanentError"),
+        (401, "PermanentError"),
+        (410, "PermanentError"),
+    ],
+)
+def test_status_classification(status: int | None, kind: str) -> None:
+    assert type(classify_http_status(status)).__name__ == kind

@@ -1,0 +1,279 @@
+"""A stand-in for the part of Twilio's REST API that alertsvc uses: creating Messages, and status callbacks.
+
+``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` with HTTP Basic auth (account SID and auth token),
+form fields ``To``, ``From``, ``Body``, ``StatusCallback``; answers shaped like Twilio's (``201`` with a message
+resource whose ``sid`` starts ``SM`` and ``status`` is ``queued``; errors as ``{"code", "message", "more_info",
+"status"}``).
+
+Magic recipients (``To``), after Twilio's own test numbers, plus a few of ours:
+
+============== ============================================================
++15005550001   400, 21211 invalid 'To' phone number
++15005550002   400, 21612 cannot route to this number
++15005550003   400, 21408 permission to send to this region not enabled
++15005550004   400, 21610 recipient unsubscribed (replied STOP)
++15005550009   400, 21614 'To' is not a mobile number
++15005550429   429, 20429 too many requests (``Retry-After: 2``)
++15005550500   500, 20500 internal server error
++15005550503   503, 20503 service unavailable
++15005550408   answers only after ``slow_seconds`` (to test client timeouts)
++1500555300N   accepted; the status callback then reports ``undelivered`` with error 3000N (N = 3..8)
+============== ============================================================
+
+Magic senders (``From``): +15005550001 → 21212 invalid 'From'; +15005550007 → 21606 not owned;
++15005550008 → 21611 queue full. ``force_status`` makes every request answer that HTTP status (429/500/503).
+
+When ``send_callbacks`` is on and a ``StatusCallback`` is given, the stand-in POSTs ``sent`` then ``delivered``
+(or ``undelivered``/``failed`` with ``ErrorCode``), signed exactly as Twilio signs them:
+``X-Twilio-Signature``
+computed by :class:`twilio.request_validator.RequestValidator` over the callback URL and form parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from types import TracebackType
+from typing import Any
+
+from aiohttp import ClientSession, ClientTimeout, web
+from twilio.request_validator import RequestValidator
+
+from tests.standins._serve import serve_until_signalled, standalone_args, start_app
+
+API_VERSION = "2010-04-01"
+DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
+DEFAULT_AUTH_TOKEN = "standin-auth-token"
+
+# code -> (HTTP status, message); the messages paraphrase Twilio's documented errors.
+ERRORS: dict[int, tuple[int, str]] = {
+    20003: (401, "Authenticate"),
+    20404: (404, "The requested resource was not found"),
+    20429: (429, "Too Many Requests"),
+    20500: (500, "An internal server error has occurred"),
+    20503: (503, "Service unavailable"),
+    21211: (400, "The 'To' number is not a valid phone number."),
+    21212: (400, "The 'From' number is not a valid phone number or shortcode."),
+    21408: (
+        400,
+        "Permission to send an SMS has not been enabled for the region indicated by the 'To' number.",
+    ),
+    21602: (400, "Message body is required."),
+    21604: (400, "A 'To' phone number is required."),
+    21606: (400, "The 'From' phone number provided is not a valid, message-capable Twilio phone number."),
+    21610: (400, "Attempt to send to unsubscribed recipient"),
+    21611: (400, "This 'From' number has exceeded the maximum number of queued messages"),
+    21612: (400, "The 'To' phone number is not currently reachable via SMS."),
+    21614: (400, "'To' number is not a valid mobile number"),
+}
+MAGIC_TO: dict[str, int] = {
+    "+15005550001": 21211,
+    "+15005550002": 21612,
+    "+15005550003": 21408,
+    "+15005550004": 21610,
+    "+15005550009": 21614,
+    "+15005550429": 20429,
+    "+15005550500": 20500,
+    "+15005550503": 20503,
+}
+MAGIC_FROM: dict[str, int] = {"+15005550001": 21212, "+15005550007": 21606, "+15005550008": 21611}
+SLOW_TO = "+15005550408"
+# To -> (final MessageStatus, ErrorCode) reported by the status callback.
+CALLBACK_OUTCOMES: dict[str, tuple[str, int]] = {
+    f"+150055530{n:02d}": ("failed" if n == 8 else "undelivered", 30000 + n) for n in range(3, 9)
+}
+_STATUS_CODE = {429: 20429, 500: 20500, 503: 20503}
+
+
+@dataclass
+class ReceivedMessage:
+    sid: str
+    account_sid: str
+    to: str
+    from_: str
+    body: str
+    status_callback: str | None
+
+
+@dataclass
+class SentCallback:
+    url: str
+    params: dict[str, str]
+    signature: str
+    answer_status: int | None
+
+
+@dataclass
+class TwilioStandin:
+    """The fake Messages API. Use ``async with TwilioStandin() as api`` and point the client at ``api.base_url``."""
+
+    account_sid: str = DEFAULT_ACCOUNT_SID
+    auth_token: str = DEFAULT_AUTH_TOKEN
+    host: str = "127.0.0.1"
+    port: int = 0
+    record: bool = True
+    send_callbacks: bool = False
+    callback_delay: float = 0.0
+    slow_seconds: float = 5.0
+    force_status: int | None = None
+    messages: list[ReceivedMessage] = field(default_factory=list)
+    callbacks: list[SentCallback] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    _session: ClientSession | None = None
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _expected_auth: str = ""
+    _callback_sent: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def __aenter__(self) -> TwilioStandin:
+        credentials = f"{self.account_sid}:{self.auth_token}".encode()
+        self._expected_auth = "Basic " + base64.b64encode(credentials).decode()
+        app = web.Application()
+        app.router.add_post(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._create_message)
+        self._runner, self.port = await start_app(app, self.host, self.port)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def wait_for_callbacks(self, count: int) -> None:
+        """Wait until ``count`` status callbacks have been sent; bound it with ``asyncio.timeout``."""
+        async with self._callback_sent:
+            await self._callback_sent.wait_for(lambda: len(self.callbacks) >= count)
+
+    @staticmethod
+    def _error(code: int, status: int | None = None) -> web.Response:
+        http_status, message = ERRORS.get(code, (status or 400, "Error"))
+        headers = {"Retry-After": "2"} if http_status == 429 else None
+        payload = {
+            "code": code,
+            "message": message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": http_status,
+        }
+        return web.json_response(payload, status=http_status, headers=headers)
+
+    def _authorized(self, request: web.Request) -> bool:
+        header = request.headers.get("Authorization", "")
+        return secrets.compare_digest(header.encode(), self._expected_auth.encode())
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        account_sid = request.match_info["account_sid"]
+        if not self._authorized(request):
+            return self._error(20003)
+        if account_sid != self.account_sid:
+            return self._error(20404)
+        if self.force_status is not None:
+            return self._error(_STATUS_CODE.get(self.force_status, 20500), self.force_status)
+        form = await request.post()
+        to, from_, body = str(form.get("To", "")), str(form.get("From", "")), str(form.get("Body", ""))
+        callback = form.get("StatusCallback")
+        if not to:
+            return self._error(21604)
+        if not body:
+            return self._error(21602)
+        if from_ in MAGIC_FROM:
+            return self._error(MAGIC_FROM[from_])
+        if to in MAGIC_TO:
+            return self._error(MAGIC_TO[to])
+        if to == SLOW_TO:
+            await asyncio.sleep(self.slow_seconds)
+        sid = "SM" + secrets.token_hex(16)
+        if self.record:
+            self.messages.append(
+                ReceivedMessage(sid, account_sid, to, from_, body, str(callback) if callback else None)
+            )
+        if callback and self.send_callbacks:
+            task = asyncio.create_task(self._run_callbacks(str(callback), sid, to, from_))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return web.json_response(self._resource(sid, account_sid, to, from_, body), status=201)
+
+    @staticmethod
+    def _resource(sid: str, account_sid: str, to: str, from_: str, body: str) -> dict[str, Any]:
+        now = format_datetime(datetime.now(UTC), usegmt=True)
+        return {
+            "account_sid": account_sid,
+            "api_version": API_VERSION,
+            "body": body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": from_,
+            "messaging_service_sid": None,
+            "num_media": "0",
+            "num_segments": "1",
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "subresource_uris": {"media": f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}/Media.json"},
+            "to": to,
+            "uri": f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}.json",
+        }
+
+    async def _run_callbacks(self, url: str, sid: str, to: str, from_: str) -> None:
+        final, error = CALLBACK_OUTCOMES.get(to, ("delivered", 0))
+        steps = [("sent", 0), (final, error)] if final != "failed" else [(final, error)]
+        for status, code in steps:
+            await asyncio.sleep(self.callback_delay)
+            await self.post_status_callback(url, sid, to, from_, status, code or None)
+
+    async def post_status_callback(
+        self, url: str, sid: str, to: str, from_: str, status: str, error_code: int | None = None
+    ) -> SentCallback:
+        """POST one signed status callback, as Twilio does; public so tests can send arbitrary ones."""
+        params = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": API_VERSION,
+            "From": from_,
+            "MessageSid": sid,
+            "MessageStatus": status,
+            "SmsSid": sid,
+            "SmsStatus": status,
+            "To": to,
+        }
+        if error_code is not None:
+            params["ErrorCode"] = str(error_code)
+        signature = RequestValidator(self.auth_token).compute_signature(url, params)
+        if self._session is None:
+            self._session = ClientSession(timeout=ClientTimeout(total=10))
+        answer: int | None = None
+        try:
+            async with self._session.post(url, data=params, headers={"X-Twilio-Signature": signature}) as resp:
+                answer = resp.status
+        except (OSError, TimeoutError):
+            answer = None
+        sent = SentCallback(url, params, signature, answer)
+        async with self._callback_sent:
+            self.callbacks.append(sent)
+            self._callback_sent.notify_all()
+        return sent
+
+
+async def _main() -> None:
+    args = standalone_args("Twilio Messages API stand-in")
+    standin = TwilioStandin(host=args.host, port=args.port, record=not args.no_record)
+    await serve_until_signalled(standin, "twilio stand-in listening on port {port}")
+
+
+if __name__ == "__main__":
+    asyncio.run(_main())
