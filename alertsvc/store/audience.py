@@ -56,10 +56,7 @@ async def residents_in_boxes(
     if not boxes:
         return
     condition = or_(
-        *(
-            and_(Resident.lat.between(b.lat_low, b.lat_high), Resident.lon.between(b.lon_low, b.lon_high))
-            for b in boxes
-        )
+        *(and_(Resident.lat.between(b.lat_low, b.lat_high), Resident.lon.between(b.lon_low, b.lon_high)) for b in boxes)
     )
     result = await session.stream(
         select(Resident.id, Resident.lat, Resident.lon).where(condition).execution_options(yield_per=chunk)

@@ -86,10 +86,7 @@ async def claim(session: AsyncSession, ids: Sequence[int], now: datetime) -> lis
             select(Contact.id, Contact.address).where(Contact.id.in_(contact_ids))
         )
     )
-    return [
-        Claimed(int(r[0]), int(r[1]), int(r[2]), str(r[3]), addresses.get(int(r[1]), ""), int(r[4]))
-        for r in rows
-    ]
+    return [Claimed(int(r[0]), int(r[1]), int(r[2]), str(r[3]), addresses.get(int(r[1]), ""), int(r[4])) for r in rows]
 
 
 async def suppress_opted_out(session: AsyncSession, ids: Sequence[int], now: datetime) -> list[int]:

@@ -7,7 +7,7 @@ who may do what (users, API keys), and the append-only audit log. Redis only car
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -19,7 +19,7 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
 
 
 class User(Base):
@@ -194,4 +194,47 @@ class Acknowledgement(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-__all__ = ["Acknowledgement", "Alert", "ApiKey", "AuditEvent", "Base", "Contact", "Delivery", "Resident", "User"]
+class Reply(Base):
+    """Free text a resident sent back (an SMS reply that is no keyword), kept for dispatchers to read."""
+
+    __tablename__ = "replies"
+    __table_args__ = (Index("ix_replies_alert", "alert_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alert_id: Mapped[str | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(10))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsentEvent(Base):
+    """Proof of consent, kept by alertsvc itself: when, how and from where a contact opted in or out."""
+
+    __tablename__ = "consent_events"
+    __table_args__ = (Index("ix_consent_contact", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(20))
+    """``opt_in``, ``opt_out`` or ``confirm``."""
+    method: Mapped[str] = mapped_column(String(30))
+    """How: ``import``, ``api``, ``sms_keyword``, ``link``, ``one_click``, ``web_form``."""
+    source: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+__all__ = [
+    "Acknowledgement",
+    "Alert",
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "ConsentEvent",
+    "Contact",
+    "Delivery",
+    "Reply",
+    "Resident",
+    "User",
+]

@@ -1,4 +1,4 @@
-"""residents, contacts, deliveries, acknowledgements
+"""residents, contacts, deliveries, acknowledgements, replies, consent
 
 Revision ID: 0002
 Revises: 0001
@@ -17,9 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('alerts', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('planned_at', sa.DateTime(timezone=True), nullable=True))
-
     op.create_table('residents',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('ref', sa.String(length=100), nullable=False),
@@ -68,6 +65,20 @@ def upgrade() -> None:
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.create_index('ix_contacts_resident', ['resident_id'], unique=False)
 
+    op.create_table('consent_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('method', sa.String(length=30), nullable=False),
+    sa.Column('source', sa.String(length=100), nullable=True),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('consent_events', schema=None) as batch_op:
+        batch_op.create_index('ix_consent_contact', ['contact_id'], unique=False)
+
     op.create_table('deliveries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('alert_id', sa.String(length=36), nullable=False),
@@ -95,18 +106,43 @@ def upgrade() -> None:
         batch_op.create_index('ix_deliveries_provider_id', ['provider_id'], unique=False)
         batch_op.create_index('ix_deliveries_state_updated', ['state', 'updated_at'], unique=False)
 
+    op.create_table('replies',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('alert_id', sa.String(length=36), nullable=True),
+    sa.Column('contact_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('channel', sa.String(length=10), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('replies', schema=None) as batch_op:
+        batch_op.create_index('ix_replies_alert', ['alert_id'], unique=False)
+
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('planned_at', sa.DateTime(timezone=True), nullable=True))
+
 
 
 def downgrade() -> None:
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.drop_column('planned_at')
 
+    with op.batch_alter_table('replies', schema=None) as batch_op:
+        batch_op.drop_index('ix_replies_alert')
+
+    op.drop_table('replies')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index('ix_deliveries_state_updated')
         batch_op.drop_index('ix_deliveries_provider_id')
         batch_op.drop_index('ix_deliveries_alert_state')
 
     op.drop_table('deliveries')
+    with op.batch_alter_table('consent_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_consent_contact')
+
+    op.drop_table('consent_events')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_index('ix_contacts_resident')
 

@@ -1,0 +1,229 @@
+"""Accepting, approving, rejecting and cancelling alerts: the rules of the lifecycle, in one place.
+
+The API and the console call these functions; none of them talks to Redis. A function that makes an alert ready
+to send returns it in state ``approved`` and the caller enqueues the fan-out *after* the transaction commits
+(:func:`alertsvc.dispatch.queue.enqueue_fanout`), so a job can never run against an uncommitted row. If the
+enqueue is lost, the sweeper finds approved alerts with no fan-out and enqueues them again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alertsvc.alerts.states import AlertState, move
+from alertsvc.cap import Alert as CapAlert
+from alertsvc.cap import alert_to_json, parse_cap_json
+from alertsvc.security.audit import record
+from alertsvc.security.principal import Principal
+from alertsvc.security.scopes import Scope
+from alertsvc.store.models import Alert
+from alertsvc.store.types import utcnow
+
+BROADCAST_STATUSES = frozenset({"Actual", "Exercise", "Test"})
+"""CAP statuses that reach anyone: Actual to residents, Exercise and Test to test recipients only."""
+BROADCAST_MSG_TYPES = frozenset({"Alert", "Update", "Cancel"})
+"""CAP msgTypes that are sent; Ack and Error are stored, never broadcast."""
+
+
+class AlertNotFound(LookupError):
+    """No alert with that id."""
+
+
+class LifecycleError(ValueError):
+    """The alert is not in a state that allows this action; ``str()`` says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """The outcome of a submission: the stored alert, and whether this call created it."""
+
+    alert: Alert
+    created: bool
+
+    @property
+    def needs_dispatch(self) -> bool:
+        return self.created and self.alert.state == AlertState.APPROVED
+
+
+def is_broadcast(cap: CapAlert) -> bool:
+    """Whether this alert is ever sent to anyone (DESIGN.md, rules of sending)."""
+    return str(cap.status) in BROADCAST_STATUSES and str(cap.msg_type) in BROADCAST_MSG_TYPES
+
+
+def latest_expiry(cap: CapAlert) -> datetime | None:
+    """When the last info block expires; None when any info has no expiry (it never ends on its own)."""
+    expiries = [info.expires for info in cap.info]
+    if not expiries or any(expiry is None for expiry in expiries):
+        return None
+    return max(expiry for expiry in expiries if expiry is not None)
+
+
+def initial_state(cap: CapAlert, principal: Principal, now: datetime) -> AlertState:
+    """Where a new alert starts: stored only, expired already, waiting for approval, or approved to send."""
+    if not is_broadcast(cap):
+        return AlertState.DRAFT
+    expiry = latest_expiry(cap)
+    if expiry is not None and expiry <= now:
+        return AlertState.EXPIRED
+    if principal.can(Scope.ALERTS_SEND):
+        return AlertState.APPROVED
+    return AlertState.PENDING_APPROVAL
+
+
+async def find_by_idempotency(session: AsyncSession, principal: Principal, key: str) -> Alert | None:
+    return await session.scalar(select(Alert).where(Alert.submitted_by == principal.name, Alert.idempotency_key == key))
+
+
+async def find_by_cap_key(session: AsyncSession, sender: str, identifier: str, sent_text: str) -> Alert | None:
+    return await session.scalar(
+        select(Alert).where(Alert.sender == sender, Alert.identifier == identifier, Alert.sent_text == sent_text)
+    )
+
+
+async def get_alert(session: AsyncSession, alert_id: str) -> Alert:
+    alert = await session.get(Alert, alert_id)
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    return alert
+
+
+async def find_existing(
+    session: AsyncSession, cap: CapAlert, principal: Principal, idempotency_key: str | None
+) -> Alert | None:
+    """The alert this submission repeats, by Idempotency-Key or by CAP's (sender, identifier, sent)."""
+    if idempotency_key:
+        found = await find_by_idempotency(session, principal, idempotency_key)
+        if found is not None:
+            return found
+    sent_text = str(alert_to_json(cap)["sent"])
+    return await find_by_cap_key(session, cap.sender, cap.identifier, sent_text)
+
+
+async def submit(
+    session: AsyncSession, cap: CapAlert, principal: Principal, idempotency_key: str | None = None
+) -> Submission:
+    """Store a validated CAP alert, or return the one it repeats. The caller commits, then dispatches.
+
+    A concurrent duplicate that wins the race surfaces as a unique-constraint violation; the savepoint lets us
+    answer with the winner's row instead of an error.
+    """
+    existing = await find_existing(session, cap, principal, idempotency_key)
+    if existing is not None:
+        return Submission(existing, created=False)
+    now = utcnow()
+    document = alert_to_json(cap)
+    state = initial_state(cap, principal, now)
+    alert = Alert(
+        id=str(uuid.uuid4()),
+        sender=cap.sender,
+        identifier=cap.identifier,
+        sent_text=str(document["sent"]),
+        sent_at=cap.sent,
+        status=str(cap.status),
+        msg_type=str(cap.msg_type),
+        state=state.value,
+        headline=next((info.headline for info in cap.info if info.headline), None),
+        expires_at=latest_expiry(cap),
+        cap=document,
+        submitted_by=principal.name,
+        idempotency_key=idempotency_key,
+        created_at=now,
+        approved_at=now if state is AlertState.APPROVED else None,
+        decided_by=principal.name if state is AlertState.APPROVED else None,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(alert)
+            await session.flush()
+    except IntegrityError:
+        existing = await find_existing(session, cap, principal, idempotency_key)
+        if existing is None:
+            raise
+        return Submission(existing, created=False)
+    await record(
+        session,
+        principal.name,
+        "alert.submit",
+        "alert",
+        alert.id,
+        {"state": state.value, "status": alert.status, "msg_type": alert.msg_type, "identifier": cap.identifier},
+    )
+    return Submission(alert, created=True)
+
+
+async def approve(session: AsyncSession, alert_id: str, principal: Principal) -> Alert:
+    """Approve a pending alert for sending. Needs ``alerts:send``; the caller dispatches after commit."""
+    alert = await get_alert(session, alert_id)
+    if not principal.can(Scope.ALERTS_SEND):
+        raise PermissionError("approving needs the alerts:send scope")
+    if alert.submitted_by == principal.name and not principal.can(Scope.ADMIN):
+        raise LifecycleError("an alert must be approved by someone other than its author")
+    now = utcnow()
+    if not await move(session, alert_id, AlertState.APPROVED, approved_at=now, decided_by=principal.name):
+        raise LifecycleError(f"alert is {alert.state}, only a pending_approval alert can be approved")
+    await record(session, principal.name, "alert.approve", "alert", alert_id, {})
+    await session.refresh(alert)
+    return alert
+
+
+async def reject(session: AsyncSession, alert_id: str, principal: Principal, reason: str) -> Alert:
+    """Reject a pending alert, with the reason the author will see."""
+    alert = await get_alert(session, alert_id)
+    if not principal.can(Scope.ALERTS_SEND):
+        raise PermissionError("rejecting needs the alerts:send scope")
+    if not reason.strip():
+        raise LifecycleError("a rejection needs a reason")
+    if not await move(
+        session, alert_id, AlertState.REJECTED, decided_by=principal.name, decision_reason=reason.strip()
+    ):
+        raise LifecycleError(f"alert is {alert.state}, only a pending_approval alert can be rejected")
+    await record(session, principal.name, "alert.reject", "alert", alert_id, {"reason": reason.strip()})
+    await session.refresh(alert)
+    return alert
+
+
+def build_cancel(original: Alert, now: datetime) -> CapAlert:
+    """A CAP Cancel that references ``original``, keeping its infos so residents read what is cancelled."""
+    document = dict(original.cap)
+    document.update(
+        identifier=f"{original.identifier}.cancel.{uuid.uuid4().hex[:12]}",
+        sent=now.replace(microsecond=0).isoformat(),
+        msgType="Cancel",
+        references=f"{original.sender},{original.identifier},{original.sent_text}",
+        note=f"Cancels {original.identifier}",
+    )
+    document.pop("incidents", None)
+    return parse_cap_json(document)
+
+
+async def cancel(session: AsyncSession, alert_id: str, principal: Principal) -> Submission:
+    """Cancel an alert: a CAP Cancel goes to the original's recipients; the original becomes ``cancelled``.
+
+    With ``alerts:send`` the Cancel is approved at once (a correction must not wait); with ``alerts:write``
+    only, it waits for approval like any other alert, and the original is cancelled when the Cancel is sent.
+    """
+    original = await get_alert(session, alert_id)
+    if original.msg_type == "Cancel":
+        raise LifecycleError("a Cancel cannot itself be cancelled")
+    if original.state in {AlertState.CANCELLED, AlertState.REJECTED, AlertState.EXPIRED}:
+        raise LifecycleError(f"alert is {original.state} already")
+    if original.state in {AlertState.PENDING_APPROVAL, AlertState.DRAFT} or original.state == AlertState.APPROVED:
+        # Nothing has gone out yet: withdrawing it is enough, no Cancel message is needed.
+        if original.state == AlertState.DRAFT:
+            raise LifecycleError("a stored-only alert cannot be cancelled")
+        await move(session, alert_id, AlertState.CANCELLED, decided_by=principal.name)
+        await record(session, principal.name, "alert.withdraw", "alert", alert_id, {})
+        await session.refresh(original)
+        return Submission(original, created=False)
+    cancel_cap = build_cancel(original, utcnow())
+    submission = await submit(session, cancel_cap, principal)
+    if submission.alert.state == AlertState.APPROVED:
+        await move(session, alert_id, AlertState.CANCELLED, decided_by=principal.name)
+    await record(session, principal.name, "alert.cancel", "alert", alert_id, {"cancel_id": submission.alert.id})
+    return submission

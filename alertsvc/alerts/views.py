@@ -1,0 +1,72 @@
+"""The JSON shape of an alert in API answers (the contract's ``{"id", "identifier", "state", ...}``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from alertsvc.store.models import Alert
+
+
+class AlertOut(BaseModel):
+    """An alert as the API shows it: identity, lifecycle state, delivery statistics and the CAP document."""
+
+    id: str
+    identifier: str
+    sender: str
+    sent: str
+    status: str
+    msgType: str
+    state: str
+    headline: str | None
+    expires: datetime | None
+    submitted_by: str
+    decided_by: str | None = None
+    decision_reason: str | None = None
+    created_at: datetime
+    approved_at: datetime | None = None
+    first_sent_at: datetime | None = None
+    completed_at: datetime | None = None
+    stats: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="Per channel, the number of deliveries in each delivery state."
+    )
+    acknowledged: int = Field(0, description="Residents who answered that they are safe.")
+    help_requested: int = Field(0, description="Residents who asked for help.")
+    alert: dict[str, Any] = Field(description="The alert in CAP 1.2 JSON form.")
+
+
+class AlertPage(BaseModel):
+    items: list[AlertOut]
+    next_cursor: str | None
+
+
+def alert_out(
+    alert: Alert,
+    stats: dict[str, dict[str, int]] | None = None,
+    acknowledged: int = 0,
+    help_requested: int = 0,
+) -> AlertOut:
+    return AlertOut(
+        id=alert.id,
+        identifier=alert.identifier,
+        sender=alert.sender,
+        sent=alert.sent_text,
+        status=alert.status,
+        msgType=alert.msg_type,
+        state=alert.state,
+        headline=alert.headline,
+        expires=alert.expires_at,
+        submitted_by=alert.submitted_by,
+        decided_by=alert.decided_by,
+        decision_reason=alert.decision_reason,
+        created_at=alert.created_at,
+        approved_at=alert.approved_at,
+        first_sent_at=alert.first_sent_at,
+        completed_at=alert.completed_at,
+        stats=stats or {},
+        acknowledged=acknowledged,
+        help_requested=help_requested,
+        alert=alert.cap,
+    )

@@ -1,0 +1,304 @@
+"""``/api/v1/alerts``: submit CAP 1.2 (XML or JSON), read alerts back, approve, reject, cancel.
+
+Thin on purpose: parsing is ``alertsvc.cap``, the lifecycle is ``alertsvc.alerts.service``; this module only
+maps HTTP to those calls and their errors to problem documents.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from alertsvc.alerts import service
+from alertsvc.alerts.states import AlertState
+from alertsvc.alerts.views import AlertOut, AlertPage, alert_out
+from alertsvc.api.body import read_limited
+from alertsvc.api.deps import RuntimeDep, SessionDep, require
+from alertsvc.api.problems import Problem
+from alertsvc.cap import Alert as CapAlert
+from alertsvc.cap import CapError, alert_to_xml, parse_cap_json, parse_cap_xml
+from alertsvc.cap.errors import FieldError
+from alertsvc.dispatch.queue import enqueue_fanout
+from alertsvc.dispatch.targets import has_geometry, uses_area, zone_problems
+from alertsvc.geo.zones import ZoneRegistry
+from alertsvc.security.audit import events_for
+from alertsvc.security.principal import Principal
+from alertsvc.security.scopes import Scope
+from alertsvc.store.models import Alert
+from alertsvc.store.types import utcnow
+from alertsvc.tracking.deliveries import deliveries_page
+from alertsvc.tracking.states import Channel, DeliveryState
+from alertsvc.tracking.stats import alert_counts
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+XML_TYPES = frozenset({"application/cap+xml", "application/xml", "text/xml"})
+JSON_TYPES = frozenset({"application/json"})
+CAP_XML = "application/cap+xml"
+
+Writer = Annotated[Principal, Depends(require(Scope.ALERTS_WRITE))]
+Sender = Annotated[Principal, Depends(require(Scope.ALERTS_SEND))]
+Reader = Annotated[Principal, Depends(require(Scope.ALERTS_READ))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Repeat a submission safely: the same key returns the alert stored the first time.",
+    ),
+]
+
+SUBMIT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "A CAP 1.2 alert as XML, or its JSON form (CAP element names as keys).",
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/CapAlert"}},
+            "application/cap+xml": {"schema": {"type": "string"}},
+            "application/xml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def parse_submission(content_type: str, body: bytes) -> CapAlert:
+    """Parse ``body`` by its media type; a body with no type is sniffed (XML starts with ``<``)."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not media:
+        media = "application/xml" if body.lstrip()[:1] == b"<" else "application/json"
+    if media in XML_TYPES:
+        return parse_cap_xml(body)
+    if media in JSON_TYPES:
+        return parse_cap_json(body)
+    raise Problem(
+        415,
+        f"unsupported media type '{media[:80]}': send application/cap+xml, application/xml or application/json",
+    )
+
+
+def check_targets(cap: CapAlert, zones: ZoneRegistry) -> None:
+    """Refuse unknown zone names, and a new alert that would be broadcast but can be located nowhere.
+
+    An alert whose area has neither polygon, circle nor known zone must never fall back to "everyone" (a real
+    county-wide false alert began that way); an expired or stored-only one is accepted as a record.
+    """
+    problems = [FieldError(list(p.loc), p.msg) for p in zone_problems(cap, zones)]
+    if problems:
+        raise CapError(problems)
+    if service.is_broadcast(cap) and uses_area(cap) and str(cap.msg_type) == "Alert":
+        expiry = service.latest_expiry(cap)
+        if (expiry is None or expiry > utcnow()) and not has_geometry(cap, zones):
+            raise CapError([FieldError(["info"], "no area has a polygon, circle or known zone: it would reach nobody")])
+
+
+async def _present(runtime: RuntimeDep, alert: Alert) -> AlertOut:
+    async with runtime.sessions() as session:
+        counts = await alert_counts(session, alert.id)
+    return alert_out(alert, counts.stats, counts.acknowledged, counts.help_requested)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=AlertOut,
+    openapi_extra=SUBMIT_BODY,
+    summary="Submit a CAP 1.2 alert",
+    responses={
+        200: {"description": "A repeat of an alert already stored; that alert is returned.", "model": AlertOut},
+        413: {"description": "Body over the size limit."},
+        415: {"description": "Not XML or JSON."},
+        422: {"description": "Invalid alert; every problem is listed with its path."},
+    },
+)
+async def submit_alert(
+    request: Request,
+    response: Response,
+    runtime: RuntimeDep,
+    principal: Writer,
+    idempotency_key: IdempotencyKey = None,
+) -> AlertOut:
+    """Validate and store an alert. With ``alerts:send`` a broadcast alert is sent at once; with
+    ``alerts:write`` only, it waits for approval. Validation comes first, so an invalid document is refused
+    even when it repeats a stored alert's identifiers."""
+    body = await read_limited(request, runtime.settings.max_alert_bytes)
+    cap = parse_submission(request.headers.get("content-type", ""), body)
+    check_targets(cap, runtime.zones)
+    async with runtime.sessions() as session, session.begin():
+        submission = await service.submit(session, cap, principal, idempotency_key)
+    if submission.needs_dispatch:
+        await enqueue_fanout(runtime.redis, submission.alert.id)
+    if not submission.created:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/alerts/{submission.alert.id}"
+    return await _present(runtime, submission.alert)
+
+
+def _encode_cursor(created_at: datetime, alert_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{alert_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        stamp, alert_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(stamp), alert_id
+    except (ValueError, UnicodeDecodeError):
+        raise Problem(422, "invalid cursor", [{"loc": ["query", "cursor"], "msg": "not a cursor"}]) from None
+
+
+@router.get("", response_model=AlertPage, summary="List alerts, newest first")
+async def list_alerts(
+    runtime: RuntimeDep,
+    session: SessionDep,
+    _principal: Reader,
+    state: Annotated[AlertState | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> AlertPage:
+    query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit + 1)
+    if state is not None:
+        query = query.where(Alert.state == state.value)
+    if cursor:
+        created_at, alert_id = _decode_cursor(cursor)
+        query = query.where(
+            (Alert.created_at < created_at) | ((Alert.created_at == created_at) & (Alert.id < alert_id))
+        )
+    rows = list(await session.scalars(query))
+    page, more = rows[:limit], len(rows) > limit
+    items = [await _present(runtime, alert) for alert in page]
+    next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if more else None
+    return AlertPage(items=items, next_cursor=next_cursor)
+
+
+async def _load(session: SessionDep, alert_id: str) -> Alert:
+    try:
+        return await service.get_alert(session, alert_id)
+    except service.AlertNotFound:
+        raise Problem(404, "no alert with that id") from None
+
+
+@router.get("/{alert_id}", response_model=AlertOut, summary="An alert, its state and delivery statistics")
+async def get_alert(alert_id: str, runtime: RuntimeDep, session: SessionDep, _principal: Reader) -> AlertOut:
+    return await _present(runtime, await _load(session, alert_id))
+
+
+@router.get(
+    "/{alert_id}/cap",
+    summary="The alert as CAP 1.2 XML",
+    response_class=Response,
+    responses={200: {"content": {CAP_XML: {"schema": {"type": "string"}}}}},
+)
+async def get_alert_cap(alert_id: str, session: SessionDep, _principal: Reader) -> Response:
+    alert = await _load(session, alert_id)
+    return Response(alert_to_xml(parse_cap_json(alert.cap)), media_type=CAP_XML)
+
+
+class AuditEntry(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+
+@router.get("/{alert_id}/audit", response_model=list[AuditEntry], summary="Who did what to this alert")
+async def get_alert_audit(alert_id: str, session: SessionDep, _principal: Reader) -> list[AuditEntry]:
+    await _load(session, alert_id)
+    events = await events_for(session, "alert", alert_id)
+    return [AuditEntry(at=e.at, actor=e.actor, action=e.action, detail=e.detail) for e in events]
+
+
+class Decision(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+async def _lifecycle(runtime: RuntimeDep, alert_id: str, action: str, principal: Principal, reason: str = "") -> Any:
+    try:
+        async with runtime.sessions() as session, session.begin():
+            if action == "approve":
+                return await service.approve(session, alert_id, principal)
+            if action == "reject":
+                return await service.reject(session, alert_id, principal, reason)
+            return await service.cancel(session, alert_id, principal)
+    except service.AlertNotFound:
+        raise Problem(404, "no alert with that id") from None
+    except PermissionError as exc:
+        raise Problem(403, str(exc)) from None
+    except service.LifecycleError as exc:
+        raise Problem(409, str(exc)) from None
+
+
+@router.post("/{alert_id}/approve", response_model=AlertOut, summary="Approve a pending alert and send it")
+async def approve_alert(alert_id: str, runtime: RuntimeDep, principal: Sender) -> AlertOut:
+    alert: Alert = await _lifecycle(runtime, alert_id, "approve", principal)
+    await enqueue_fanout(runtime.redis, alert.id)
+    return await _present(runtime, alert)
+
+
+@router.post("/{alert_id}/reject", response_model=AlertOut, summary="Reject a pending alert, with a reason")
+async def reject_alert(alert_id: str, decision: Decision, runtime: RuntimeDep, principal: Sender) -> AlertOut:
+    alert: Alert = await _lifecycle(runtime, alert_id, "reject", principal, decision.reason)
+    return await _present(runtime, alert)
+
+
+@router.post(
+    "/{alert_id}/cancel",
+    response_model=AlertOut,
+    summary="Cancel an alert: a CAP Cancel goes to everyone who received it",
+    responses={200: {"description": "The Cancel alert (or the withdrawn alert if nothing had been sent)."}},
+)
+async def cancel_alert(alert_id: str, runtime: RuntimeDep, principal: Writer) -> AlertOut:
+    submission: service.Submission = await _lifecycle(runtime, alert_id, "cancel", principal)
+    if submission.needs_dispatch:
+        await enqueue_fanout(runtime.redis, submission.alert.id)
+    return await _present(runtime, submission.alert)
+
+
+class DeliveryOut(BaseModel):
+    resident_ref: str
+    channel: str
+    state: str
+    language: str
+    updated_at: datetime
+    reason: str | None = None
+
+
+class DeliveryPage(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None
+
+
+@router.get("/{alert_id}/deliveries", response_model=DeliveryPage, summary="An alert's deliveries, page by page")
+async def list_deliveries(
+    alert_id: str,
+    session: SessionDep,
+    _principal: Reader,
+    cursor: Annotated[str | None, Query(max_length=40, pattern=r"^[0-9]+$")] = None,
+    state: Annotated[DeliveryState | None, Query()] = None,
+    channel: Annotated[Channel | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> DeliveryPage:
+    await _load(session, alert_id)
+    page = await deliveries_page(
+        session,
+        alert_id,
+        after=int(cursor) if cursor else None,
+        state=state.value if state else None,
+        channel=channel.value if channel else None,
+        limit=limit,
+    )
+    items = [
+        DeliveryOut(
+            resident_ref=row.resident_ref,
+            channel=row.channel,
+            state=row.state,
+            language=row.language,
+            updated_at=row.updated_at,
+            reason=row.reason,
+        )
+        for row in page.rows
+    ]
+    return DeliveryPage(items=items, next_cursor=str(page.next_after) if page.next_after is not None else None)

@@ -1,0 +1,69 @@
+"""Request dependencies as ``Annotated`` aliases: the session, the runtime and the caller's identity."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alertsvc.api.problems import Problem
+from alertsvc.runtime import Runtime
+from alertsvc.security.api_keys import authenticate
+from alertsvc.security.principal import Principal
+from alertsvc.security.scopes import Scope
+from alertsvc.settings import Settings
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_settings_dep(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """One session per request, in a transaction committed when the handler returns without error."""
+    async with runtime.sessions() as session, session.begin():
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key made with `alertsvc keys create`.")
+_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+async def current_principal(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The API key's principal; 401 when the key is missing, malformed, unknown or revoked."""
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Problem(401, "an API key is required: Authorization: Bearer <key>", headers=_UNAUTHORIZED)
+    async with runtime.sessions() as session, session.begin():
+        principal = await authenticate(session, credentials.credentials)
+    if principal is None:
+        raise Problem(401, "the API key is not valid", headers=_UNAUTHORIZED)
+    return principal
+
+
+def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that admits only principals holding ``scope`` (403 otherwise)."""
+
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if not principal.can(scope):
+            raise Problem(403, f"this API key lacks the '{scope.value}' scope")
+        return principal
+
+    return dependency

@@ -1,0 +1,44 @@
+"""``/api/v1/sandbox/outbox``: what the sandbox providers were given (admin scope, sandbox mode only)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from alertsvc.api.deps import RuntimeDep, require
+from alertsvc.api.problems import Problem
+from alertsvc.dispatch.outbox import read_outbox
+from alertsvc.security.principal import Principal
+from alertsvc.security.scopes import Scope
+from alertsvc.tracking.states import Channel
+
+router = APIRouter(prefix="/api/v1/sandbox", tags=["sandbox"])
+
+
+class OutboxEntry(BaseModel):
+    channel: str
+    to: str
+    subject: str | None = None
+    body: str
+    provider_id: str
+    at: str
+
+
+class Outbox(BaseModel):
+    items: list[OutboxEntry]
+
+
+@router.get("/outbox", response_model=Outbox, summary="Messages the sandbox providers were given, newest first")
+async def outbox(
+    runtime: RuntimeDep,
+    _principal: Annotated[Principal, Depends(require(Scope.ADMIN))],
+    channel: Annotated[Channel | None, Query()] = None,
+    to: Annotated[str | None, Query(max_length=2000)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> Outbox:
+    if not runtime.settings.sandbox:
+        raise Problem(404, "the sandbox outbox exists only with ALERTSVC_SANDBOX=1")
+    entries = await read_outbox(runtime.redis, channel.value if channel else None, to, limit)
+    return Outbox(items=[OutboxEntry.model_validate(entry) for entry in entries])

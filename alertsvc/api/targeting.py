@@ -1,0 +1,50 @@
+"""``/api/v1/targeting/preview``: how many residents and contacts an area reaches, before sending."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel
+
+from alertsvc.alerts.reach import reach_of
+from alertsvc.api.deps import RuntimeDep, SessionDep, require
+from alertsvc.api.problems import Problem
+from alertsvc.cap import CapError, parse_cap_area
+from alertsvc.geo.areas import AreaError
+from alertsvc.geo.zones import resolve_geocodes
+from alertsvc.security.principal import Principal
+from alertsvc.security.scopes import Scope
+
+router = APIRouter(prefix="/api/v1/targeting", tags=["targeting"])
+
+
+class Preview(BaseModel):
+    residents: int
+    contacts: dict[str, int]
+
+
+@router.post("/preview", response_model=Preview, summary="Residents and contacts per channel inside an area")
+async def preview(
+    runtime: RuntimeDep,
+    session: SessionDep,
+    _principal: Annotated[Principal, Depends(require(Scope.ALERTS_READ))],
+    area: Annotated[
+        dict[str, Any],
+        Body(description="A CAP area in JSON form: areaDesc, polygon[], circle[], geocode[{valueName, value}]."),
+    ],
+) -> Preview:
+    try:
+        parsed = parse_cap_area(area)
+        shapes = parsed.shapes()
+        geocodes = [(code.value_name, code.value) for code in parsed.geocode]
+        shapes.extend(resolve_geocodes(runtime.zones, geocodes))
+    except CapError as exc:
+        errors = [{"loc": ["body", *e.loc], "msg": e.msg} for e in exc.errors]
+        raise Problem(422, "the area is not valid", errors) from None
+    except AreaError as exc:
+        raise Problem(422, "the area is not valid", [{"loc": ["body", "geocode"], "msg": str(exc)}]) from None
+    if not shapes:
+        raise Problem(422, "the area has no polygon, circle or known zone", [{"loc": ["body"], "msg": "empty area"}])
+    reach = await reach_of(session, shapes)
+    return Preview(residents=reach.residents, contacts=reach.contacts)

@@ -1,0 +1,83 @@
+"""The FastAPI application factory: routers, error handlers, and the lifespan that owns the runtime.
+
+With the embedded defaults the lifespan also starts the arq worker inside the process, so one command gives a
+working service; in production the API and ``alertsvc worker`` processes are separate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from alertsvc import __version__
+from alertsvc.api import alerts, health, hooks, problems, residents, sandbox, targeting
+from alertsvc.cap import Alert as CapAlert
+from alertsvc.runtime import Runtime, open_runtime
+from alertsvc.settings import Settings, get_settings
+from alertsvc.web import links
+
+log = logging.getLogger(__name__)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with the CAP JSON schema registered for the raw-body alert endpoint."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    cap_schema = CapAlert.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in cap_schema.pop("$defs", {}).items():
+        components.setdefault(name, definition)
+    components["CapAlert"] = cap_schema
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app. Tests pass a ready ``runtime``; ``serve`` lets the lifespan open one from settings."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_runtime = runtime is None
+        active = runtime or await open_runtime(settings or get_settings())
+        app.state.runtime = active
+        worker_task: asyncio.Task[None] | None = None
+        if own_runtime and active.settings.worker_in_process:
+            from alertsvc.dispatch.worker import run_worker_in_process
+
+            worker_task = asyncio.create_task(run_worker_in_process(active), name="arq-worker")
+        try:
+            yield
+        finally:
+            if worker_task is not None:
+                worker_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+            if own_runtime:
+                await active.close()
+
+    app = FastAPI(
+        title="alertsvc",
+        version=__version__,
+        description="Public-warning and community-safety alerts: CAP 1.2 in, geo-targeted SMS, e-mail and push out.",
+        lifespan=lifespan,
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(alerts.router)
+    app.include_router(residents.router)
+    app.include_router(targeting.router)
+    app.include_router(sandbox.router)
+    app.include_router(hooks.router)
+    app.include_router(links.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

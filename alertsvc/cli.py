@@ -1,0 +1,219 @@
+"""The ``alertsvc`` command: serve, worker, db, users, keys, residents import, demo.
+
+Commands that print a secret (a generated password, a new API key) print it alone on their last line, so scripts
+can take it with ``tail -n 1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from alertsvc.settings import Settings, get_settings
+
+log = logging.getLogger("alertsvc")
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+async def _with_database(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
+    """Migrate, then run ``work(sessions)`` inside one transaction."""
+    from alertsvc.store.db import create_engine, session_factory
+    from alertsvc.store.migrate import upgrade
+
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await upgrade(engine)
+        sessions = session_factory(engine)
+        return await work(sessions)
+    finally:
+        await engine.dispose()
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from alertsvc.app import create_app
+
+    if settings.embedded_redis:
+        log.info("no REDIS_URL: starting an embedded Redis and an in-process worker")
+    if settings.sandbox:
+        log.info("sandbox providers: nothing leaves this machine; see /api/v1/sandbox/outbox")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=True)
+    return 0
+
+
+def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
+    if settings.embedded_redis:
+        print("alertsvc worker needs REDIS_URL (the embedded Redis lives inside 'alertsvc serve')", file=sys.stderr)
+        return 2
+    from alertsvc.dispatch.worker import run_standalone_worker
+
+    run_standalone_worker(settings)
+    return 0
+
+
+def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
+    async def nothing(_sessions: Any) -> int:
+        return 0
+
+    code = asyncio.run(_with_database(settings, nothing))
+    print("database is at the newest schema")
+    return code
+
+
+def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
+    from alertsvc.security.passwords import create_user, generate_password
+    from alertsvc.security.scopes import Role
+
+    password = args.password or generate_password()
+
+    async def work(sessions: Any) -> int:
+        async with sessions() as session, session.begin():
+            user = await create_user(session, args.email, Role(args.role), password, actor="cli")
+        print(f"created {args.role} {user.email}")
+        return 0
+
+    code = asyncio.run(_with_database(settings, work))
+    if not args.password:
+        print(password)
+    return code
+
+
+def cmd_keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    from alertsvc.security.api_keys import create_key
+    from alertsvc.security.scopes import parse_scopes
+
+    scopes = parse_scopes(args.scopes)
+
+    async def work(sessions: Any) -> int:
+        async with sessions() as session, session.begin():
+            plain = await create_key(session, args.name, scopes, actor="cli")
+        print(f"created API key {args.name!r} with scopes {','.join(sorted(scopes))}; it is shown only once:")
+        print(plain)
+        return 0
+
+    return asyncio.run(_with_database(settings, work))
+
+
+def cmd_keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from alertsvc.security.api_keys import revoke_key
+
+    async def work(sessions: Any) -> int:
+        async with sessions() as session, session.begin():
+            revoked = await revoke_key(session, args.name, actor="cli")
+        print(f"revoked {args.name!r}" if revoked else f"no active key named {args.name!r}")
+        return 0 if revoked else 1
+
+    return asyncio.run(_with_database(settings, work))
+
+
+def cmd_residents_import(args: argparse.Namespace, settings: Settings) -> int:
+    from alertsvc.residents.importer import import_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"no such file: {path}", file=sys.stderr)
+        return 2
+
+    async def work(sessions: Any) -> int:
+        report = await import_file(sessions, path, actor="cli")
+        print(report.summary())
+        for problem in report.rejected[:50]:
+            print(f"  line {problem.line}: {problem.field}: {problem.reason}")
+        if len(report.rejected) > 50:
+            print(f"  ... and {len(report.rejected) - 50} more")
+        return 0 if not report.rejected else 1
+
+    return asyncio.run(_with_database(settings, work))
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from alertsvc.demo import load_demo
+
+    async def work(sessions: Any) -> int:
+        summary = await load_demo(sessions, settings, residents=args.residents)
+        print(summary)
+        return 0
+
+    code = asyncio.run(_with_database(settings, work))
+    if code == 0 and not args.no_serve:
+        settings.sandbox = True
+        ns = argparse.Namespace(host=args.host, port=args.port)
+        return cmd_serve(ns, settings)
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="alertsvc", description="Public-warning and community-safety alerts.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate the database and serve the API and console")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=cmd_serve)
+
+    sub.add_parser("worker", help="run an arq worker against REDIS_URL").set_defaults(handler=cmd_worker)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="migrate to the newest schema").set_defaults(handler=cmd_db_upgrade)
+
+    users = sub.add_parser("users", help="console users").add_subparsers(dest="users_command", required=True)
+    users_create = users.add_parser("create", help="add a console user")
+    users_create.add_argument("email")
+    users_create.add_argument("--role", required=True, choices=["dispatcher", "approver", "admin"])
+    users_create.add_argument("--password", help="omit to have one generated and printed on the last line")
+    users_create.set_defaults(handler=cmd_users_create)
+
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
+    keys_create = keys.add_parser("create", help="make an API key; printed once, on the last line")
+    keys_create.add_argument("name")
+    keys_create.add_argument(
+        "--scopes",
+        required=True,
+        help="comma-separated: alerts:read,alerts:write,alerts:send,residents:read,residents:write,admin",
+    )
+    keys_create.set_defaults(handler=cmd_keys_create)
+    keys_revoke = keys.add_parser("revoke", help="revoke an API key by name")
+    keys_revoke.add_argument("name")
+    keys_revoke.set_defaults(handler=cmd_keys_revoke)
+
+    residents = sub.add_parser("residents", help="residents").add_subparsers(dest="res_command", required=True)
+    residents_import = residents.add_parser("import", help="import residents from CSV or NDJSON")
+    residents_import.add_argument("file")
+    residents_import.set_defaults(handler=cmd_residents_import)
+
+    demo = sub.add_parser("demo", help="load a demo city and serve it with sandbox providers")
+    demo.add_argument("--residents", type=int, default=3000)
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--no-serve", action="store_true", help="load the data only")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _configure_logging()
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except ValueError as exc:
+        print(f"alertsvc: configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        code: int = args.handler(args, settings)
+    except ValueError as exc:
+        print(f"alertsvc: {exc}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

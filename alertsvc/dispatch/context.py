@@ -1,0 +1,84 @@
+"""What a worker holds for its whole life: the runtime, the channels, rate limiters, zones, link signers.
+
+Made once in arq's ``on_startup`` and closed in ``on_shutdown``; jobs reach it as ``ctx["app"]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from alertsvc.dispatch.outbox import RedisOutbox
+from alertsvc.dispatch.ratelimit import RateLimiter
+from alertsvc.geo.zones import ZoneRegistry
+from alertsvc.runtime import Runtime
+from alertsvc.security.links import LinkSigner
+from alertsvc.settings import Settings
+from channels.base import Channel
+
+
+def build_channels(settings: Settings, runtime: Runtime) -> dict[str, Channel]:
+    """The channel adapters for these settings: sandbox providers, or the real ones."""
+    if settings.sandbox:
+        from channels.sandbox import sandbox_channels
+
+        return dict(sandbox_channels(RedisOutbox(runtime.redis)))
+    from channels.email import SmtpEmail
+    from channels.push import ApprisePush
+    from channels.sms import TwilioSms
+
+    return {
+        "sms": TwilioSms(
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token.get_secret_value(),
+            from_=settings.twilio_from,
+            base_url=settings.twilio_base_url,
+        ),
+        "email": SmtpEmail(url=settings.smtp_url, from_addr=settings.email_from),
+        "push": ApprisePush(allow_private=settings.push_allow_private),
+    }
+
+
+def build_limiters(settings: Settings, runtime: Runtime) -> dict[str, RateLimiter]:
+    rates = {
+        "sms": settings.sms_rate_per_second,
+        "email": settings.email_rate_per_second,
+        "push": settings.push_rate_per_second,
+    }
+    return {channel: RateLimiter(runtime.redis, channel, rate) for channel, rate in rates.items() if rate}
+
+
+@dataclass
+class WorkerContext:
+    runtime: Runtime
+    channels: dict[str, Channel]
+    limiters: dict[str, RateLimiter]
+    zones: ZoneRegistry
+    ack_links: LinkSigner
+    unsubscribe_links: LinkSigner
+    owns_runtime: bool = False
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @classmethod
+    async def open(cls, runtime: Runtime, owns_runtime: bool = False) -> WorkerContext:
+        settings = runtime.settings
+        secret = settings.signing_key()
+        return cls(
+            runtime=runtime,
+            channels=build_channels(settings, runtime),
+            limiters=build_limiters(settings, runtime),
+            zones=runtime.zones,
+            ack_links=LinkSigner(secret, "ack"),
+            unsubscribe_links=LinkSigner(secret, "unsubscribe"),
+            owns_runtime=owns_runtime,
+        )
+
+    async def close(self) -> None:
+        for channel in self.channels.values():
+            await channel.aclose()
+        if self.owns_runtime:
+            await self.runtime.close()

@@ -1,0 +1,218 @@
+"""The ``deliver(alert_id, channel, ids)`` job: claim, render, pace, send, record.
+
+1. **Claim** the batch in one guarded statement (``queued`` → ``sending``); rows another job claimed, or that
+   are not due yet, are not returned, so a redelivered job sends nothing twice.
+2. **Render** from the per-(alert, language) cache and patch each recipient's links in.
+3. **Pace** by the channel's shared rate limit (slots reserved in Redis for the whole batch).
+4. **Send** concurrently through the channel adapter, holding no database session meanwhile (STYLE.md 7).
+5. **Record** every outcome in one transaction: ``sent`` with the provider id, a final failure, or back to
+   ``queued`` with a backoff for transient errors, bounded by the alert's ``expires``; retries are enqueued as
+   deferred jobs. Only this module retries; adapters only classify (STYLE.md 1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from alertsvc.alerts.states import AlertState
+from alertsvc.cap import alert_to_json, parse_cap_json
+from alertsvc.dispatch.context import WorkerContext
+from alertsvc.dispatch.fanout import enqueue_deliveries, finish_if_done
+from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
+from alertsvc.dispatch.render import Rendered, personalise, render_info
+from alertsvc.dispatch.retry import next_attempt
+from alertsvc.store import deliveries as delivery_store
+from alertsvc.store.db import transaction
+from alertsvc.store.models import Alert
+from alertsvc.store.types import utcnow
+from alertsvc.tracking.states import DeliveryState
+from channels.base import Channel, ChannelError, PermanentError, RateLimited
+
+log = logging.getLogger(__name__)
+
+SENDABLE_STATES = frozenset({AlertState.DISPATCHING.value, AlertState.SENT.value})
+RECIPIENT_PROBLEM_CODES = frozenset(
+    {"21211", "21214", "21408", "21610", "21612", "21614", "invalid_recipient", "smtp_550", "smtp_551", "smtp_553"}
+)
+"""Permanent errors that are about the address itself: the delivery is ``undeliverable``, not ``failed``."""
+
+
+@dataclass
+class AlertForSending:
+    """What the deliver job needs of an alert, rendered once per language and kept by the worker."""
+
+    status: str
+    msg_type: str
+    sender: str
+    expires: datetime | None
+    infos: dict[str, dict[str, Any]]
+    rendered: dict[str, Rendered] = field(default_factory=dict)
+
+    def render(self, language: str, app: WorkerContext) -> Rendered:
+        if language not in self.rendered:
+            info = self.infos.get(language) or next(iter(self.infos.values()))
+            self.rendered[language] = render_info(
+                info,
+                status=self.status,
+                msg_type=self.msg_type,
+                sender_name=self.sender,
+                public_url=app.settings.public_url,
+                max_segments=app.settings.sms_max_segments,
+                email_from=None if app.settings.sandbox else app.settings.email_from,
+            )
+        return self.rendered[language]
+
+
+def _load_for_sending(alert: Alert) -> AlertForSending:
+    document = alert_to_json(parse_cap_json(alert.cap))
+    infos = {str(info.get("language") or "en-US"): info for info in document.get("info", [])}
+    if not infos:
+        infos = {"en-US": {"language": "en-US", "headline": alert.headline or "", "event": ""}}
+    return AlertForSending(alert.status, alert.msg_type, alert.sender, alert.expires_at, infos)
+
+
+def _cached_alert(app: WorkerContext, alert: Alert) -> AlertForSending:
+    cache: dict[str, AlertForSending] = app.cache.setdefault("alerts", {})
+    found = cache.get(alert.id)
+    if found is None:
+        if len(cache) > 256:
+            cache.clear()
+        found = cache[alert.id] = _load_for_sending(alert)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    delivery_id: int
+    provider_id: str | None = None
+    error: ChannelError | None = None
+    unexpected: bool = False
+
+
+async def _send_one(
+    adapter: Channel, app: WorkerContext, alert: AlertForSending, channel: str, claimed: delivery_store.Claimed
+) -> Outcome:
+    public = app.settings.public_url.rstrip("/")
+    try:
+        message = personalise(
+            alert.render(claimed.language, app),
+            channel,
+            to=claimed.address,
+            reference=str(claimed.id),
+            ack_url=f"{public}/a/{app.ack_links.sign(claimed.id)}",
+            unsubscribe_url=f"{public}/u/{app.unsubscribe_links.sign(claimed.contact_id)}",
+            status_callback=f"{public}/hooks/twilio/status" if channel == "sms" else None,
+        )
+    except ValueError as exc:  # an address or link the e-mail template refuses to put in a header
+        return Outcome(claimed.id, error=PermanentError("invalid_recipient", str(exc)))
+    try:
+        result = await adapter.send(message)
+    except ChannelError as exc:
+        return Outcome(claimed.id, error=exc)
+    except Exception:  # an adapter bug must not lose the delivery: treat as transient, keep the trace
+        log.exception("channel %s raised unexpectedly for delivery %s", channel, claimed.id)
+        return Outcome(claimed.id, unexpected=True)
+    return Outcome(claimed.id, provider_id=result.provider_id)
+
+
+async def _send_all(
+    app: WorkerContext, alert: AlertForSending, channel: str, claimed: list[delivery_store.Claimed]
+) -> list[Outcome]:
+    adapter = app.channels[channel]
+    limiter = app.limiters.get(channel)
+    reservation = await limiter.reserve(len(claimed)) if limiter else None
+    gate = asyncio.Semaphore(app.settings.send_concurrency)
+
+    async def one(index: int, item: delivery_store.Claimed) -> Outcome:
+        if reservation is not None:
+            await reservation.wait_for(index)
+        async with gate:
+            return await _send_one(adapter, app, alert, channel, item)
+
+    return list(await asyncio.gather(*(one(i, item) for i, item in enumerate(claimed))))
+
+
+async def _record(
+    app: WorkerContext,
+    alert_id: str,
+    channel: str,
+    alert: AlertForSending,
+    outcomes: list[Outcome],
+    attempts: dict[int, int],
+) -> None:
+    now = utcnow()
+    sent = [(o.delivery_id, o.provider_id or "") for o in outcomes if o.error is None and not o.unexpected]
+    failures: dict[tuple[DeliveryState, str, str], list[int]] = defaultdict(list)
+    retries: dict[tuple[datetime, str, str], list[int]] = defaultdict(list)
+    for outcome in outcomes:
+        error = outcome.error
+        if error is None and not outcome.unexpected:
+            continue
+        if isinstance(error, PermanentError):
+            state = DeliveryState.UNDELIVERABLE if error.code in RECIPIENT_PROBLEM_CODES else DeliveryState.FAILED
+            failures[(state, error.code, error.reason)].append(outcome.delivery_id)
+            continue
+        code = error.code if error else "internal"
+        reason = error.reason if error else "unexpected error in the channel adapter"
+        retry_after = error.retry_after if isinstance(error, RateLimited) else None
+        when = next_attempt(now, attempts.get(outcome.delivery_id, 1), alert.expires, retry_after)
+        if when is None:
+            failures[(DeliveryState.FAILED, code, f"gave up: {reason}")].append(outcome.delivery_id)
+        else:
+            retries[(when.replace(microsecond=0), code, reason)].append(outcome.delivery_id)
+    async with transaction(app.runtime.sessions) as session:
+        await delivery_store.mark_sent(session, sent, now)
+        for (state, code, reason), ids in failures.items():
+            await delivery_store.mark_failed(session, ids, state, code, reason, now)
+        for (when, code, reason), ids in retries.items():
+            await delivery_store.requeue(session, ids, when, code, reason, now)
+        if sent:
+            await session.execute(
+                update(Alert).where(Alert.id == alert_id, Alert.first_sent_at.is_(None)).values(first_sent_at=now)
+            )
+    for (when, _code, _reason), ids in retries.items():
+        attempt = max(attempts.get(i, 1) for i in ids)
+        await app.runtime.redis.enqueue_job(
+            DELIVER,
+            alert_id,
+            channel,
+            ids,
+            _job_id=deliver_job_id(alert_id, channel, ids[0], f"r{attempt}"),
+            _defer_until=when,
+        )
+
+
+async def deliver(ctx: dict[str, Any], alert_id: str, channel: str, ids: list[int]) -> dict[str, int]:
+    """Send one batch of deliveries of one alert on one channel."""
+    app: WorkerContext = ctx["app"]
+    now = utcnow()
+    async with transaction(app.runtime.sessions) as session:
+        alert_row = await session.scalar(select(Alert).where(Alert.id == alert_id))
+        if alert_row is None:
+            return {"claimed": 0}
+        if alert_row.state not in SENDABLE_STATES:
+            reason = f"alert {alert_row.state}"
+            await delivery_store.suppress_queued(session, alert_id, reason, now)
+            return {"claimed": 0}
+        alert = _cached_alert(app, alert_row)
+        claimed = await delivery_store.claim(session, ids, now)
+        suppressed = set(await delivery_store.suppress_opted_out(session, [c.id for c in claimed], now))
+        if alert.expires is not None and alert.expires <= now:
+            await delivery_store.expire_queued(session, [c.id for c in claimed if c.id not in suppressed], now)
+            claimed = []
+    claimed = [c for c in claimed if c.id not in suppressed]
+    if claimed:
+        outcomes = await _send_all(app, alert, channel, claimed)
+        await _record(app, alert_id, channel, alert, outcomes, {c.id: c.attempts for c in claimed})
+    await finish_if_done(app, alert_id)
+    return {"claimed": len(claimed)}
+
+
+__all__ = ["deliver", "enqueue_deliveries"]

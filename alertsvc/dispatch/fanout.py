@@ -1,0 +1,180 @@
+"""The ``fanout(alert_id)`` job: from an approved alert to queued deliveries, chunk by chunk.
+
+parse → target → filter → plan → enqueue, streamed: each chunk of residents from the bounding-box query is tested
+exactly (vectorised), filtered by preferences, written as deliveries in bulk (unique on alert + contact, so a
+re-run adds nothing twice), and its ``deliver`` jobs are enqueued at once, so the first messages leave while
+later chunks are still being targeted.
+
+The job is safe to run again at any point (a worker killed mid-way, a redelivered job): the alert stays
+``dispatching``, the unique key drops the rows already planned, and only new rows are enqueued. Rows planned but
+never enqueued (killed between the two) are found by the sweeper.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from arq import ArqRedis
+from sqlalchemy import update
+
+from alertsvc.alerts.states import AlertState, move
+from alertsvc.cap import Alert as CapAlert
+from alertsvc.cap import parse_cap_json
+from alertsvc.dispatch.audience import AlertFacts, Plan, plan_for
+from alertsvc.dispatch.context import WorkerContext
+from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
+from alertsvc.dispatch.targets import target_area, test_recipients_only, uses_area, uses_references
+from alertsvc.geo.targeting import bbox_filter_params
+from alertsvc.store import audience as audience_store
+from alertsvc.store import deliveries as delivery_store
+from alertsvc.store.db import transaction
+from alertsvc.store.models import Alert
+from alertsvc.store.types import utcnow
+from alertsvc.tracking.states import DeliveryState
+
+log = logging.getLogger(__name__)
+
+
+def alert_facts(cap: CapAlert, expires: datetime | None) -> AlertFacts:
+    languages = tuple(info.language for info in cap.info) or ("en-US",)
+    return AlertFacts(
+        languages=languages,
+        categories_by_language={
+            info.language: frozenset(str(category) for category in info.category) for info in cap.info
+        },
+        severity_by_language={info.language: str(info.severity) for info in cap.info},
+        test_only=test_recipients_only(cap),
+        expires=expires,
+    )
+
+
+async def _recipients_in_area(app: WorkerContext, cap: CapAlert) -> AsyncIterator[list[audience_store.Recipient]]:
+    target = target_area(cap, app.zones)
+    boxes = bbox_filter_params(target)
+    async with app.runtime.sessions() as session:
+        async for chunk in audience_store.residents_in_boxes(session, boxes):
+            inside = chunk.ids[target.contains(chunk.lats, chunk.lons)]
+            if inside.size:
+                async with app.runtime.sessions() as lookup:
+                    yield await audience_store.recipients_of_residents(lookup, inside.tolist())
+
+
+async def _recipients_of_references(app: WorkerContext, cap: CapAlert) -> AsyncIterator[list[audience_store.Recipient]]:
+    async with app.runtime.sessions() as session:
+        referenced = await audience_store.referenced_alert_ids(session, cap.reference_keys())
+        async for contact_ids in audience_store.contacts_that_received(session, referenced):
+            async with app.runtime.sessions() as lookup:
+                yield await audience_store.recipients_of_contacts(lookup, contact_ids)
+
+
+def _rows(alert_id: str, plans: Sequence[Plan], now: datetime) -> list[dict[str, Any]]:
+    return [
+        {
+            "alert_id": alert_id,
+            "contact_id": plan.contact_id,
+            "resident_id": plan.resident_id,
+            "channel": plan.channel,
+            "state": plan.state.value,
+            "language": plan.language,
+            "reason": plan.reason,
+            "next_attempt_at": plan.not_before,
+            "attempts": 0,
+            "created_at": now,
+            "updated_at": now,
+            "final_at": now if plan.state is DeliveryState.SUPPRESSED else None,
+        }
+        for plan in plans
+    ]
+
+
+async def enqueue_deliveries(
+    redis: ArqRedis, alert_id: str, work: Sequence[tuple[int, str]], batch_size: int, tag: str = "0"
+) -> int:
+    """Enqueue ``deliver`` jobs for (delivery id, channel) pairs, ``batch_size`` ids a job, per channel."""
+    by_channel: dict[str, list[int]] = defaultdict(list)
+    for delivery_id, channel in work:
+        by_channel[channel].append(delivery_id)
+    jobs = 0
+    for channel, ids in by_channel.items():
+        for start in range(0, len(ids), batch_size):
+            batch = ids[start : start + batch_size]
+            await redis.enqueue_job(
+                DELIVER, alert_id, channel, batch, _job_id=deliver_job_id(alert_id, channel, batch[0], tag)
+            )
+            jobs += 1
+    return jobs
+
+
+async def _start(app: WorkerContext, alert_id: str) -> Alert | None:
+    """Move approved → dispatching (or resume a dispatching one); None when there is nothing to do."""
+    async with transaction(app.runtime.sessions) as session:
+        alert = await session.get(Alert, alert_id)
+        if alert is None:
+            return None
+        if alert.state == AlertState.APPROVED:
+            await move(session, alert_id, AlertState.DISPATCHING, dispatch_started_at=utcnow())
+        elif alert.state != AlertState.DISPATCHING:
+            return None
+        return alert
+
+
+async def _cancel_referenced(app: WorkerContext, cap: CapAlert) -> None:
+    """A Cancel stops what is still queued of the alerts it cancels, and marks them cancelled."""
+    now = utcnow()
+    async with transaction(app.runtime.sessions) as session:
+        for referenced in await audience_store.referenced_alert_ids(session, cap.reference_keys()):
+            await move(session, referenced, AlertState.CANCELLED)
+            await delivery_store.suppress_queued(session, referenced, "alert cancelled", now)
+
+
+async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
+    """Plan and enqueue every delivery of one alert."""
+    app: WorkerContext = ctx["app"]
+    alert = await _start(app, alert_id)
+    if alert is None:
+        return "nothing to do"
+    cap = parse_cap_json(alert.cap)
+    facts = alert_facts(cap, alert.expires_at)
+    if str(cap.msg_type) == "Cancel":
+        await _cancel_referenced(app, cap)
+    counts = {"planned": 0, "queued": 0, "jobs": 0}
+    sources = []
+    if uses_references(cap):
+        sources.append(_recipients_of_references(app, cap))
+    if uses_area(cap):
+        sources.append(_recipients_in_area(app, cap))
+    for source in sources:
+        async for recipients in source:
+            now = utcnow()
+            plans = [plan for plan in (plan_for(r, facts, now) for r in recipients) if plan is not None]
+            if not plans:
+                continue
+            async with transaction(app.runtime.sessions) as session:
+                created = await delivery_store.insert_planned(session, _rows(alert_id, plans, now))
+            counts["planned"] += len(created)
+            # Rows held for quiet hours are left to the sweeper, which enqueues them once due.
+            immediate = [(row.id, row.channel) for row in created if row.state == "queued" and not row.held]
+            counts["queued"] += len(immediate)
+            counts["jobs"] += await enqueue_deliveries(
+                app.runtime.redis, alert_id, immediate, app.settings.delivery_batch_size
+            )
+    async with transaction(app.runtime.sessions) as session:
+        await session.execute(update(Alert).where(Alert.id == alert_id).values(planned_at=utcnow()))
+    await finish_if_done(app, alert_id)
+    log.info("fan-out of %s planned %d deliveries in %d jobs", alert_id, counts["planned"], counts["jobs"])
+    return counts
+
+
+async def finish_if_done(app: WorkerContext, alert_id: str) -> bool:
+    """dispatching → sent once planning is over and no delivery awaits the dispatcher."""
+    async with transaction(app.runtime.sessions) as session:
+        alert = await session.get(Alert, alert_id)
+        if alert is None or alert.state != AlertState.DISPATCHING or alert.planned_at is None:
+            return False
+        if await delivery_store.pending_count(session, alert_id):
+            return False
+        return await move(session, alert_id, AlertState.SENT, completed_at=utcnow())

@@ -1,0 +1,184 @@
+"""Stage "render": the words each contact receives, per channel and language, from ``templates/messages``.
+
+Rendering is done once per (alert, language, channel) with placeholders for the per-recipient parts (the
+acknowledgement and unsubscribe links), and patched per recipient with a plain string replace: a Jinja render or
+a MIME build per recipient would cost more than the send itself at fan-out rates.
+
+Test and Exercise alerts carry an unmistakable marker in every message, and Update and Cancel say so up front,
+so a drill can never read like the real thing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from alertsvc.dispatch.sms_text import fit_sms
+from alertsvc.resources import templates_dir
+from channels.base import Message
+from channels.email_mime import ACK_LINK, UNSUBSCRIBE_LINK, EmailTemplate
+
+ACK_PLACEHOLDER = "\x00ACK\x00"
+UNSUB_PLACEHOLDER = "\x00UNSUB\x00"
+SMS_LINK_PLACEHOLDER_LEN = 40
+"""Room kept for the acknowledgement link in the SMS budget: the public URL + ``/a/`` + a token."""
+
+
+@lru_cache(maxsize=8)
+def _environment(root: str) -> Environment:
+    return Environment(
+        loader=FileSystemLoader(root),
+        autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=False,
+    )
+
+
+@lru_cache(maxsize=16)
+def labels(language: str, root: str) -> dict[str, str]:
+    """Fixed words of the messages, in the language's primary subtag, English when we have none."""
+    primary = language.lower().split("-", 1)[0]
+    for candidate in (primary, "en"):
+        path = Path(root) / "messages" / candidate / "labels.json"
+        if path.is_file():
+            data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+            return data
+    raise FileNotFoundError("templates/messages/en/labels.json is missing")
+
+
+def marker_for(status: str, msg_type: str, words: dict[str, str]) -> str:
+    parts = []
+    if status == "Test":
+        parts.append(words["test"])
+    elif status == "Exercise":
+        parts.append(words["exercise"])
+    if msg_type == "Cancel":
+        parts.append(words["cancel"])
+    elif msg_type == "Update":
+        parts.append(words["update"])
+    return " · ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One alert in one language, rendered for every channel, with placeholders for the links."""
+
+    sms: str
+    subject: str
+    email_text: str
+    email_html: str
+    push_title: str
+    push_body: str
+    email: EmailTemplate | None
+    """The whole e-mail serialised once, for the SMTP adapter's fast path (None in the sandbox)."""
+
+
+def render_info(
+    info: dict[str, Any],
+    *,
+    status: str,
+    msg_type: str,
+    sender_name: str,
+    public_url: str,
+    max_segments: int,
+    email_from: str | None = None,
+    root: Path | None = None,
+) -> Rendered:
+    """Render one CAP info (JSON form) for every channel."""
+    base = str(root or templates_dir())
+    env = _environment(base)
+    language = str(info.get("language") or "en-US")
+    words = labels(language, base)
+    marker = marker_for(status, msg_type, words)
+    headline = str(info.get("headline") or info.get("event") or "")
+    description = str(info.get("description") or "")
+    instruction = str(info.get("instruction") or "")
+    context = {
+        "marker": marker,
+        "headline": headline,
+        "description": description,
+        "instruction": instruction,
+        "expires": info.get("expires"),
+        "sender_name": info.get("senderName") or sender_name,
+        "labels": words,
+        "language": language,
+        "ack_url": ACK_PLACEHOLDER,
+        "unsubscribe_url": UNSUB_PLACEHOLDER,
+    }
+    sms_headline = f"{marker}: {headline}" if marker else headline
+    link_room = "x" * SMS_LINK_PLACEHOLDER_LEN
+    sms = fit_sms(sms_headline, instruction, description, link_room, max_segments).replace(link_room, ACK_PLACEHOLDER)
+    subject = env.get_template("messages/subject.txt.j2").render(context).strip()
+    push_body = env.get_template("messages/push.txt.j2").render(context).strip()
+    email_text = env.get_template("messages/email.txt.j2").render(context)
+    email_html = env.get_template("messages/email.html.j2").render(context)
+    template = None
+    if email_from:
+        template = EmailTemplate.compile(
+            from_addr=email_from,
+            subject=subject,
+            text=email_text.replace(ACK_PLACEHOLDER, ACK_LINK).replace(UNSUB_PLACEHOLDER, UNSUBSCRIBE_LINK),
+            html_body=email_html.replace(ACK_PLACEHOLDER, ACK_LINK).replace(UNSUB_PLACEHOLDER, UNSUBSCRIBE_LINK),
+            with_unsubscribe=True,
+        )
+    return Rendered(
+        sms=sms,
+        subject=subject,
+        email_text=email_text,
+        email_html=email_html,
+        push_title=subject,
+        push_body=push_body,
+        email=template,
+    )
+
+
+def personalise(
+    rendered: Rendered,
+    channel: str,
+    *,
+    to: str,
+    reference: str,
+    ack_url: str,
+    unsubscribe_url: str,
+    status_callback: str | None = None,
+) -> Message:
+    """The message for one contact: the links patched into the pre-rendered text."""
+    if channel == "sms":
+        return Message(
+            channel="sms",
+            to=to,
+            body=rendered.sms.replace(ACK_PLACEHOLDER, ack_url),
+            reference=reference,
+            status_callback=status_callback,
+        )
+    if channel == "email":
+        mime = None
+        if rendered.email is not None:
+            mime = rendered.email.render(
+                to=to, reference=reference, ack_link=ack_url, unsubscribe_link=unsubscribe_url
+            )
+        return Message(
+            mime=mime,
+            channel="email",
+            to=to,
+            subject=rendered.subject,
+            body=rendered.email_text.replace(ACK_PLACEHOLDER, ack_url).replace(UNSUB_PLACEHOLDER, unsubscribe_url),
+            html=rendered.email_html.replace(ACK_PLACEHOLDER, ack_url).replace(UNSUB_PLACEHOLDER, unsubscribe_url),
+            reference=reference,
+            headers={
+                "List-Unsubscribe": f"<{unsubscribe_url}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            },
+        )
+    return Message(
+        channel=channel,
+        to=to,
+        subject=rendered.push_title,
+        body=f"{rendered.push_body} {ack_url}".strip(),
+        reference=reference,
+    )

@@ -1,0 +1,49 @@
+"""Opting out and back in, with a consent record kept by alertsvc itself (not left to the provider).
+
+Opting out of one channel never touches the others; an SMS STOP drops that number's SMS at once, including
+deliveries already queued for it (they end ``suppressed``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alertsvc.store.models import ConsentEvent, Contact, Delivery
+from alertsvc.tracking.states import DeliveryState
+
+
+async def find_contact(session: AsyncSession, channel: str, address: str) -> Contact | None:
+    return await session.scalar(select(Contact).where(Contact.channel == channel, Contact.address == address))
+
+
+async def opt_out(session: AsyncSession, contact: Contact, method: str, source: str | None, now: datetime) -> bool:
+    """Opt one contact out; True if it was subscribed. Its queued deliveries are suppressed in the same step."""
+    was_subscribed = contact.opted_out_at is None
+    if was_subscribed:
+        contact.opted_out_at = now
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.contact_id == contact.id, Delivery.state == DeliveryState.QUEUED.value)
+            .values(state=DeliveryState.SUPPRESSED.value, reason="opted out", updated_at=now, final_at=now)
+        )
+    session.add(
+        ConsentEvent(
+            contact_id=contact.id, channel=contact.channel, action="opt_out", method=method, source=source, at=now
+        )
+    )
+    return was_subscribed
+
+
+async def opt_in(session: AsyncSession, contact: Contact, method: str, source: str | None, now: datetime) -> bool:
+    """Opt a contact back in (e.g. SMS START); True if it had opted out."""
+    was_out = contact.opted_out_at is not None
+    contact.opted_out_at = None
+    session.add(
+        ConsentEvent(
+            contact_id=contact.id, channel=contact.channel, action="opt_in", method=method, source=source, at=now
+        )
+    )
+    return was_out

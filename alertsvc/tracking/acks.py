@@ -1,0 +1,81 @@
+"""Acknowledgements: a resident says they are safe, or that they need help; one answer per alert, updatable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alertsvc.store.models import Acknowledgement, Alert, Contact, Delivery
+from alertsvc.tracking.states import DeliveryState
+
+RECENT = timedelta(hours=48)
+"""An SMS reply counts for the newest alert the number received within this long (and not yet expired)."""
+
+
+class Answer(StrEnum):
+    SAFE = "safe"
+    HELP = "help"
+
+
+class AckRefused(ValueError):
+    """The link or reply cannot be taken (unknown delivery, alert expired); ``str()`` is safe to show."""
+
+
+@dataclass(frozen=True, slots=True)
+class AckTarget:
+    """The alert and resident a delivery's acknowledgement link speaks for."""
+
+    delivery_id: int
+    alert: Alert
+    resident_id: int
+
+
+async def target_of_delivery(session: AsyncSession, delivery_id: int, now: datetime) -> AckTarget:
+    delivery = await session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise AckRefused("this link is not valid")
+    alert = await session.get(Alert, delivery.alert_id)
+    if alert is None:
+        raise AckRefused("this link is not valid")
+    if alert.expires_at is not None and alert.expires_at <= now:
+        raise AckRefused("this alert has expired; answers are no longer collected")
+    return AckTarget(delivery_id, alert, delivery.resident_id)
+
+
+async def record_answer(
+    session: AsyncSession, alert_id: str, resident_id: int, answer: Answer, via: str, now: datetime
+) -> None:
+    """Insert the resident's answer, or update it: a second answer replaces the first, never adds to it."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Acknowledgement).values(
+        alert_id=alert_id, resident_id=resident_id, answer=answer.value, via=via, at=now, updated_at=now
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["alert_id", "resident_id"],
+        set_={"answer": answer.value, "via": via, "updated_at": now},
+    )
+    await session.execute(statement)
+
+
+async def recent_alert_for_contact(session: AsyncSession, contact: Contact, now: datetime) -> str | None:
+    """The newest unexpired alert this contact was sent within :data:`RECENT`."""
+    row = await session.execute(
+        select(Delivery.alert_id)
+        .join(Alert, Alert.id == Delivery.alert_id)
+        .where(
+            Delivery.contact_id == contact.id,
+            Delivery.state.in_([DeliveryState.SENT.value, DeliveryState.DELIVERED.value]),
+            Delivery.sent_at >= now - RECENT,
+            (Alert.expires_at.is_(None)) | (Alert.expires_at > now),
+        )
+        .order_by(Delivery.sent_at.desc())
+        .limit(1)
+    )
+    found = row.scalar_one_or_none()
+    return str(found) if found is not None else None

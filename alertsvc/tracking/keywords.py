@@ -1,0 +1,52 @@
+"""What an inbound SMS means: STOP, START, HELP, an acknowledgement, a request for help, or free text.
+
+Keywords match ignoring case, surrounding spaces and punctuation ("stop.", " Stop! " and "STOP" are one).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+
+
+class Intent(StrEnum):
+    STOP = "stop"
+    START = "start"
+    INFO = "info"
+    SAFE = "safe"
+    NEED_HELP = "help"
+    TEXT = "text"
+
+
+STOP_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "ARRET", "ARRÊT", "ALTO"}
+)
+START_WORDS = frozenset({"START", "UNSTOP", "YES"})
+INFO_WORDS = frozenset({"HELP", "INFO"})
+SAFE_WORDS = frozenset({"SAFE", "OK", "1", "IM SAFE", "I AM SAFE"})
+NEED_HELP_WORDS = frozenset({"HELP ME", "2", "SOS", "NEED HELP"})
+
+_PUNCTUATION = re.compile(r"[^\w\s]", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+
+def normalise(body: str) -> str:
+    text = unicodedata.normalize("NFKC", body)
+    text = _PUNCTUATION.sub("", text)
+    return _SPACES.sub(" ", text).strip().upper()
+
+
+def intent_of(body: str) -> Intent:
+    word = normalise(body)
+    if word in STOP_WORDS:
+        return Intent.STOP
+    if word in START_WORDS:
+        return Intent.START
+    if word in NEED_HELP_WORDS:
+        return Intent.NEED_HELP
+    if word in INFO_WORDS:
+        return Intent.INFO
+    if word in SAFE_WORDS:
+        return Intent.SAFE
+    return Intent.TEXT

@@ -1,0 +1,36 @@
+"""Counting deliveries and answers per alert, for the API and the live console."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alertsvc.store.models import Acknowledgement, Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class AlertCounts:
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+    acknowledged: int = 0
+    help_requested: int = 0
+
+
+async def alert_counts(session: AsyncSession, alert_id: str) -> AlertCounts:
+    """``{channel: {state: n}}`` for the alert's deliveries, plus safe and help answers."""
+    stats: dict[str, dict[str, int]] = {}
+    rows = await session.execute(
+        select(Delivery.channel, Delivery.state, func.count())
+        .where(Delivery.alert_id == alert_id)
+        .group_by(Delivery.channel, Delivery.state)
+    )
+    for channel, state, count in rows:
+        stats.setdefault(channel, {})[state] = int(count)
+    answers = await session.execute(
+        select(Acknowledgement.answer, func.count())
+        .where(Acknowledgement.alert_id == alert_id)
+        .group_by(Acknowledgement.answer)
+    )
+    by_answer = {answer: int(count) for answer, count in answers}
+    return AlertCounts(stats, by_answer.get("safe", 0), by_answer.get("help", 0))

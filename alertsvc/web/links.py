@@ -1,0 +1,117 @@
+"""The links in every message: ``/a/{token}`` (acknowledge) and ``/u/{token}`` (one-tap unsubscribe).
+
+GET only shows a page and records nothing, because mail scanners and link previews fetch URLs on their own;
+only a POST (the resident's button, or an RFC 8058 one-click POST from the mail client) records.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from alertsvc.api.deps import RuntimeDep
+from alertsvc.residents.optout import opt_out
+from alertsvc.resources import templates_dir
+from alertsvc.security.audit import record
+from alertsvc.security.links import BadToken, LinkSigner
+from alertsvc.security.ratelimit import rate_limit
+from alertsvc.store.db import transaction
+from alertsvc.store.models import Contact
+from alertsvc.store.types import utcnow
+from alertsvc.tracking.acks import AckRefused, Answer, record_answer, target_of_delivery
+
+router = APIRouter(tags=["resident links"], dependencies=[Depends(rate_limit("links", "120/minute"))])
+templates = Jinja2Templates(directory=str(templates_dir()))
+CHANNEL_LABELS = {"sms": "phone number", "email": "e-mail address", "push": "device"}
+
+
+def _page(request: Request, name: str, http_status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("lang", "en")
+    return templates.TemplateResponse(request, name, context, status_code=http_status)
+
+
+def _message(request: Request, title: str, text: str, status: int) -> HTMLResponse:
+    return _page(request, "pages/message.html", status, title=title, text=text)
+
+
+def _signer(runtime: RuntimeDep, purpose: str) -> LinkSigner:
+    return LinkSigner(runtime.settings.signing_key(), purpose)
+
+
+def _info_for(cap: dict[str, Any]) -> dict[str, Any]:
+    infos = cap.get("info") or [{}]
+    first: dict[str, Any] = infos[0]
+    return first
+
+
+async def _ack_page(request: Request, runtime: RuntimeDep, token: str, answer: Answer | None) -> HTMLResponse:
+    try:
+        delivery_id = _signer(runtime, "ack").unsign(token)
+    except BadToken:
+        return _message(request, "Link not valid", "This link is not valid.", 404)
+    now = utcnow()
+    try:
+        async with transaction(runtime.sessions) as session:
+            target = await target_of_delivery(session, delivery_id, now)
+            if answer is not None:
+                await record_answer(session, target.alert.id, target.resident_id, answer, "link", now)
+    except AckRefused as exc:
+        return _message(request, "Alert", str(exc), 410 if "expired" in str(exc) else 404)
+    info = _info_for(target.alert.cap)
+    return _page(
+        request,
+        "pages/ack.html",
+        headline=info.get("headline") or target.alert.headline or "",
+        event=info.get("event") or "",
+        description=info.get("description") or "",
+        instruction=info.get("instruction") or "",
+        status=target.alert.status,
+        recorded=answer.value if answer else None,
+        lang=str(info.get("language") or "en").split("-")[0],
+    )
+
+
+@router.get("/a/{token}", response_class=HTMLResponse, summary="Acknowledgement page (records nothing)")
+async def ack_page(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
+    return await _ack_page(request, runtime, token, None)
+
+
+@router.post("/a/{token}", response_class=HTMLResponse, summary="Record the resident's answer: safe or help")
+async def ack_answer(
+    request: Request, token: str, runtime: RuntimeDep, answer: Annotated[str, Form(max_length=10)] = "safe"
+) -> HTMLResponse:
+    try:
+        chosen = Answer(answer.strip().lower() or "safe")
+    except ValueError:
+        return _message(request, "Answer not understood", "Choose 'safe' or 'help'.", 422)
+    return await _ack_page(request, runtime, token, chosen)
+
+
+async def _unsubscribe(request: Request, runtime: RuntimeDep, token: str, confirm: bool) -> HTMLResponse:
+    try:
+        contact_id = _signer(runtime, "unsubscribe").unsign(token)
+    except BadToken:
+        return _message(request, "Link not valid", "This link is not valid.", 404)
+    async with transaction(runtime.sessions) as session:
+        contact = await session.get(Contact, contact_id)
+        if contact is None:
+            return _message(request, "Unsubscribed", "You will receive no more alerts here.", 200)
+        label = CHANNEL_LABELS.get(contact.channel, "channel")
+        if confirm:
+            method = "one_click" if contact.channel == "email" else "link"
+            if await opt_out(session, contact, method, "unsubscribe link", utcnow()):
+                await record(session, "resident", "contact.opt_out", "contact", str(contact.id), {"via": method})
+        return _page(request, "pages/unsubscribe.html", done=confirm, channel_label=label)
+
+
+@router.get("/u/{token}", response_class=HTMLResponse, summary="Unsubscribe page (records nothing)")
+async def unsubscribe_page(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
+    return await _unsubscribe(request, runtime, token, confirm=False)
+
+
+@router.post("/u/{token}", response_class=HTMLResponse, summary="Unsubscribe (also RFC 8058 one-click)")
+async def unsubscribe(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
+    return await _unsubscribe(request, runtime, token, confirm=True)
