@@ -18,10 +18,14 @@ from alertsvc.api.problems import Problem
 
 
 def _limiter(request: Request) -> MovingWindowRateLimiter:
+    """One limiter per app, on the runtime's own Redis connection pool (closed with the runtime)."""
     state: Any = request.app.state
     limiter: MovingWindowRateLimiter | None = getattr(state, "public_limiter", None)
     if limiter is None:
-        storage = storage_from_string(f"async+{state.runtime.redis_url}", implementation="redispy")
+        runtime = state.runtime
+        storage = storage_from_string(
+            f"async+{runtime.redis_url}", implementation="redispy", connection_pool=runtime.redis.connection_pool
+        )
         limiter = MovingWindowRateLimiter(storage)
         state.public_limiter = limiter
     return limiter
