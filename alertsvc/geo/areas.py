@@ -60,7 +60,7 @@ class PolygonArea:
         if ring.convex_hull.area == 0.0:
             raise AreaError("polygon has no area (all points on one line)")
         if not shapely.is_valid(ring):
-            raise AreaError(f"polygon is self-intersecting ({shapely.is_valid_reason(ring)})")
+            raise AreaError(f"polygon is self-intersecting{_where(shapely.is_valid_reason(ring))}")
 
     def to_shapely(self) -> ShapelyPolygon:
         """The polygon in shapely's (x=lon, y=lat) order."""
@@ -100,6 +100,15 @@ class CircleArea:
 
 
 Area = PolygonArea | CircleArea
+
+
+_REASON_POINT = re.compile(rf"\[({_NUMBER}) ({_NUMBER})\]")
+
+
+def _where(reason: str) -> str:
+    """GEOS reports a point as ``[x y]``, i.e. lon first; say it in CAP's lat,lon order."""
+    match = _REASON_POINT.search(reason)
+    return f" near {match.group(2)},{match.group(1)} (lat,lon)" if match else ""
 
 
 def _parse_pair(token: str) -> LatLon:

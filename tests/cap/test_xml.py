@@ -1,0 +1,194 @@
+"""CAP XML: versions, structure problems, extension elements, schema order and validity of what we write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from alertsvc.cap import CapError, alert_to_json, alert_to_xml, parse_cap_json, parse_cap_xml
+from alertsvc.cap.layout import LAYOUT
+
+from . import documents
+from .samples import sample
+
+CAP12 = "urn:oasis:names:tc:emergency:cap:1.2"
+CAP11 = "urn:oasis:names:tc:emergency:cap:1.1"
+
+HEAD = """<identifier>X1</identifier><sender>s@example.org</sender><sent>2024-05-01T14:00:00-05:00</sent>
+<status>Actual</status><msgType>Alert</msgType><scope>Public</scope>"""
+INFO = """<category>Met</category><event>Storm</event><urgency>Immediate</urgency><severity>Severe</severity>
+<certainty>{certainty}</certainty>"""
+
+
+def xml(body: str, namespace: str = CAP12, root: str = "alert") -> bytes:
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{namespace}">{body}</{root}>'.encode()
+
+
+def errors_of(data: bytes) -> list[tuple[str, str]]:
+    with pytest.raises(CapError) as caught:
+        parse_cap_xml(data)
+    return [(e.path, e.msg) for e in caught.value.errors]
+
+
+def full_document() -> dict[str, Any]:
+    """Every element CAP 1.2 has, each with a value."""
+    info = documents.info(
+        responseType=["Shelter", "AllClear"],
+        audience="residents",
+        eventCode=[{"valueName": "SAME", "value": "FLW"}],
+        effective="2024-05-01T14:00:00-05:00",
+        onset="2024-05-01T15:00:00-05:00",
+        senderName="City OEM",
+        description="Water rising <fast> & wide",
+        instruction="Go up",
+        web="https://city.example/alerts/1",
+        contact="311",
+        parameter=[{"valueName": "layer", "value": ""}],
+        resource=[
+            {
+                "resourceDesc": "map",
+                "mimeType": "image/png",
+                "size": 1024,
+                "uri": "https://city.example/map.png",
+                "derefUri": "aGVsbG8=",
+                "digest": "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+            }
+        ],
+        area=[
+            documents.area(
+                circle=["45.5,-73.57 2.5"],
+                geocode=[{"valueName": "zone", "value": "downtown"}],
+                altitude=100,
+                ceiling=250.5,
+            )
+        ],
+    )
+    return documents.alert(
+        source="dispatch",
+        scope="Restricted",
+        restriction="responders",
+        addresses="ops@city.example",
+        code=["IPAWSv1.0", "profile:x"],
+        note="a note",
+        msgType="Update",
+        references="s@x,OLD-1,2024-05-01T10:00:00-05:00",
+        incidents="INC-1 INC-2",
+        info=[info],
+    )
+
+
+def test_every_cap12_element_round_trips_and_validates(cap_schema: Any) -> None:
+    alert = parse_cap_json(full_document())
+    data = alert_to_xml(alert)
+    cap_schema.validate(data.decode())
+    assert parse_cap_xml(data) == alert
+    for group in LAYOUT.values():  # every element of the layout is written
+        for element in group:
+            assert f"<{element.name}>".encode() in data, element.name
+
+
+def test_output_follows_schema_order_whatever_the_input_order(cap_schema: Any) -> None:
+    shuffled = xml(
+        "<scope>Public</scope><msgType>Alert</msgType><status>Actual</status>"
+        "<sent>2024-05-01T14:00:00-05:00</sent><sender>s@x</sender><identifier>X1</identifier>"
+        "<info><certainty>Observed</certainty><severity>Severe</severity><urgency>Immediate</urgency>"
+        "<event>Storm</event><category>Met</category></info>"
+    )
+    alert = parse_cap_xml(shuffled)
+    out = alert_to_xml(alert)
+    cap_schema.validate(out.decode())
+    assert out.index(b"<identifier>") < out.index(b"<sender>") < out.index(b"<scope>") < out.index(b"<info>")
+
+
+def test_writes_utf8_with_declaration() -> None:
+    out = alert_to_xml(parse_cap_json(documents.alert(note="Montréal ✓")))
+    assert out.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
+    assert "Montréal ✓".encode() in out
+
+
+def test_reads_utf16() -> None:
+    text = '<?xml version="1.0" encoding="UTF-16"?>' + xml(HEAD + "<note>Zürich</note>").decode().split("\n", 1)[1]
+    assert parse_cap_xml(text.encode("utf-16")).note == "Zürich"
+
+
+def test_whitespace_around_typed_values_is_tolerated_free_text_is_kept() -> None:
+    body = HEAD.replace("<status>Actual</status>", "<status>\n  Actual\n</status>")
+    alert = parse_cap_xml(xml(body + "<note>  spaced\n text </note>"))
+    assert str(alert.status) == "Actual"
+    assert alert.note == "  spaced\n text "
+    assert parse_cap_xml(sample("thunderstorm.cap")).info[0].description.startswith(" AT 254 PM")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("data", "wording"),
+    [
+        (xml(HEAD, namespace="http://www.incident.com/cap/1.0"), "unsupported CAP version 1.0"),
+        (xml(HEAD, namespace="urn:oasis:names:tc:emergency:cap:1.0"), "unsupported CAP version 1.0"),
+        (xml(HEAD, namespace="urn:oasis:names:tc:emergency:cap:1.3"), "unsupported CAP version"),
+        (f"<alert>{HEAD}</alert>".encode(), "unsupported CAP version"),
+        (xml("", root="feed", namespace="http://www.w3.org/2005/Atom"), "unsupported CAP version"),
+    ],
+)
+def test_unsupported_versions(data: bytes, wording: str) -> None:
+    [(path, msg)] = errors_of(data)
+    assert path == "body"
+    assert wording in msg
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"<alert", b"<?xml version='1.0'?><a></b>", b"\x00\x01", b"plain text", b"<a/><b/>"]
+)
+def test_malformed_xml_is_one_readable_body_error(data: bytes) -> None:
+    [(path, msg)] = errors_of(data)
+    assert path == "body"
+    assert msg.startswith("not well-formed XML: ")
+
+
+def test_cap11_valid_under_12_is_converted() -> None:
+    alert = parse_cap_xml(xml(HEAD + f"<info>{INFO.format(certainty='Likely')}</info>", namespace=CAP11))
+    assert b"<certainty>Likely</certainty>" in alert_to_xml(alert)
+
+
+def test_cap11_not_valid_under_12_reports_its_problems() -> None:
+    resource = "<resource><resourceDesc>map</resourceDesc></resource>"  # mimeType optional in 1.1, required in 1.2
+    body = HEAD + f"<info>{INFO.format(certainty='Very Likely')}{resource}</info>"
+    assert [path for path, _ in errors_of(xml(body, namespace=CAP11))] == [
+        "info[0].certainty",
+        "info[0].resource[0].mimeType",
+    ]
+
+
+def test_structure_problems_have_paths() -> None:
+    body = (
+        HEAD
+        + "<status>Test</status><colour>red</colour>"
+        + f"<info>{INFO.format(certainty='Observed')}<headline>a<b>bold</b></headline>"
+        + '<x:ext xmlns:x="urn:other">no</x:ext><area><areaDesc>a</areaDesc><radius>1</radius></area></info>'
+    )
+    assert errors_of(xml(body)) == [
+        ("status", "'status' may appear only once"),
+        ("info[0].headline", "'headline' must contain text only, not elements"),
+        ("info[0].area[0].radius", "'radius' is not a CAP element of 'area'"),
+        ("info[0].ext", "element '{urn:other}ext' is not allowed here"),  # unknown ones after the known ones
+        ("colour", "'colour' is not a CAP element of 'alert'"),
+    ]
+
+
+def test_signature_is_accepted_and_dropped(cap_schema: Any) -> None:
+    original = sample("canada_signed.cap")
+    assert b"<Signature" in original
+    alert = parse_cap_xml(original)
+    out = alert_to_xml(alert)
+    assert b"Signature" not in out
+    assert "Signature" not in str(alert_to_json(alert))
+    assert parse_cap_xml(out) == alert
+
+
+def test_unqualified_element_in_alert_is_refused() -> None:
+    assert errors_of(xml(HEAD + '<extra xmlns="">x</extra>')) == [("extra", "element 'extra' is not allowed here")]
+
+
+def test_comments_and_cdata_are_read_as_text() -> None:
+    alert = parse_cap_xml(xml(HEAD + "<note><![CDATA[a < b]]><!-- hidden --> & more</note>".replace("&", "&amp;")))
+    assert alert.note == "a < b & more"
