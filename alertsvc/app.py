@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from alertsvc import __version__
-from alertsvc.api import alerts, health, hooks, problems, residents, sandbox, targeting
+from alertsvc.api import alerts, health, hooks, problems, residents, sandbox, targeting, webhooks
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.settings import Settings, get_settings
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(targeting.router)
     app.include_router(sandbox.router)
     app.include_router(hooks.router)
+    app.include_router(webhooks.router)
     app.include_router(links.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     smtp_url: str = "smtp://127.0.0.1:25"
     email_from: str = "alerts@alertsvc.invalid"
     push_allow_private: bool = False
+    webhook_allow_private: bool = False
+    """Allow outbound webhooks to private and loopback addresses (tests, closed networks)."""
 
     zones_dir: Path | None = None
     """GeoJSON files of named zones; default: the project's ``config/zones``."""

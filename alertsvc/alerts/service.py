@@ -24,6 +24,7 @@ from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 from alertsvc.store.models import Alert
 from alertsvc.store.types import utcnow
+from alertsvc.webhooks.events import ALERT_STATE, emit
 
 BROADCAST_STATUSES = frozenset({"Actual", "Exercise", "Test"})
 """CAP statuses that reach anyone: Actual to residents, Exercise and Test to test recipients only."""
@@ -146,6 +147,7 @@ async def submit(
         if existing is None:
             raise
         return Submission(existing, created=False)
+    await emit(session, ALERT_STATE, {"alert_id": alert.id, "state": state.value, "at": now.isoformat()})
     await record(
         session,
         principal.name,

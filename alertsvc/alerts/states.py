@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.store.models import Alert
 from alertsvc.store.types import utcnow
+from alertsvc.webhooks.events import ALERT_STATE, emit
 
 
 class AlertState(StrEnum):
@@ -65,10 +66,14 @@ async def move(
     Extra column values (e.g. ``approved_at``) are written in the same guarded statement.
     """
     sources = frozenset(allowed_from) if allowed_from is not None else ALLOWED_FROM[to]
+    when = at or utcnow()
     result = await session.execute(
         update(Alert)
         .where(Alert.id == alert_id, Alert.state.in_([state.value for state in sources]))
-        .values(state=to.value, updated_at=at or utcnow(), **values)
+        .values(state=to.value, updated_at=when, **values)
         .execution_options(synchronize_session=False)
     )
-    return bool(getattr(result, "rowcount", 0))
+    moved = bool(getattr(result, "rowcount", 0))
+    if moved:
+        await emit(session, ALERT_STATE, {"alert_id": alert_id, "state": to.value, "at": when.isoformat()})
+    return moved

@@ -32,6 +32,7 @@ from alertsvc.security.scopes import Scope
 from alertsvc.store.models import Alert
 from alertsvc.store.types import utcnow
 from alertsvc.tracking.deliveries import deliveries_page
+from alertsvc.tracking.responses import responses_for
 from alertsvc.tracking.states import Channel, DeliveryState
 from alertsvc.tracking.stats import alert_counts
 
@@ -302,3 +303,28 @@ async def list_deliveries(
         for row in page.rows
     ]
     return DeliveryPage(items=items, next_cursor=str(page.next_after) if page.next_after is not None else None)
+
+
+class ReplyOut(BaseModel):
+    resident_ref: str | None
+    body: str
+    at: datetime
+
+
+class ResponsesOut(BaseModel):
+    help_requested: list[str] = Field(description="Refs of residents who asked for help.")
+    unanswered: list[str] | None = Field(
+        description="Refs of residents reached by a life-safety alert who have not answered (null otherwise)."
+    )
+    replies: list[ReplyOut]
+
+
+@router.get("/{alert_id}/responses", response_model=ResponsesOut, summary="Help requests, silence, and replies")
+async def get_responses(alert_id: str, session: SessionDep, _principal: Reader) -> ResponsesOut:
+    alert = await _load(session, alert_id)
+    found = await responses_for(session, alert)
+    return ResponsesOut(
+        help_requested=found.help_requested,
+        unanswered=found.unanswered,
+        replies=[ReplyOut(resident_ref=r.resident_ref, body=r.body, at=r.at) for r in found.replies],
+    )

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alertsvc.store.models import Acknowledgement, Alert, Contact, Delivery
+from alertsvc.store.models import Acknowledgement, Alert, Contact, Delivery, Resident
 from alertsvc.tracking.states import DeliveryState
+from alertsvc.webhooks.events import ACKNOWLEDGEMENT, emit
 
 RECENT = timedelta(hours=48)
 """An SMS reply counts for the newest alert the number received within this long (and not yet expired)."""
@@ -61,6 +62,22 @@ async def record_answer(
         set_={"answer": answer.value, "via": via, "updated_at": now},
     )
     await session.execute(statement)
+    await emit(
+        session,
+        ACKNOWLEDGEMENT,
+        {
+            "alert_id": alert_id,
+            "resident_ref": await _resident_ref(session, resident_id),
+            "answer": answer.value,
+            "via": via,
+            "at": now.isoformat(),
+        },
+    )
+
+
+async def _resident_ref(session: AsyncSession, resident_id: int) -> str | None:
+    ref = await session.scalar(select(Resident.ref).where(Resident.id == resident_id))
+    return str(ref) if ref is not None else None
 
 
 async def recent_alert_for_contact(session: AsyncSession, contact: Contact, now: datetime) -> str | None:

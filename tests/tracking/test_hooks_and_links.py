@@ -197,3 +197,17 @@ async def test_unsubscribe_link_and_one_click(
         sms_contact = await session.scalar(select(Contact).where(Contact.channel == "sms"))
         assert sms_contact is not None and sms_contact.opted_out_at is None
     assert (await client.get("/u/bogus.token")).status_code == 404
+
+
+async def test_responses_list_help_silence_and_replies(
+    client: httpx.AsyncClient, runtime: Runtime, sent_alert: dict[str, Any]
+) -> None:
+    key, alert_id = sent_alert["key"], sent_alert["alert"]["id"]
+    ref = sent_alert["resident"].ref
+    before = (await client.get(f"/api/v1/alerts/{alert_id}/responses", headers=auth(key))).json()
+    assert before == {"help_requested": [], "unanswered": [ref], "replies": []}
+    await post_signed(client, runtime, "/hooks/twilio/inbound", {"From": "+15145557001", "Body": "trapped upstairs"})
+    await post_signed(client, runtime, "/hooks/twilio/inbound", {"From": "+15145557001", "Body": "2"})
+    after = (await client.get(f"/api/v1/alerts/{alert_id}/responses", headers=auth(key))).json()
+    assert after["help_requested"] == [ref] and after["unanswered"] == []
+    assert [reply["body"] for reply in after["replies"]] == ["trapped upstairs"]

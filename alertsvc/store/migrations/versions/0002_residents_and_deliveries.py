@@ -1,4 +1,4 @@
-"""residents, contacts, deliveries, acknowledgements, replies, consent
+"""residents, contacts, deliveries, acknowledgements, replies, consent, webhooks
 
 Revision ID: 0002
 Revises: 0001
@@ -37,6 +37,16 @@ def upgrade() -> None:
     with op.batch_alter_table('residents', schema=None) as batch_op:
         batch_op.create_index('ix_residents_lat_lon', ['lat', 'lon'], unique=False)
 
+    op.create_table('webhooks',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('owner', sa.String(length=120), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=False),
+    sa.Column('secret', sa.String(length=100), nullable=False),
+    sa.Column('events', sa.String(length=300), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
     op.create_table('acknowledgements',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('alert_id', sa.String(length=36), nullable=False),
@@ -64,6 +74,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.create_index('ix_contacts_resident', ['resident_id'], unique=False)
+
+    op.create_table('webhook_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('webhook_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('event_type', sa.String(length=40), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_status', sa.String(length=100), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['webhook_id'], ['webhooks.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('webhook_events', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_events_due', ['state', 'next_attempt_at'], unique=False)
 
     op.create_table('consent_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -143,11 +170,16 @@ def downgrade() -> None:
         batch_op.drop_index('ix_consent_contact')
 
     op.drop_table('consent_events')
+    with op.batch_alter_table('webhook_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_webhook_events_due')
+
+    op.drop_table('webhook_events')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_index('ix_contacts_resident')
 
     op.drop_table('contacts')
     op.drop_table('acknowledgements')
+    op.drop_table('webhooks')
     with op.batch_alter_table('residents', schema=None) as batch_op:
         batch_op.drop_index('ix_residents_lat_lon')
 

@@ -1,0 +1,1 @@
+"""Outbound webhooks: other systems hear about alert state changes and acknowledgements, signed and retried."""
