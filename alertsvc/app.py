@@ -22,6 +22,7 @@ from alertsvc.cap import Alert as CapAlert
 from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.settings import Settings, get_settings
 from alertsvc.web import links
+from alertsvc.web import residents as resident_pages
 
 log = logging.getLogger(__name__)
 
@@ -80,5 +81,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(hooks.router)
     app.include_router(webhooks.router)
     app.include_router(links.router)
+    app.include_router(resident_pages.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

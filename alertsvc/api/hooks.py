@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator
 from alertsvc.api.deps import RuntimeDep
 from alertsvc.api.problems import Problem
 from alertsvc.residents.optout import find_contact, opt_in, opt_out
+from alertsvc.residents.sms_signup import confirm_by_keyword, join_by_sms
 from alertsvc.security.audit import record
 from alertsvc.security.ratelimit import rate_limit
 from alertsvc.store.db import transaction
@@ -21,7 +22,7 @@ from alertsvc.store.models import Reply
 from alertsvc.store.types import utcnow
 from alertsvc.tracking.acks import Answer, recent_alert_for_contact, record_answer
 from alertsvc.tracking.callbacks import apply_twilio_status
-from alertsvc.tracking.keywords import Intent, intent_of
+from alertsvc.tracking.keywords import Intent, intent_of, join_zone
 
 router = APIRouter(prefix="/hooks/twilio", tags=["provider webhooks"])
 TWIML = "application/xml"
@@ -95,10 +96,16 @@ async def inbound_sms(form: Form, runtime: RuntimeDep) -> Response:
                 await record(session, "resident", "contact.opt_out", "contact", str(contact.id), {"via": "sms"})
             return twiml(f"{sender}: you will receive no more alerts by SMS. Reply START to subscribe again.")
         if intent is Intent.START:
+            if contact is not None and contact.confirmed_at is None:
+                if await confirm_by_keyword(session, contact, now):
+                    return twiml(f"{sender}: you are subscribed to alerts. Reply STOP to stop.")
+                return twiml()
             if contact is not None:
                 await opt_in(session, contact, "sms_keyword", "inbound sms", now)
                 await record(session, "resident", "contact.opt_in", "contact", str(contact.id), {"via": "sms"})
             return twiml(f"{sender}: you are subscribed to alerts by SMS again. Reply STOP to stop.")
+        if intent is Intent.JOIN:
+            return twiml(await join_by_sms(session, runtime, number, join_zone(body) or "", contact, now))
         if intent is Intent.INFO:
             return twiml(
                 f"{sender}: public safety alerts. Reply STOP to stop, SAFE if you are safe, HELP ME if you need help."

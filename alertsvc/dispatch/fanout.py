@@ -29,6 +29,7 @@ from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
 from alertsvc.dispatch.targets import target_area, test_recipients_only, uses_area, uses_references
 from alertsvc.geo.targeting import bbox_filter_params
+from alertsvc.geo.zone_reach import zones_reached
 from alertsvc.store import audience as audience_store
 from alertsvc.store import deliveries as delivery_store
 from alertsvc.store.db import transaction
@@ -61,6 +62,12 @@ async def _recipients_in_area(app: WorkerContext, cap: CapAlert) -> AsyncIterato
             if inside.size:
                 async with app.runtime.sessions() as lookup:
                     yield await audience_store.recipients_of_residents(lookup, inside.tolist())
+    # Residents who subscribed to a whole zone: reached when the area reaches any part of their zone.
+    reached = zones_reached(app.zones, target.areas)
+    async with app.runtime.sessions() as session:
+        async for ids in audience_store.residents_in_zones(session, reached):
+            async with app.runtime.sessions() as lookup:
+                yield await audience_store.recipients_of_residents(lookup, ids)
 
 
 async def _recipients_of_references(app: WorkerContext, cap: CapAlert) -> AsyncIterator[list[audience_store.Recipient]]:

@@ -16,13 +16,15 @@ from typing import Any
 from arq import cron
 from arq.worker import Worker, func
 
+from alertsvc.dispatch.confirmations import send_confirmation
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.deliver import deliver
 from alertsvc.dispatch.fanout import fanout
-from alertsvc.dispatch.jobs import DELIVER, FANOUT, SWEEP
+from alertsvc.dispatch.jobs import DELIVER, FANOUT, SEND_CONFIRMATION, SWEEP, WEBHOOK_PUMP
 from alertsvc.dispatch.sweeper import sweep
 from alertsvc.runtime import Runtime, open_runtime, redis_settings
 from alertsvc.settings import Settings
+from alertsvc.webhooks.sender import webhook_pump
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +38,16 @@ def _functions(timeout: int) -> list[Any]:
         func(fanout, name=FANOUT, timeout=timeout, max_tries=1000),
         func(deliver, name=DELIVER, timeout=timeout, max_tries=1000),
         func(sweep, name=SWEEP, timeout=timeout),
+        func(send_confirmation, name=SEND_CONFIRMATION, timeout=60, max_tries=3),
+        func(webhook_pump, name=WEBHOOK_PUMP, timeout=timeout),
     ]
 
 
 def _cron_jobs() -> list[Any]:
-    return [cron(sweep, name=f"cron:{SWEEP}", second=set(range(0, 60, 10)), run_at_startup=True, unique=True)]
+    return [
+        cron(sweep, name=f"cron:{SWEEP}", second=set(range(0, 60, 10)), run_at_startup=True, unique=True),
+        cron(webhook_pump, name=f"cron:{WEBHOOK_PUMP}", second=set(range(0, 60, 2)), unique=True),
+    ]
 
 
 async def _attach(ctx: dict[str, Any], runtime: Runtime, owns_runtime: bool) -> None:

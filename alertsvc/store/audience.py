@@ -164,3 +164,16 @@ async def contacts_that_received(
     )
     async for rows in result.partitions(chunk):
         yield [int(row[0]) for row in rows]
+
+
+async def residents_in_zones(
+    session: AsyncSession, zones: Sequence[str], chunk: int = CHUNK
+) -> AsyncIterator[list[int]]:
+    """Ids of residents subscribed to any of these zones, streamed in chunks."""
+    if not zones:
+        return
+    result = await session.stream(
+        select(Resident.id).where(Resident.zone.in_(list(zones))).execution_options(yield_per=chunk)
+    )
+    async for rows in result.partitions(chunk):
+        yield [int(row[0]) for row in rows]

@@ -124,6 +124,9 @@ class Resident(Base):
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     test_recipient: Mapped[bool] = mapped_column(Boolean, default=False)
+    zone: Mapped[str | None] = mapped_column(String(100), index=True)
+    """A resident who subscribed to a named zone rather than a point: targeted whenever an alert's area reaches
+    that zone (``lat``/``lon`` then hold a point inside the zone, for maps and the bounding-box query)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -147,6 +150,10 @@ class Contact(Base):
     address: Mapped[str] = mapped_column(String(2000))
     confirmed_at: Mapped[datetime | None]
     opted_out_at: Mapped[datetime | None]
+    verify_hash: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the pending confirmation code (SMS) or token (e-mail); the plain value is only ever sent."""
+    verify_expires_at: Mapped[datetime | None]
+    verify_attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -16,6 +16,7 @@ class Intent(StrEnum):
     INFO = "info"
     SAFE = "safe"
     NEED_HELP = "help"
+    JOIN = "join"
     TEXT = "text"
 
 
@@ -37,8 +38,18 @@ def normalise(body: str) -> str:
     return _SPACES.sub(" ", text).strip().upper()
 
 
+def join_zone(body: str) -> str | None:
+    """The zone of a ``JOIN <zone>`` message, or None."""
+    word = normalise(body)
+    if word.startswith("JOIN ") and len(word) > 5:
+        return word[5:].strip()
+    return None
+
+
 def intent_of(body: str) -> Intent:
     word = normalise(body)
+    if join_zone(body) is not None:
+        return Intent.JOIN
     if word in STOP_WORDS:
         return Intent.STOP
     if word in START_WORDS:

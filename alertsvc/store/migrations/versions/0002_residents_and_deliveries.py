@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('quiet_end', sa.String(length=5), nullable=True),
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('test_recipient', sa.Boolean(), nullable=False),
+    sa.Column('zone', sa.String(length=100), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
@@ -36,6 +37,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('residents', schema=None) as batch_op:
         batch_op.create_index('ix_residents_lat_lon', ['lat', 'lon'], unique=False)
+        batch_op.create_index(batch_op.f('ix_residents_zone'), ['zone'], unique=False)
 
     op.create_table('webhooks',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -67,6 +69,9 @@ def upgrade() -> None:
     sa.Column('address', sa.String(length=2000), nullable=False),
     sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('opted_out_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('verify_hash', sa.String(length=64), nullable=True),
+    sa.Column('verify_expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('verify_attempts', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['resident_id'], ['residents.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
@@ -181,6 +186,7 @@ def downgrade() -> None:
     op.drop_table('acknowledgements')
     op.drop_table('webhooks')
     with op.batch_alter_table('residents', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_residents_zone'))
         batch_op.drop_index('ix_residents_lat_lon')
 
     op.drop_table('residents')

@@ -1,0 +1,54 @@
+"""Translations of the resident pages (English, French, Spanish) from gettext ``.po`` catalogues.
+
+The catalogues are read with Babel at first use, so no compile step is needed to run from a checkout. The page
+language is the first of ``?lang=``, the ``Accept-Language`` header's best match, then English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+LOCALES_DIR = Path(__file__).with_name("locales")
+LANGUAGES = ("en", "fr", "es")
+
+
+@lru_cache(maxsize=8)
+def _catalog(language: str) -> dict[str, str]:
+    path = LOCALES_DIR / language / "LC_MESSAGES" / "resident.po"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy}
+
+
+def gettext_for(language: str) -> Callable[[str], str]:
+    table = _catalog(language) if language != "en" else {}
+
+    def gettext(message: str) -> str:
+        return table.get(message, message)
+
+    return gettext
+
+
+def pick_language(query: str | None, accept_language: str | None) -> str:
+    if query and query[:2].lower() in LANGUAGES:
+        return query[:2].lower()
+    ranked: list[tuple[float, str]] = []
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        ranked.append((quality, tag.strip()[:2].lower()))
+    for _quality, tag in sorted(ranked, key=lambda item: -item[0]):
+        if tag in LANGUAGES:
+            return tag
+    return "en"

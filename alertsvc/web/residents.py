@@ -1,0 +1,237 @@
+"""Resident self-service pages under ``/r/``: sign up (double opt-in), confirm, manage preferences.
+
+Server-rendered and usable without JavaScript, in English, French and Spanish. Every form carries a CSRF token
+(double-submit cookie, :mod:`alertsvc.security.form_tokens`); the public endpoints are rate limited; answers do
+not reveal whether an address is already subscribed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+
+from alertsvc.api.deps import RuntimeDep
+from alertsvc.dispatch.jobs import SEND_CONFIRMATION
+from alertsvc.residents.importer import validation_options
+from alertsvc.residents.subscribe import Signup, confirm, subscribe, validate_signup
+from alertsvc.residents.validation import CATEGORIES, SEVERITIES, validate_row
+from alertsvc.resources import templates_dir
+from alertsvc.runtime import Runtime
+from alertsvc.security.form_tokens import COOKIE, FormTokens
+from alertsvc.security.links import BadToken, LinkSigner
+from alertsvc.security.ratelimit import rate_limit
+from alertsvc.store.db import transaction
+from alertsvc.store.models import Contact, Resident
+from alertsvc.store.types import utcnow
+from alertsvc.web.i18n import gettext_for, pick_language
+
+router = APIRouter(
+    prefix="/r", tags=["resident pages"], dependencies=[Depends(rate_limit("resident-pages", "60/minute"))]
+)
+templates = Jinja2Templates(directory=str(templates_dir()))
+PROFILE_FIELDS = ("language", "min_severity", "quiet_start", "quiet_end", "timezone")
+CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail", "push": "Push"}
+
+
+def _tokens(runtime: Runtime) -> FormTokens:
+    return FormTokens(runtime.settings.signing_key())
+
+
+def _language(request: Request) -> str:
+    return pick_language(request.query_params.get("lang"), request.headers.get("accept-language"))
+
+
+def _render(request: Request, runtime: Runtime, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page with the language, translations and a fresh CSRF token (and its cookie)."""
+    lang = _language(request)
+    cookie = request.cookies.get(COOKIE) or FormTokens.new_cookie_value()
+    context.update(lang=lang, _=gettext_for(lang), csrf=_tokens(runtime).field_for(cookie))
+    response = templates.TemplateResponse(request, name, context, status_code=status)
+    secure = runtime.settings.public_url.startswith("https://")
+    response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict", secure=secure, max_age=3600, path="/r")
+    return response
+
+
+async def _form(request: Request, runtime: Runtime) -> dict[str, Any] | None:
+    """The posted form, or None when its CSRF token does not match the cookie."""
+    form = await request.form()
+    if not _tokens(runtime).check(request.cookies.get(COOKIE), str(form.get("csrf") or "")):
+        return None
+    values: dict[str, Any] = {key: str(value).strip() for key, value in form.items() if key != "categories"}
+    values["categories"] = [str(value) for value in form.getlist("categories")]
+    return values
+
+
+def _forbidden(request: Request, runtime: Runtime) -> HTMLResponse:
+    message = gettext_for(_language(request))("This form has expired. Please try again.")
+    return _render(request, runtime, "pages/message.html", 403, title="403", text=message)
+
+
+@router.get("", include_in_schema=False)
+async def root() -> Response:
+    return RedirectResponse("/r/subscribe", status_code=303)
+
+
+def _subscribe_page(request: Request, runtime: Runtime, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("form", {"categories": []})
+    return _render(
+        request, runtime, "pages/subscribe.html", status,
+        zones=runtime.zones.names(), categories=CATEGORIES, severities=SEVERITIES, **context,
+    )  # fmt: skip
+
+
+@router.get("/subscribe", response_class=HTMLResponse, summary="Sign-up form")
+async def subscribe_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    return _subscribe_page(request, runtime)
+
+
+@router.post(
+    "/subscribe",
+    response_class=HTMLResponse,
+    summary="Sign up; each contact gets a confirmation",
+    dependencies=[Depends(rate_limit("resident-signup", "10/hour"))],
+)
+async def subscribe_submit(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    form = await _form(request, runtime)
+    if form is None:
+        return _forbidden(request, runtime)
+    row = {key: form.get(key) for key in ("lat", "lon", "sms", "email", "push", *PROFILE_FIELDS)}
+    row["categories"] = ",".join(form["categories"])
+    zone = form.get("zone") or None
+    if not zone and not (row["lat"] and row["lon"]):
+        errors = [("lat", gettext_for(_language(request))("choose a neighbourhood or give coordinates"))]
+        return _subscribe_page(request, runtime, 422, errors=errors, form=form)
+    options = validation_options(runtime.settings)
+    resident, problems = validate_signup(Signup({k: v for k, v in row.items() if v}, zone), runtime.zones, options)
+    if resident is None:
+        return _subscribe_page(request, runtime, 422, errors=[(p.field, p.reason) for p in problems], form=form)
+    async with transaction(runtime.sessions) as session:
+        contact_ids = await subscribe(session, resident, zone, "web form", utcnow())
+    for contact_id in contact_ids:
+        await runtime.redis.enqueue_job(SEND_CONFIRMATION, contact_id)
+    return _render(request, runtime, "pages/subscribe_sent.html", address=resident.sms or "")
+
+
+@router.get("/confirm", response_class=HTMLResponse, summary="Enter an SMS confirmation code")
+async def confirm_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    return _render(request, runtime, "pages/confirm.html")
+
+
+@router.post(
+    "/confirm",
+    response_class=HTMLResponse,
+    summary="Confirm a phone number with its code",
+    dependencies=[Depends(rate_limit("resident-confirm", "20/hour"))],
+)
+async def confirm_code(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+    form = await _form(request, runtime)
+    if form is None:
+        return _forbidden(request, runtime)
+    _ = gettext_for(_language(request))
+    checked = validate_row({"ref": "x", "lat": 0, "lon": 0, "sms": form.get("address", "")},
+                           validation_options(runtime.settings))  # fmt: skip
+    done = False
+    if not isinstance(checked, list) and checked.sms:
+        async with transaction(runtime.sessions) as session:
+            contact = await session.scalar(
+                select(Contact).where(Contact.channel == "sms", Contact.address == checked.sms)
+            )
+            if contact is not None:
+                done = await confirm(session, contact, form.get("code", ""), "sms_code", utcnow())
+    message = _("Confirmed: you will now receive alerts.") if done else _("The code is not valid or has expired.")
+    return _render(request, runtime, "pages/confirm.html", 200 if done else 422, message=message, done=done)
+
+
+def _split_link(token: str) -> tuple[int, str] | None:
+    ident, _, secret = token.partition("-")
+    return (int(ident), secret) if ident.isdigit() and secret else None
+
+
+@router.get("/confirm/{token}", response_class=HTMLResponse, summary="Confirmation link page (records nothing)")
+async def confirm_link_page(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
+    return _render(request, runtime, "pages/confirm.html", link_form=_split_link(token) is not None)
+
+
+@router.post("/confirm/{token}", response_class=HTMLResponse, summary="Confirm an e-mail or push contact")
+async def confirm_link(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
+    form = await _form(request, runtime)
+    if form is None:
+        return _forbidden(request, runtime)
+    _ = gettext_for(_language(request))
+    parts = _split_link(token)
+    done = False
+    if parts is not None:
+        async with transaction(runtime.sessions) as session:
+            contact = await session.get(Contact, parts[0])
+            if contact is not None:
+                done = await confirm(session, contact, parts[1], "link", utcnow())
+    message = _("Confirmed: you will now receive alerts.") if done else _("This link is not valid or has expired.")
+    return _render(request, runtime, "pages/confirm.html", 200 if done else 422, message=message, done=True)
+
+
+def _manage_signer(runtime: Runtime) -> LinkSigner:
+    return LinkSigner(runtime.settings.signing_key(), "manage")
+
+
+async def _manage_page(
+    request: Request, runtime: Runtime, resident_id: int, status: int = 200, **context: Any
+) -> HTMLResponse:
+    unsubscribe = LinkSigner(runtime.settings.signing_key(), "unsubscribe")
+    async with runtime.sessions() as session:
+        resident = await session.get(Resident, resident_id)
+        contacts = list(await session.scalars(select(Contact).where(Contact.resident_id == resident_id)))
+    if resident is None:
+        return _render(request, runtime, "pages/message.html", 404, title="404", text="This link is not valid.")
+    _ = gettext_for(_language(request))
+    views = [
+        {
+            "label": f"{CHANNEL_LABELS.get(c.channel, c.channel)} …{c.address[-4:]}",
+            "state": _("unsubscribed") if c.opted_out_at else (_("active") if c.confirmed_at else _("unconfirmed")),
+            "unsubscribe": None if c.opted_out_at else f"/u/{unsubscribe.sign(c.id)}",
+        }
+        for c in contacts
+    ]
+    chosen = (resident.categories or "").split(",")
+    return _render(
+        request, runtime, "pages/manage.html", status, resident=resident, contacts=views, chosen=chosen,
+        categories=CATEGORIES, severities=SEVERITIES, **context,
+    )  # fmt: skip
+
+
+@router.get("/manage/{token}", response_class=HTMLResponse, summary="Manage preferences (signed link)")
+async def manage_page(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
+    try:
+        resident_id = _manage_signer(runtime).unsign(token)
+    except BadToken:
+        return _render(request, runtime, "pages/message.html", 404, title="404", text="This link is not valid.")
+    return await _manage_page(request, runtime, resident_id)
+
+
+@router.post("/manage/{token}", response_class=HTMLResponse, summary="Save preferences")
+async def manage_save(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
+    try:
+        resident_id = _manage_signer(runtime).unsign(token)
+    except BadToken:
+        return _render(request, runtime, "pages/message.html", 404, title="404", text="This link is not valid.")
+    form = await _form(request, runtime)
+    if form is None:
+        return _forbidden(request, runtime)
+    row: dict[str, Any] = {"ref": "x", "lat": 0, "lon": 0, "categories": ",".join(form["categories"])}
+    row.update({key: form.get(key) for key in PROFILE_FIELDS if form.get(key)})
+    checked = validate_row(row, validation_options(runtime.settings))
+    if isinstance(checked, list):
+        errors = [(p.field, p.reason) for p in checked]
+        return await _manage_page(request, runtime, resident_id, 422, errors=errors)
+    async with transaction(runtime.sessions) as session:
+        resident = await session.get(Resident, resident_id)
+        if resident is not None:
+            resident.language = checked.language
+            resident.categories = checked.categories
+            resident.min_severity = checked.min_severity
+            resident.quiet_start, resident.quiet_end = checked.quiet_start, checked.quiet_end
+            resident.timezone = checked.timezone
+    return await _manage_page(request, runtime, resident_id, saved=True)
