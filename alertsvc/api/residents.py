@@ -1,0 +1,212 @@
+"""``/api/v1/residents``: add or update one resident, import many (NDJSON or CSV, streamed), read, delete.
+
+Thin on purpose: the rules live in ``alertsvc.residents`` (validation, storage, import); this module maps HTTP
+to them and their refusals to problem documents. Contacts given with a ``residents:write`` key count as
+confirmed (the key vouches for them), and no answer ever carries a full phone number or e-mail address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from alertsvc.api.body import read_limited
+from alertsvc.api.deps import RuntimeDep, SessionDep, require
+from alertsvc.api.problems import Problem
+from alertsvc.residents.formats import MEDIA_TYPES, ImportFormatError, format_for_media_type
+from alertsvc.residents.importer import import_stream, validation_options
+from alertsvc.residents.lookup import ResidentView, get_resident
+from alertsvc.residents.removal import delete_resident
+from alertsvc.residents.service import NumberedRow, upsert_residents
+from alertsvc.residents.validation import CATEGORIES, SEVERITIES, validate_row
+from alertsvc.security.principal import Principal
+from alertsvc.security.scopes import Scope
+
+router = APIRouter(prefix="/api/v1/residents", tags=["residents"])
+
+Writer = Annotated[Principal, Depends(require(Scope.RESIDENTS_WRITE))]
+Reader = Annotated[Principal, Depends(require(Scope.RESIDENTS_READ))]
+
+MAX_RESIDENT_BYTES = 64 * 1024
+"""One resident is a few hundred bytes; the bulk endpoint is for anything larger."""
+
+
+class ResidentRow(BaseModel):
+    """One resident as sent: the JSON body of ``POST /api/v1/residents``, one NDJSON line, or one CSV row
+    (same names as columns). Only ``ref``, ``lat`` and ``lon`` are required. On an existing ``ref`` only the
+    fields given are changed; a contact left out or empty keeps the resident's current one on that channel."""
+
+    model_config = ConfigDict(extra="forbid", title="ResidentRow")
+
+    ref: str = Field(min_length=1, max_length=100, description="Your own id for this resident; unique.")
+    lat: float = Field(ge=-90, le=90, description="Latitude, WGS 84 degrees.")
+    lon: float = Field(ge=-180, le=180, description="Longitude, WGS 84 degrees.")
+    language: str = Field("en", description="BCP 47 language tag, e.g. `en`, `pt-BR`.")
+    sms: str | None = Field(None, description="Phone number, international form (`+4915112345678`); stored E.164.")
+    email: str | None = Field(None, description="E-mail address; stored normalised.")
+    push: str | None = Field(None, description="An apprise push URL, e.g. `ntfys://ntfy.example.org/topic`.")
+    categories: list[str] | str | None = Field(
+        None, description=f"CAP categories ({', '.join(CATEGORIES)}); a list or `;`/`,`-separated; empty: all."
+    )
+    min_severity: str | None = Field(None, description=f"One of {', '.join(SEVERITIES)}; empty: everything.")
+    test_recipient: bool | str | None = Field(
+        None, description="Receives `Test` and `Exercise` alerts (true/false, 1/0, yes/no)."
+    )
+    quiet_start: str | None = Field(None, description="Quiet hours start, `HH:MM` local time (with quiet_end).")
+    quiet_end: str | None = Field(None, description="Quiet hours end, `HH:MM` local time (with quiet_start).")
+    timezone: str | None = Field(None, description="IANA time zone of the quiet hours, e.g. `Europe/Berlin`.")
+
+
+class ImportProblem(BaseModel):
+    line: int
+    loc: list[str]
+    msg: str
+
+
+class ImportResult(BaseModel):
+    created: int
+    updated: int
+    rejected: int
+    errors: list[ImportProblem]
+    errors_truncated: bool
+
+
+_ROW_SCHEMA = ResidentRow.model_json_schema()
+_IMPORT_EXAMPLE_CSV = "ref,lat,lon,language,sms,email,categories\nr-1,52.52,13.40,de,+4915112345678,,Met;Fire\n"
+_IMPORT_EXAMPLE_NDJSON = '{"ref": "r-1", "lat": 52.52, "lon": 13.40, "sms": "+4915112345678"}\n'
+
+CREATE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": _ROW_SCHEMA}},
+    }
+}
+IMPORT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": (
+            "Residents, one a line: NDJSON (a JSON object a line) or CSV (a header row with the ResidentRow "
+            "field names as columns, then one resident a row). Streamed: any size."
+        ),
+        "content": {
+            **{
+                media: {"schema": {"type": "string"}, "example": _IMPORT_EXAMPLE_NDJSON}
+                for media in MEDIA_TYPES
+                if media != "text/csv"
+            },
+            "text/csv": {"schema": {"type": "string"}, "example": _IMPORT_EXAMPLE_CSV},
+        },
+    }
+}
+
+
+def _problems(prefix: list[str], problems: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [{"loc": [*prefix, field] if field != "row" else prefix, "msg": reason} for field, reason in problems]
+
+
+def _parse_json_object(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        raise Problem(422, "the body is not valid JSON", [{"loc": ["body"], "msg": "not valid JSON"}]) from None
+    if not isinstance(value, dict):
+        raise Problem(422, "the body must be a JSON object", [{"loc": ["body"], "msg": "must be a JSON object"}])
+    return value
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ResidentView,
+    openapi_extra=CREATE_BODY,
+    summary="Add or update one resident",
+    responses={
+        200: {"description": "The ref existed; the resident was updated.", "model": ResidentView},
+        409: {"description": "An address belongs to another resident."},
+        415: {"description": "Not application/json."},
+        422: {"description": "Invalid resident; every problem is listed with its field."},
+    },
+)
+async def put_resident(request: Request, response: Response, runtime: RuntimeDep, principal: Writer) -> ResidentView:
+    """Create the resident, or update the one with this ``ref``. Contacts count as confirmed; an opted-out
+    contact stays opted out."""
+    media = request.headers.get("content-type", "application/json").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise Problem(415, "send the resident as application/json (bulk: POST /api/v1/residents/import)")
+    raw = _parse_json_object(await read_limited(request, MAX_RESIDENT_BYTES))
+    checked = await asyncio.to_thread(validate_row, raw, validation_options(runtime.settings))
+    if isinstance(checked, list):
+        count = len(checked)
+        detail = f"{count} problem{'s' if count != 1 else ''} in the resident"
+        raise Problem(422, detail, _problems(["body"], [(p.field, p.reason) for p in checked]))
+    result = await upsert_residents(runtime.sessions, [NumberedRow(1, checked)], principal.name)
+    if result.rejected:
+        problems = [(problem.field, problem.reason) for _, problem in result.rejected]
+        raise Problem(409, problems[0][1], _problems(["body"], problems))
+    async with runtime.sessions() as session:
+        view = await get_resident(session, checked.ref)
+    assert view is not None  # just stored
+    if not result.created:
+        response.status_code = 200
+    response.headers["Location"] = f"{router.prefix}/{quote(checked.ref, safe='')}"
+    return view
+
+
+@router.post(
+    "/import",
+    response_model=ImportResult,
+    openapi_extra=IMPORT_BODY,
+    summary="Import residents in bulk (NDJSON or CSV, streamed)",
+    responses={
+        415: {"description": "Neither NDJSON nor CSV."},
+        422: {"description": "The CSV header is wrong; nothing was imported."},
+    },
+)
+async def import_residents(request: Request, runtime: RuntimeDep, principal: Writer) -> ImportResult:
+    """Create or update every good row; answer counts and, per refused row, its line, field and reason.
+
+    The body is read as it arrives and stored a thousand rows at a time, so there is no size limit and a
+    refused row never stops the others. Without a Content-Type, the first line decides the format."""
+    content_type = request.headers.get("content-type", "")
+    fmt = format_for_media_type(content_type) if content_type else None
+    if content_type and fmt is None:
+        raise Problem(415, f"send residents as {', '.join(MEDIA_TYPES)}")
+    try:
+        report = await import_stream(
+            runtime.sessions, request.stream(), fmt, principal.name, validation_options(runtime.settings)
+        )
+    except ImportFormatError as exc:
+        raise Problem(422, exc.reason, [{"loc": ["body", "line", exc.line, exc.field], "msg": exc.reason}]) from None
+    return ImportResult.model_validate(report.as_dict())
+
+
+@router.get(
+    "/{ref:path}",
+    response_model=ResidentView,
+    summary="Read one resident (addresses masked)",
+    responses={404: {"description": "No resident with this ref."}},
+)
+async def read_resident(ref: str, session: SessionDep, _principal: Reader) -> ResidentView:
+    view = await get_resident(session, ref)
+    if view is None:
+        raise Problem(404, "no resident with this ref")
+    return view
+
+
+@router.delete(
+    "/{ref:path}",
+    status_code=204,
+    summary="Delete one resident (opt-outs are kept)",
+    responses={404: {"description": "No resident with this ref."}},
+)
+async def remove_resident(ref: str, session: SessionDep, principal: Writer) -> Response:
+    """Remove the resident's position, preferences and active contacts. Opted-out contacts are consent
+    records and are kept (anonymously), so the address is not messaged again if it is ever re-imported."""
+    if await delete_resident(session, ref, principal.name) is None:
+        raise Problem(404, "no resident with this ref")
+    return Response(status_code=204)
