@@ -21,6 +21,8 @@ log = logging.getLogger("alertsvc")
 
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # arq logs every job at INFO: thousands of lines a second during a fan-out; keep its warnings and errors.
+    logging.getLogger("arq.worker").setLevel(logging.WARNING)
 
 
 async def _with_database(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
@@ -42,6 +44,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from alertsvc.app import create_app
 
+    if "public_url" not in settings.model_fields_set:
+        # Links in messages must point where this server really listens.
+        settings.public_url = f"http://{args.host}:{args.port}"
     if settings.embedded_redis:
         log.info("no REDIS_URL: starting an embedded Redis and an in-process worker")
     if settings.sandbox:
