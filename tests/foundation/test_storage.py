@@ -1,0 +1,56 @@
+"""Storage on both databases: migrations up and down, UTC timestamps, the append-only audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic import command
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from alertsvc.runtime import Runtime
+from alertsvc.security.audit import record
+from alertsvc.store.db import create_engine
+from alertsvc.store.migrate import alembic_config, upgrade
+from alertsvc.store.models import AuditEvent, User
+
+
+async def test_migrations_go_down_and_up_again(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine)
+
+        def down_and_up(connection: object) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "base")
+            command.upgrade(config, "head")
+
+        async with engine.begin() as connection:
+            await connection.run_sync(down_and_up)
+            tables = await connection.run_sync(lambda c: c.dialect.get_table_names(c))
+        assert {"alerts", "deliveries", "residents", "contacts", "audit_events", "webhooks"} <= set(tables)
+    finally:
+        await engine.dispose()
+
+
+async def test_timestamps_come_back_aware_utc(runtime: Runtime) -> None:
+    moment = datetime(2026, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=-4)))
+    async with runtime.sessions() as session, session.begin():
+        session.add(User(email="t@example.org", password_hash="x", role="admin", locked_until=moment))
+    async with runtime.sessions() as session:
+        user = await session.scalar(select(User))
+    assert user is not None and user.locked_until == moment and user.locked_until.tzinfo == UTC
+
+
+async def test_audit_log_refuses_update_and_delete(runtime: Runtime) -> None:
+    async with runtime.sessions() as session, session.begin():
+        await record(session, "test", "thing.do", "thing", "1", {"n": 1})
+    for statement in ("UPDATE audit_events SET actor = 'someone else'", "DELETE FROM audit_events"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with runtime.sessions() as session, session.begin():
+                await session.execute(text(statement))
+    async with runtime.sessions() as session:
+        rows = list(await session.scalars(select(AuditEvent)))
+    assert [(row.actor, row.action) for row in rows] == [("test", "thing.do")]
