@@ -277,7 +277,7 @@ async def list_deliveries(
     alert_id: str,
     session: SessionDep,
     _principal: Reader,
-    cursor: Annotated[str | None, Query(max_length=40, pattern=r"^[0-9]+$")] = None,
+    cursor: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]{1,18}$")] = None,
     state: Annotated[DeliveryState | None, Query()] = None,
     channel: Annotated[Channel | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -20,6 +20,7 @@ from alertsvc.webhooks.events import EVENT_TYPES
 from alertsvc.webhooks.targets import WebhookUrlError, check_url
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+MAX_ID = 2**63 - 1
 Reader = Annotated[Principal, Depends(require(Scope.ALERTS_READ))]
 
 
@@ -71,7 +72,9 @@ async def list_webhooks(session: SessionDep, principal: Reader) -> list[WebhookO
 
 
 @router.delete("/{webhook_id}", status_code=204, summary="Remove a webhook")
-async def delete_webhook(webhook_id: int, session: SessionDep, principal: Reader) -> Response:
+async def delete_webhook(
+    webhook_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep, principal: Reader
+) -> Response:
     hook = await session.get(Webhook, webhook_id)
     if hook is None or hook.owner != principal.name:
         raise Problem(404, "no webhook with that id")

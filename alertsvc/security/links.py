@@ -52,6 +52,9 @@ class LinkSigner:
         if not body or not tag or len(token) > 64 or not hmac.compare_digest(tag, self._tag(body)):
             raise BadToken("invalid link")
         try:
-            return int(body, 36)
+            value = int(body, 36)
         except ValueError:
             raise BadToken("invalid link") from None
+        if value >= 2**63:  # never made by sign() for a database id
+            raise BadToken("invalid link")
+        return value

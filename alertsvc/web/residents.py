@@ -148,7 +148,7 @@ async def confirm_code(request: Request, runtime: RuntimeDep) -> HTMLResponse:
 
 def _split_link(token: str) -> tuple[int, str] | None:
     ident, _, secret = token.partition("-")
-    return (int(ident), secret) if ident.isdigit() and secret else None
+    return (int(ident), secret) if ident.isdigit() and len(ident) <= 18 and secret else None
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse, summary="Confirmation link page (records nothing)")
