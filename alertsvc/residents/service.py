@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from alertsvc.residents.validation import CHANNELS, TOMBSTONE_PREFIX, ResidentInput, RowProblem
 from alertsvc.security.audit import record
 from alertsvc.store.db import transaction
-from alertsvc.store.models import Contact, Resident
+from alertsvc.store.models import ConsentEvent, Contact, Resident
 from alertsvc.store.types import utcnow
 
 __all__ = ["BATCH_SIZE", "NumberedRow", "UpsertResult", "upsert_residents"]
@@ -44,6 +44,7 @@ BATCH_SIZE = 1000
 
 RESIDENTS = cast(Table, Resident.__table__)
 CONTACTS = cast(Table, Contact.__table__)
+CONSENT = cast(Table, ConsentEvent.__table__)
 _RESIDENT_COLUMNS = ("language", "categories", "min_severity", "test_recipient", "quiet_start", "quiet_end",
                      "timezone", "lat", "lon")  # fmt: skip
 
@@ -347,12 +348,36 @@ async def _apply(session: AsyncSession, plan: _Plan, now: datetime) -> None:
             .where(_one_of(session, CONTACTS.c.id, plan.confirm), active, CONTACTS.c.confirmed_at.is_(None))
             .values(confirmed_at=now)
         )
+    consented: list[tuple[int, str]] = []
     if plan.insert:
-        await session.execute(
-            CONTACTS.insert(),
+        inserted = await session.execute(
+            CONTACTS.insert().returning(CONTACTS.c.id, CONTACTS.c.channel),
             [
                 {"resident_id": rid, "channel": channel, "address": address, "confirmed_at": now, "created_at": now}
                 for rid, channel, address in plan.insert
+            ],
+        )
+        consented.extend((int(row[0]), str(row[1])) for row in inserted)
+    touched = [*plan.confirm, *(cid for cid, _address in plan.readdress)]
+    if touched:
+        rows = await session.execute(
+            select(CONTACTS.c.id, CONTACTS.c.channel).where(_one_of(session, CONTACTS.c.id, touched))
+        )
+        consented.extend((int(row[0]), str(row[1])) for row in rows)
+    if consented:
+        # The authorised importer vouches for these contacts; the record says so, and when.
+        await session.execute(
+            CONSENT.insert(),
+            [
+                {
+                    "contact_id": cid,
+                    "channel": channel or "unknown",
+                    "action": "opt_in",
+                    "method": "import",
+                    "source": "authorised API key or CLI",
+                    "at": now,
+                }
+                for cid, channel in consented
             ],
         )
     if plan.emptied_tombstones:
