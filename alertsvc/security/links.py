@@ -42,8 +42,8 @@ class LinkSigner:
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def sign(self, ident: int) -> str:
-        if ident < 0:
-            raise ValueError("ids are not negative")
+        if not 0 <= ident < 2**63:
+            raise ValueError("ids are 64-bit database ids")
         body = _b36(ident)
         return f"{body}.{self._tag(body)}"
 
