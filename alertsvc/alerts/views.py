@@ -34,6 +34,7 @@ class AlertOut(BaseModel):
     )
     acknowledged: int = Field(0, description="Residents who answered that they are safe.")
     help_requested: int = Field(0, description="Residents who asked for help.")
+    replies: int = Field(0, description="Free-text replies received for this alert.")
     alert: dict[str, Any] = Field(description="The alert in CAP 1.2 JSON form.")
 
 
@@ -47,6 +48,7 @@ def alert_out(
     stats: dict[str, dict[str, int]] | None = None,
     acknowledged: int = 0,
     help_requested: int = 0,
+    replies: int = 0,
 ) -> AlertOut:
     return AlertOut(
         id=alert.id,
@@ -68,5 +70,6 @@ def alert_out(
         stats=stats or {},
         acknowledged=acknowledged,
         help_requested=help_requested,
+        replies=replies,
         alert=alert.cap,
     )

@@ -100,7 +100,7 @@ def check_targets(cap: CapAlert, zones: ZoneRegistry) -> None:
 async def _present(runtime: RuntimeDep, alert: Alert) -> AlertOut:
     async with runtime.sessions() as session:
         counts = await alert_counts(session, alert.id)
-    return alert_out(alert, counts.stats, counts.acknowledged, counts.help_requested)
+    return alert_out(alert, counts.stats, counts.acknowledged, counts.help_requested, counts.replies)
 
 
 @router.post(

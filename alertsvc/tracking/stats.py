@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alertsvc.store.models import Acknowledgement, Delivery
+from alertsvc.store.models import Acknowledgement, Delivery, Reply
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +15,7 @@ class AlertCounts:
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
     acknowledged: int = 0
     help_requested: int = 0
+    replies: int = 0
 
 
 async def alert_counts(session: AsyncSession, alert_id: str) -> AlertCounts:
@@ -33,4 +34,5 @@ async def alert_counts(session: AsyncSession, alert_id: str) -> AlertCounts:
         .group_by(Acknowledgement.answer)
     )
     by_answer = {answer: int(count) for answer, count in answers}
-    return AlertCounts(stats, by_answer.get("safe", 0), by_answer.get("help", 0))
+    replies = await session.scalar(select(func.count()).select_from(Reply).where(Reply.alert_id == alert_id))
+    return AlertCounts(stats, by_answer.get("safe", 0), by_answer.get("help", 0), int(replies or 0))
