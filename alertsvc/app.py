@@ -15,13 +15,14 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
 
 from alertsvc import __version__
 from alertsvc.api import alerts, health, hooks, problems, residents, sandbox, targeting, webhooks
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.settings import Settings, get_settings
-from alertsvc.web import links
+from alertsvc.web import console, links
 from alertsvc.web import residents as resident_pages
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(hooks.router)
     app.include_router(webhooks.router)
     app.include_router(links.router)
+    app.include_router(console.router)
+    app.mount("/static", StaticFiles(directory=console.STATIC_DIR), name="static")
     app.include_router(resident_pages.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

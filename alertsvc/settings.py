@@ -67,11 +67,25 @@ class Settings(BaseSettings):
     """A job running longer is presumed dead; its work is taken up again (arq re-runs it, the sweeper re-queues)."""
     stall_after_s: int = 30
     """Queued deliveries idle this long (a lost job, a restarted Redis) are enqueued again by the sweeper."""
+    sweep_interval_s: int = Field(default=10, ge=1, le=60)
+    """How often the sweeper runs (at the seconds of each minute that are multiples of it; tests lower it)."""
     send_concurrency: int = 128
 
     max_alert_bytes: int = 1024 * 1024
     run_worker_in_process: bool | None = None
     """Run the arq worker inside ``serve``; default: only on the embedded defaults (no REDIS_URL)."""
+
+    tile_url: str | None = None
+    """Console map tiles, a Leaflet URL template (``https://tiles.example/{z}/{x}/{y}.png``); unset: zones and the
+    target area are drawn on a plain background, so the console works on a closed network."""
+    tile_attribution: str = ""
+    console_idle_minutes: int = 30
+    """A console session unused this long ends: a dispatcher's unattended screen must not stay able to send."""
+    console_session_hours: int = 12
+    """A console session ends this long after sign-in however busy it is (one shift)."""
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    """After ``login_max_failures`` wrong passwords in a row an account is locked for this long."""
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:

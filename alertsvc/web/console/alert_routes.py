@@ -1,0 +1,165 @@
+"""Alert pages: the list, one alert (approval, live progress, answers), approve / reject / cancel, the live stream."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+
+from alertsvc.alerts import service
+from alertsvc.alerts.states import AlertState
+from alertsvc.api.deps import RuntimeDep
+from alertsvc.cap import CapError, parse_cap_json
+from alertsvc.dispatch.queue import enqueue_fanout
+from alertsvc.runtime import Runtime
+from alertsvc.security.audit import events_for
+from alertsvc.store.models import Alert
+from alertsvc.tracking import live
+from alertsvc.tracking.responses import responses_for
+from alertsvc.web.console.areas import ParsedAreas, areas_geojson
+from alertsvc.web.console.deps import Approver, CsrfChecked, CurrentUser
+from alertsvc.web.console.pages import render
+from alertsvc.web.console.preview import reach_for
+from alertsvc.web.console.queries import list_alerts
+from alertsvc.web.console.route import ConsoleForbidden, ConsoleRoute
+
+router = APIRouter(route_class=ConsoleRoute)
+STATES = [state.value for state in AlertState]
+STATUSES = ["Actual", "Exercise", "Test", "System", "Draft"]
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(_user: CurrentUser) -> Response:
+    return RedirectResponse("/console/alerts", status_code=303)
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+async def alert_list(
+    request: Request, runtime: RuntimeDep, user: CurrentUser, state: str | None = None, status: str | None = None
+) -> Response:
+    state = state if state in STATES else None
+    status = status if status in STATUSES else None
+    async with runtime.sessions() as session:
+        alerts = await list_alerts(session, state, status)
+    context = {"alerts": alerts, "state": state, "status": status, "states": STATES, "statuses": STATUSES}
+    return render(request, "alerts.html", context)
+
+
+async def _load(runtime: Runtime, alert_id: str) -> Alert:
+    async with runtime.sessions() as session:
+        try:
+            return await service.get_alert(session, alert_id)
+        except service.AlertNotFound:
+            raise ConsoleForbidden("No alert with that id.", 404) from None
+
+
+def parsed_areas_of(alert: Alert) -> ParsedAreas:
+    """The alert's own areas (every info), for the map and the approver's reach count."""
+    parsed = ParsedAreas()
+    try:
+        cap = parse_cap_json(alert.cap)
+    except CapError:
+        return parsed
+    for info in cap.info:
+        for area in info.area:
+            parsed.polygons.extend(area.polygons())
+            parsed.circles.extend(area.circles())
+            parsed.zones.extend(code.value for code in area.geocode if code.value_name.strip().lower() == "zone")
+    return parsed
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
+async def alert_page(request: Request, alert_id: str, runtime: RuntimeDep, user: CurrentUser) -> Response:
+    alert = await _load(runtime, alert_id)
+    parsed = parsed_areas_of(alert)
+    async with runtime.sessions() as session:
+        progress = await live.snapshot(session, alert_id)
+        answers = await responses_for(session, alert, limit=200)
+        history = await events_for(session, "alert", alert_id)
+        reach = await reach_for(session, parsed, runtime.zones) if alert.state == AlertState.PENDING_APPROVAL else None
+    context: dict[str, Any] = {
+        "alert": alert,
+        "cap": alert.cap,
+        "progress": progress,
+        "answers": answers,
+        "history": history,
+        "reach": reach,
+        "area_geojson": areas_geojson(parsed, runtime.zones),
+        "own": alert.submitted_by == user.principal.name,
+        "can_cancel": alert.msg_type != "Cancel"
+        and alert.state in {AlertState.PENDING_APPROVAL, AlertState.APPROVED, AlertState.DISPATCHING, AlertState.SENT},
+    }
+    return render(request, "alert.html", context)
+
+
+@router.get("/alerts/{alert_id}/live")
+async def alert_live(request: Request, alert_id: str, runtime: RuntimeDep, _user: CurrentUser) -> Response:
+    """Server-sent events of the alert's progress (see :mod:`alertsvc.tracking.live`)."""
+    await _load(runtime, alert_id)
+    events = live.stream(runtime.sessions, alert_id, is_disconnected=request.is_disconnected)
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events, media_type="text/event-stream", headers=headers)
+
+
+@router.get("/alerts/{alert_id}/live.json")
+async def alert_live_json(alert_id: str, runtime: RuntimeDep, _user: CurrentUser) -> Response:
+    """The same snapshot once, for pages that poll instead of streaming."""
+    async with runtime.sessions() as session:
+        current = await live.snapshot(session, alert_id)
+    if current is None:
+        return JSONResponse({"detail": "no alert with that id"}, status_code=404)
+    return JSONResponse(current)
+
+
+async def _decide(runtime: Runtime, alert_id: str, action: str, user: CurrentUser, reason: str = "") -> Any:
+    try:
+        async with runtime.sessions() as session, session.begin():
+            if action == "approve":
+                return await service.approve(session, alert_id, user.principal)
+            if action == "reject":
+                return await service.reject(session, alert_id, user.principal, reason)
+            return await service.cancel(session, alert_id, user.principal)
+    except service.AlertNotFound:
+        raise ConsoleForbidden("No alert with that id.", 404) from None
+    except PermissionError as exc:
+        raise ConsoleForbidden(str(exc)) from None
+    except service.LifecycleError as exc:
+        raise ConsoleForbidden(str(exc), 409) from None
+
+
+@router.post("/alerts/{alert_id}/approve")
+async def approve(alert_id: str, runtime: RuntimeDep, user: Approver, _csrf: CsrfChecked) -> Response:
+    alert: Alert = await _decide(runtime, alert_id, "approve", user)
+    await enqueue_fanout(runtime.redis, alert.id)
+    return RedirectResponse(f"/console/alerts/{alert_id}", status_code=303)
+
+
+@router.post("/alerts/{alert_id}/reject")
+async def reject(
+    alert_id: str,
+    runtime: RuntimeDep,
+    user: Approver,
+    _csrf: CsrfChecked,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    if not reason.strip():
+        raise ConsoleForbidden("A rejection needs a reason the author will read.", 422)
+    await _decide(runtime, alert_id, "reject", user, reason)
+    return RedirectResponse(f"/console/alerts/{alert_id}", status_code=303)
+
+
+@router.get("/alerts/{alert_id}/cancel", response_class=HTMLResponse)
+async def cancel_form(request: Request, alert_id: str, runtime: RuntimeDep, _user: CurrentUser) -> Response:
+    alert = await _load(runtime, alert_id)
+    async with runtime.sessions() as session:
+        progress = await live.snapshot(session, alert_id)
+    return render(request, "cancel.html", {"alert": alert, "progress": progress})
+
+
+@router.post("/alerts/{alert_id}/cancel")
+async def cancel(alert_id: str, runtime: RuntimeDep, user: CurrentUser, _csrf: CsrfChecked) -> Response:
+    submission: service.Submission = await _decide(runtime, alert_id, "cancel", user)
+    if submission.needs_dispatch:
+        await enqueue_fanout(runtime.redis, submission.alert.id)
+    return RedirectResponse(f"/console/alerts/{submission.alert.id}", status_code=303)

@@ -1,0 +1,111 @@
+"""Console request dependencies: the session, the signed-in user, their role, and the CSRF check.
+
+``CsrfChecked`` is declared by every POST route of the console (a test walks the routes to make sure), and
+``CurrentUser`` by every page but the sign-in form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from alertsvc.api.deps import RuntimeDep
+from alertsvc.security import csrf
+from alertsvc.security.principal import Principal
+from alertsvc.security.scopes import Role
+from alertsvc.security.sessions import COOKIE_NAME, ConsoleSession, fresh_session
+from alertsvc.web.console import i18n
+from alertsvc.web.console.accounts import active_user, principal_for
+from alertsvc.web.console.route import ConsoleForbidden, LoginRequired, codec_for
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleUser:
+    """The signed-in user as pages need them: plain values, no database row held past the request."""
+
+    id: int
+    email: str
+    role: Role
+    principal: Principal
+
+    @property
+    def can_approve(self) -> bool:
+        return self.role in (Role.APPROVER, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+def load_session(request: Request) -> ConsoleSession:
+    """The session from the cookie (a fresh anonymous one when absent, forged or expired); ``?lang=`` switches
+    the language and is remembered."""
+    cached: ConsoleSession | None = getattr(request.state, "console_session", None)
+    if cached is not None:
+        return cached
+    session = codec_for(request).loads(request.cookies.get(COOKIE_NAME)) or fresh_session()
+    chosen = i18n.supported(request.query_params.get("lang"))
+    if chosen:
+        session = replace(session, lang=chosen)
+    request.state.console_session = session
+    return session
+
+
+SessionCookie = Annotated[ConsoleSession, Depends(load_session)]
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.endswith(".json") or "application/json" in request.headers.get("accept", "")
+
+
+async def current_user(request: Request, runtime: RuntimeDep, session: SessionCookie) -> ConsoleUser:
+    """The signed-in, still active user; otherwise :class:`LoginRequired` (a redirect to the sign-in form)."""
+    if session.user_id is None:
+        raise LoginRequired(_next_path(request), _wants_json(request))
+    async with runtime.sessions() as db:
+        user = await active_user(db, session.user_id)
+    if user is None:
+        request.state.console_session = session.signed_out()
+        raise LoginRequired(_next_path(request), _wants_json(request))
+    found = ConsoleUser(id=user.id, email=user.email, role=Role(user.role), principal=principal_for(user))
+    request.state.console_user = found
+    return found
+
+
+def _next_path(request: Request) -> str:
+    path = request.url.path
+    return path if request.method == "GET" else "/console/"
+
+
+CurrentUser = Annotated[ConsoleUser, Depends(current_user)]
+
+
+async def approver(user: CurrentUser) -> ConsoleUser:
+    if not user.can_approve:
+        raise ConsoleForbidden("Only an approver or an admin can do this.")
+    return user
+
+
+async def admin(user: CurrentUser) -> ConsoleUser:
+    if not user.is_admin:
+        raise ConsoleForbidden("Only an admin can do this.")
+    return user
+
+
+Approver = Annotated[ConsoleUser, Depends(approver)]
+Admin = Annotated[ConsoleUser, Depends(admin)]
+
+
+async def check_csrf(request: Request, session: SessionCookie) -> None:
+    """Refuse a POST whose ``csrf_token`` field (or ``X-CSRF-Token`` header) is not the session's token."""
+    presented = request.headers.get(csrf.HEADER)
+    if presented is None:
+        form = await request.form()
+        value = form.get(csrf.FIELD)
+        presented = value if isinstance(value, str) else None
+    csrf.check_token(session.csrf, presented)
+
+
+CsrfChecked = Annotated[None, Depends(check_csrf)]

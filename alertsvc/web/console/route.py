@@ -1,0 +1,92 @@
+"""The console's route class: HTML answers for the console's own errors, and the session cookie written back.
+
+Why a route class rather than app-wide exception handlers and middleware: the API's handlers answer problem+json,
+which is right for other systems and wrong for a person in a browser; wrapping only the console's routes keeps
+both without either knowing of the other, and leaves ``app.py`` one ``include_router`` away from the console.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.routing import APIRoute
+
+from alertsvc.security.csrf import CsrfError
+from alertsvc.security.sessions import SessionCodec, cookie_options
+from alertsvc.web.console.pages import error_page, session_of
+
+LOGIN_PATH = "/console/login"
+
+
+class LoginRequired(Exception):
+    """No signed-in user: pages redirect to the sign-in form, JSON endpoints answer 401."""
+
+    def __init__(self, next_path: str, wants_json: bool = False) -> None:
+        super().__init__("sign-in required")
+        self.next_path = next_path
+        self.wants_json = wants_json
+
+
+class ConsoleForbidden(Exception):
+    """The user may not do this (role, or a lifecycle rule); ``message`` is shown to them."""
+
+    def __init__(self, message: str, status_code: int = 403) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+
+def codec_for(request: Request) -> SessionCodec:
+    """One codec per app (the signing key may be read from a file the first time)."""
+    state: Any = request.app.state
+    codec: SessionCodec | None = getattr(state, "console_codec", None)
+    if codec is None:
+        codec = SessionCodec.from_settings(state.runtime.settings)
+        state.console_codec = codec
+    return codec
+
+
+def write_session(request: Request, response: Response) -> None:
+    """Put the (touched) session back into its cookie, which slides the idle timeout forward."""
+    session = session_of(request)
+    if session is None:
+        return
+    if session.user_id is not None:
+        session = session.touched(time.time())
+    options = cookie_options(request.app.state.runtime.settings)
+    response.set_cookie(value=codec_for(request).dumps(session), **options)
+
+
+def _login_redirect(exc: LoginRequired) -> Response:
+    if exc.wants_json:
+        return JSONResponse({"detail": "sign-in required"}, status_code=401)
+    return RedirectResponse(f"{LOGIN_PATH}?next={quote(exc.next_path, safe='/')}", status_code=303)
+
+
+class ConsoleRoute(APIRoute):
+    """An APIRoute that turns console errors into pages and always writes the session cookie back."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def console_handler(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except LoginRequired as exc:
+                response = _login_redirect(exc)
+            except CsrfError as exc:
+                response = error_page(request, 403, str(exc))
+            except ConsoleForbidden as exc:
+                response = error_page(request, exc.status_code, exc.message)
+            response.headers.setdefault("Cache-Control", "no-store")
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            write_session(request, response)
+            return response
+
+        return console_handler

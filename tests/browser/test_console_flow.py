@@ -1,0 +1,175 @@
+"""The console in a real browser (Debian's Chromium via Playwright) against a real server: sign in, draw the
+target area on the map, see the reach, confirm and submit an Actual alert; a second person approves; the live
+counts reach 100 % through the sandbox providers; the alert is cancelled. Screenshots of each main page go to
+``test-output/screenshots/``."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.async_api import Page, async_playwright, expect
+
+from alertsvc.app import create_app
+from alertsvc.runtime import open_runtime
+from tests.conftest import make_settings
+from tests.console.helpers import PASSWORD, make_user
+from tests.factories import add_resident
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium (apt install chromium)"
+    ),
+]
+
+# A box inside the example city's zones (config/zones), so the map opens on it.
+BOX = [(45.485, -73.59), (45.485, -73.55), (45.497, -73.55), (45.497, -73.59)]
+INSIDE = [(45.49, -73.58), (45.49, -73.56), (45.495, -73.57)]
+OUTSIDE = (45.499, -73.599)
+DRAWN_GEOJSON = re.compile(r'^\{"type":"FeatureCollection".*"Polygon"')
+"""What the draw tool writes into the polygon field: GeoJSON ([lon, lat]), which the server converts."""
+
+
+@dataclass
+class LiveServer:
+    url: str
+    dispatcher: str
+    approver: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def live_server(tmp_path: Path, clean_redis: str) -> AsyncIterator[LiveServer]:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = make_settings(
+        tmp_path,
+        f"sqlite+aiosqlite:///{tmp_path / 'console.sqlite3'}",
+        clean_redis,
+        public_url=url,
+        run_worker_in_process=True,
+    )
+    runtime = await open_runtime(settings)
+    try:
+        dispatcher = await make_user(runtime, "dispatcher", "dana.dispatch@city.example")
+        approver = await make_user(runtime, "approver", "alex.approve@city.example")
+        for n, (lat, lon) in enumerate(INSIDE):
+            await add_resident(runtime.sessions, lat, lon, sms=f"+1514555070{n}", email=f"in{n}@example.org")
+        await add_resident(runtime.sessions, *OUTSIDE, sms="+15145550799")
+    finally:
+        await runtime.close()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", loop="asyncio")
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    assert server.started, "server did not start"
+    try:
+        yield LiveServer(url, dispatcher, approver)
+    finally:
+        server.should_exit = True
+        await asyncio.to_thread(thread.join, 15)
+
+
+async def _sign_in(page: Page, base: str, email: str) -> None:
+    await page.goto(f"{base}/console/login")
+    await page.fill("#email", email)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit].primary")
+    await page.wait_for_url(f"{base}/console/alerts")
+
+
+async def test_draw_submit_approve_watch_and_cancel(live_server: LiveServer) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    base = live_server.url
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            author = await (await browser.new_context(viewport={"width": 1280, "height": 1000})).new_page()
+            await author.goto(f"{base}/console/login")
+            await author.screenshot(path=str(SHOTS / "01-login.png"))
+            await _sign_in(author, base, live_server.dispatcher)
+
+            await author.goto(f"{base}/console/alerts/new")
+            await author.check("#status-Actual")
+            await expect(author.locator("#status-banner-slot")).to_contain_text("ACTUAL")
+            await author.fill("#info0_event", "Gas leak")
+            await author.fill("#info0_headline", "Gas leak on Mill Street: leave the area")
+            await author.fill("#info0_description", "A gas main has ruptured near Mill Street.")
+            await author.fill("#info0_instruction", "Leave the area now, on foot, away from Mill Street.")
+            await author.fill("#area_desc", "Around Mill Street")
+
+            await expect(author.locator("#map")).to_have_attribute("data-ready", "1")
+            await author.locator("#map").scroll_into_view_if_needed()
+            box = await author.locator("#map").bounding_box()
+            assert box is not None
+            points = await author.evaluate(
+                "(pts) => pts.map(([lat, lon]) => { const p = consoleMap.map.latLngToContainerPoint([lat, lon]);"
+                " return [p.x, p.y]; })",
+                [list(p) for p in BOX],
+            )
+            await author.click(".leaflet-draw-draw-polygon")
+            for x, y in [*points, points[0]]:
+                await author.mouse.click(box["x"] + x, box["y"] + y)
+                await asyncio.sleep(0.1)
+            await expect(author.locator("#polygon")).to_have_value(DRAWN_GEOJSON)
+            await expect(author.locator("#reach-residents")).to_have_text("3")
+            await expect(author.locator("#sms-previews")).to_contain_text("Gas leak on Mill Street")
+            await author.screenshot(path=str(SHOTS / "02-compose-drawn.png"), full_page=True)
+
+            await author.fill("#confirm_residents", "3")
+            await author.click("#send-button")
+            await author.wait_for_url(f"{base}/console/alerts/*")
+            alert_url = author.url
+            await expect(author.locator("#decision-title")).to_be_visible()
+            await author.screenshot(path=str(SHOTS / "03-pending-author.png"), full_page=True)
+
+            approver = await (await browser.new_context(viewport={"width": 1280, "height": 1000})).new_page()
+            await _sign_in(approver, base, live_server.approver)
+            await approver.goto(f"{base}/console/alerts")
+            await approver.screenshot(path=str(SHOTS / "04-alert-list.png"), full_page=True)
+            await approver.goto(alert_url)
+            await expect(approver.locator(".reach-now")).to_contain_text("3")
+            await approver.screenshot(path=str(SHOTS / "05-approval.png"), full_page=True)
+            await approver.click("#approve-button")
+            await approver.wait_for_url(alert_url)
+            await expect(approver.locator("#percent-all")).to_have_text("100", timeout=20_000)
+            await expect(approver.locator('tr[data-channel="sms"] [data-field="sent"]')).to_have_text("3")
+            await expect(approver.locator("#ttw-done_100")).not_to_have_text("—")
+            await approver.screenshot(path=str(SHOTS / "06-live-100.png"), full_page=True)
+
+            # The author's open page learns of the decision by itself (server-sent events), no reload by hand.
+            await expect(author.locator(".decision.approved")).to_be_visible(timeout=15_000)
+
+            await approver.click("#prepare-cancel")
+            await approver.screenshot(path=str(SHOTS / "07-cancel-confirm.png"), full_page=True)
+            await approver.click("button.danger[type=submit]")
+            await expect(approver.locator(".banner-type")).to_contain_text("CANCEL")
+            await approver.screenshot(path=str(SHOTS / "08-cancel-sent.png"), full_page=True)
+            await approver.goto(alert_url)
+            await expect(approver.locator("#alert-page")).to_have_attribute("data-state", "cancelled")
+        finally:
+            await browser.close()
