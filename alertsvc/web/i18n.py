@@ -35,11 +35,10 @@ def gettext_for(language: str) -> Callable[[str], str]:
     return gettext
 
 
-def pick_language(query: str | None, accept_language: str | None) -> str:
-    if query and query[:2].lower() in LANGUAGES:
-        return query[:2].lower()
-    ranked: list[tuple[float, str]] = []
-    for part in (accept_language or "").split(","):
+def negotiate_language(accept_language: str | None, supported: tuple[str, ...], default: str = "en") -> str:
+    """The best of ``supported`` (primary tags) for an ``Accept-Language`` header, quality values honoured."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate((accept_language or "").split(",")):
         tag, _, params = part.strip().partition(";")
         quality = 1.0
         if params.strip().startswith("q="):
@@ -47,8 +46,16 @@ def pick_language(query: str | None, accept_language: str | None) -> str:
                 quality = float(params.strip()[2:])
             except ValueError:
                 quality = 0.0
-        ranked.append((quality, tag.strip()[:2].lower()))
-    for _quality, tag in sorted(ranked, key=lambda item: -item[0]):
-        if tag in LANGUAGES:
-            return tag
-    return "en"
+        if tag and quality > 0:
+            ranked.append((-quality, position, tag.strip().replace("_", "-").split("-", 1)[0].lower()))
+    for _quality, _position, primary in sorted(ranked):
+        if primary in supported:
+            return primary
+    return default
+
+
+def pick_language(query: str | None, accept_language: str | None) -> str:
+    """``?lang=`` when supported, else the best match of ``Accept-Language``, else English."""
+    if query and query[:2].lower() in LANGUAGES:
+        return query[:2].lower()
+    return negotiate_language(accept_language, LANGUAGES)

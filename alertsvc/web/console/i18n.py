@@ -18,6 +18,8 @@ from typing import Any
 from babel.core import Locale, UnknownLocaleError
 from babel.numbers import format_decimal
 
+from alertsvc.web.i18n import negotiate_language
+
 SUPPORTED = ("en", "fr")
 DEFAULT = "en"
 CATALOGUE_DIR = Path(__file__).resolve().parent / "i18n"
@@ -56,22 +58,7 @@ def supported(lang: str | None) -> str | None:
 
 def negotiate(accept_language: str | None) -> str:
     """The best supported language for an ``Accept-Language`` header (quality values honoured)."""
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        if tag and quality > 0:
-            ranked.append((-quality, position, tag))
-    for _quality, _position, tag in sorted(ranked):
-        found = supported(tag)
-        if found:
-            return found
-    return DEFAULT
+    return negotiate_language(accept_language, SUPPORTED, DEFAULT)
 
 
 def _locale(lang: str) -> Locale:
