@@ -23,6 +23,8 @@ def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # arq logs every job at INFO: thousands of lines a second during a fan-out; keep its warnings and errors.
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
+    # The twilio client logs each request at INFO (about 1 KB an SMS, with phone numbers): never ours to keep.
+    logging.getLogger("twilio").setLevel(logging.WARNING)
 
 
 async def _with_database(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
