@@ -16,6 +16,11 @@ Messages of these errors never contain phone numbers, email addresses or URLs wi
 and in the delivery table, where personal data does not belong.
 
 Every adapter bounds every network call with a timeout; an expired timeout is a :class:`TransientError`.
+
+An adapter whose provider can list what it accepted may also implement :class:`Reconciler`: the sweeper asks it,
+for a delivery a dead worker left ``sending``, whether the provider already has that message, and marks it sent
+instead of sending it again. SMS (Twilio's Messages list) does; SMTP and push endpoints keep no such record, so
+e-mail and push stay at-least-once after a crash (a warning twice rather than never).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ __all__ = [
     "Outcome",
     "PermanentError",
     "RateLimited",
+    "Reconciler",
     "TransientError",
     "utcnow",
 ]
@@ -140,4 +146,18 @@ class Channel(Protocol):
 
     async def aclose(self) -> None:
         """Close sessions and connections; the adapter is unusable afterwards."""
+        ...
+
+
+@runtime_checkable
+class Reconciler(Protocol):
+    """A channel that can tell whether its provider already took a message (crash recovery, exactly-once)."""
+
+    async def lookup(self, to: str, since: datetime, marker: str) -> str | None:
+        """The provider id of a message to ``to``, accepted at or after ``since``, whose body contains ``marker``.
+
+        ``None`` when the provider has no such message. ``marker`` is unique to one delivery (its signed
+        acknowledgement link), so a match is that delivery and no other. Raises a :class:`ChannelError` when the
+        provider cannot be asked; the caller then sends again (at-least-once).
+        """
         ...

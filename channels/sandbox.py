@@ -26,6 +26,10 @@ push     URL whose last path segment is      ``gone`` → PermanentError http_41
 =======  ==================================  ===============================================
 
 Failed sends are not recorded in the outbox (a real provider would not have accepted them either).
+
+Crash recovery (:class:`channels.base.Reconciler`): a sandbox channel looks a message up in its sink when the sink
+can search (:class:`SearchableOutbox`, as :class:`MemoryOutbox` does); with a sink that cannot, ``lookup`` answers
+``None`` and the sweeper sends again (at-least-once), exactly as for a provider that keeps no record.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from __future__ import annotations
 import secrets
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 from channels.base import (
     ChannelError,
@@ -46,13 +51,32 @@ from channels.base import (
     utcnow,
 )
 
-__all__ = ["MAGIC_FAILURES", "MemoryOutbox", "OutboxSink", "SandboxChannel", "sandbox_channels"]
+__all__ = [
+    "MAGIC_FAILURES",
+    "MemoryOutbox",
+    "OutboxSink",
+    "SandboxChannel",
+    "SearchableOutbox",
+    "sandbox_channels",
+]
 
 
 class OutboxSink(Protocol):
     """Where sandbox channels write what they were given."""
 
     async def record(self, entry: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class SearchableOutbox(Protocol):
+    """A sink that can also find an entry again (what a provider's list of sent messages is to a real channel)."""
+
+    async def record(self, entry: dict[str, Any]) -> None: ...
+
+    async def find(self, channel: str, to: str, since: datetime, marker: str) -> str | None:
+        """The ``provider_id`` of an entry for ``channel`` and ``to``, at or after ``since``, whose body holds
+        ``marker``; ``None`` if there is none."""
+        ...
 
 
 class MemoryOutbox:
@@ -71,6 +95,12 @@ class MemoryOutbox:
             for entry in reversed(self._entries)
             if (channel is None or entry["channel"] == channel) and (to is None or entry["to"] == to)
         ]
+
+    async def find(self, channel: str, to: str, since: datetime, marker: str) -> str | None:
+        for entry in self.items(channel, to):
+            if datetime.fromisoformat(entry["at"]) >= since and marker in (entry["body"] or ""):
+                return str(entry["provider_id"])
+        return None
 
 
 MAGIC_FAILURES: Mapping[str, Mapping[str, tuple[type[ChannelError], str, str]]] = {
@@ -140,6 +170,12 @@ class SandboxChannel:
             }
         )
         return DeliveryResult(provider_id=provider_id, accepted_at=accepted_at, status="sandbox")
+
+    async def lookup(self, to: str, since: datetime, marker: str) -> str | None:
+        """The provider id the sink recorded for this message, if the sink can search; else ``None``."""
+        if isinstance(self._sink, SearchableOutbox):
+            return await self._sink.find(self.name, to, since, marker)
+        return None
 
     async def aclose(self) -> None:
         """Nothing to release."""

@@ -15,6 +15,10 @@ Why these choices:
   because the client would otherwise rewrite the host from ``TWILIO_REGION``/``TWILIO_EDGE`` in the environment.
 * ``Retry-After`` is lost by the time the client raises ``TwilioRestException``, so the transport stores it in a
   context variable; a send runs in one task, so ``send`` reads back the value of its own request.
+* ``lookup`` (:class:`channels.base.Reconciler`) lists the Messages sent to one number since a time
+  (``GET .../Messages.json?To=...&DateSent>=...``, newest first, page by page) and stops at the first whose body
+  holds the delivery's marker. Caveat, from Twilio's API: ``DateSent`` is set when Twilio hands the message on,
+  so one still waiting in Twilio's own queue at the time of the lookup is not listed, and is sent again.
 
 Errors are classified by :mod:`channels.twilio_codes`; nothing is retried here.
 """
@@ -25,12 +29,13 @@ import asyncio
 import base64
 import logging
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 from twilio.base import values
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -49,7 +54,11 @@ from channels.twilio_codes import classify_rest_error
 __all__ = ["TwilioSms", "parse_retry_after"]
 
 _log = logging.getLogger(__name__)
+_TRANSPORT_LOG = logging.getLogger("channels.sms.transport")
 _RETRY_AFTER: ContextVar[float | None] = ContextVar("alertsvc_twilio_retry_after", default=None)
+LOOKUP_PAGE_SIZE = 50
+LOOKUP_MAX_MESSAGES = 1000
+"""A lookup reads at most this many messages to one number (newest first) before it answers "not there"."""
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -77,7 +86,9 @@ class _PooledTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]  # t
     timeout: float
 
     def __init__(self, timeout: float, max_connections: int) -> None:
-        super().__init__(pool_connections=False, timeout=timeout)
+        if _TRANSPORT_LOG.level == logging.NOTSET:  # unless an operator set it: the client logs every request at
+            _TRANSPORT_LOG.setLevel(logging.WARNING)  # INFO, with query strings that hold phone numbers (lookup)
+        super().__init__(pool_connections=False, timeout=timeout, logger=_TRANSPORT_LOG)
         self._max_connections = max_connections
 
     async def request(
@@ -164,6 +175,31 @@ class TwilioSms:
             raise TransientError("bad_response", "Twilio's answer could not be read") from exc
         _log.debug("sms accepted", extra={"reference": message.reference, "provider_id": created.sid})
         return DeliveryResult(provider_id=str(created.sid), accepted_at=utcnow(), status=str(created.status))
+
+    async def lookup(self, to: str, since: datetime, marker: str) -> str | None:
+        """The sid of a message to ``to`` sent at or after ``since`` whose body contains ``marker``, else None."""
+        since_utc = since.astimezone(UTC) if since.tzinfo else since.replace(tzinfo=UTC)
+        try:
+            async with asyncio.timeout(self._timeout * 3):
+                records = await self._messages.stream_async(
+                    to=to, date_sent_after=since_utc, page_size=LOOKUP_PAGE_SIZE, limit=LOOKUP_MAX_MESSAGES
+                )
+                async for record in records:
+                    if record.to == to and marker in (record.body or ""):
+                        return str(record.sid)
+        except (TwilioRestException, TwilioServiceException) as exc:
+            raise self._translate(int(exc.status), exc.code) from exc
+        except TwilioException as exc:  # a list page that was not 200: the client gives only the response
+            response = exc.args[1] if len(exc.args) > 1 else None
+            status = int(getattr(response, "status_code", 500) or 500)
+            raise self._translate(status, None) from exc
+        except TimeoutError as exc:
+            raise TransientError("timeout", f"no answer from Twilio within {self._timeout * 3:g}s") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise TransientError("connection", f"cannot reach Twilio ({type(exc).__name__})") from exc
+        except ValueError as exc:
+            raise TransientError("bad_response", "Twilio's list of messages could not be read") from exc
+        return None
 
     @staticmethod
     def _translate(http_status: int, code: int | None) -> PermanentError | TransientError | RateLimited:

@@ -3,7 +3,10 @@
 1. **Claim** the batch in one guarded statement (``queued`` → ``sending``); rows another job claimed, or that
    are not due yet, are not returned, so a redelivered job sends nothing twice.
 2. **Render** from the per-(alert, language) cache and patch each recipient's links in.
-3. **Pace** by the channel's shared rate limit (slots reserved in Redis for the whole batch).
+3. **Pace** by the channel's shared rate limit (slots reserved in Redis for the whole batch); when Redis cannot
+   be reached the claimed rows go straight back to ``queued`` (nothing was sent) for the sweeper. A send goes
+   neither before its slot nor more than :data:`LATE_TOLERANCE_S` after it (it takes a new slot instead):
+   see :class:`Slots`.
 4. **Send** concurrently through the channel adapter, holding no database session meanwhile (STYLE.md 7).
 5. **Record** every outcome in one transaction: ``sent`` with the provider id, a final failure, or back to
    ``queued`` with a backoff for transient errors, bounded by the alert's ``expires``; retries are enqueued as
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +30,7 @@ from alertsvc.cap import alert_to_json, parse_cap_json
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.fanout import enqueue_deliveries, finish_if_done
 from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
+from alertsvc.dispatch.ratelimit import RateLimiter, Reservation
 from alertsvc.dispatch.render import Rendered, personalise, render_info
 from alertsvc.dispatch.retry import next_attempt
 from alertsvc.store import deliveries as delivery_store
@@ -33,11 +38,20 @@ from alertsvc.store.db import transaction
 from alertsvc.store.models import Alert
 from alertsvc.store.types import utcnow
 from alertsvc.tracking.states import DeliveryState
-from channels.base import Channel, ChannelError, PermanentError, RateLimited
+from channels.base import Channel, ChannelError, PermanentError, RateLimited, TransientError
 
 log = logging.getLogger(__name__)
 
 SENDABLE_STATES = frozenset({AlertState.DISPATCHING.value, AlertState.SENT.value})
+LATE_TOLERANCE_S = 0.01
+"""A send that wakes later than this after its rate-limit slot takes a new slot instead of going at once.
+
+Without it, the sends of a worker whose event loop or process was paused (GC, CPU starvation) all wake together
+and go out as one burst, past the rate, wherever the provider counts. Lateness below ``1 / HEADROOM - 1`` of a
+second (20 ms) cannot put an extra message into any one-second window; 10 ms leaves room for the network.
+"""
+MAX_RESLOTS = 3
+"""New slots a late send may take before it goes regardless (a Redis round trip slower than the tolerance)."""
 RECIPIENT_PROBLEM_CODES = frozenset(
     {"21211", "21214", "21408", "21610", "21612", "21614", "invalid_recipient", "smtp_550", "smtp_551", "smtp_553"}
 )
@@ -122,19 +136,75 @@ async def _send_one(
     return Outcome(claimed.id, provider_id=result.provider_id)
 
 
+@dataclass(frozen=True, slots=True)
+class Slots:
+    """A rate-limit reservation read conservatively.
+
+    Redis fixed the slots at some instant of our round trip to it, so slot ``i`` lies between
+    ``reservation.slot_at(i)`` (had Redis answered at once) and that plus ``rtt``. A send never goes before the
+    later bound (never early) and counts its lateness from the earlier one, so it is never more than
+    :data:`LATE_TOLERANCE_S` late either.
+    """
+
+    reservation: Reservation
+    rtt: float
+
+    def not_before(self, index: int) -> float:
+        return self.reservation.slot_at(index) + self.rtt
+
+    def too_late(self, index: int) -> bool:
+        return time.monotonic() - self.reservation.slot_at(index) > LATE_TOLERANCE_S
+
+
+async def _timed_reserve(limiter: RateLimiter, n: int) -> Slots:
+    start = time.monotonic()
+    reservation = await limiter.reserve(n)
+    return Slots(reservation, time.monotonic() - start)
+
+
+async def _reserve(app: WorkerContext, channel: str, claimed: list[delivery_store.Claimed]) -> Slots | None:
+    """Reserve the batch's send slots; if Redis cannot be asked, hand the claimed rows back before failing.
+
+    Nothing has been sent yet, so ``queued`` again is exact, and the sweeper re-enqueues them after
+    ``stall_after_s`` instead of waiting out the dead-worker timeout (a Redis restart mid-fan-out).
+    """
+    limiter = app.limiters.get(channel)
+    if limiter is None:
+        return None
+    try:
+        return await _timed_reserve(limiter, len(claimed))
+    except Exception:
+        now = utcnow()
+        async with transaction(app.runtime.sessions) as session:
+            ids = [c.id for c in claimed]
+            await delivery_store.requeue(session, ids, now, "rate_limiter", "rate limiter unreachable", now)
+        raise
+
+
 async def _send_all(
-    app: WorkerContext, alert: AlertForSending, channel: str, claimed: list[delivery_store.Claimed]
+    app: WorkerContext,
+    alert: AlertForSending,
+    channel: str,
+    claimed: list[delivery_store.Claimed],
+    reserved: Slots | None,
 ) -> list[Outcome]:
     adapter = app.channels[channel]
     limiter = app.limiters.get(channel)
-    reservation = await limiter.reserve(len(claimed)) if limiter else None
     gate = asyncio.Semaphore(app.settings.send_concurrency)
 
     async def one(index: int, item: delivery_store.Claimed) -> Outcome:
-        if reservation is not None:
-            await reservation.wait_for(index)
-        async with gate:
-            return await _send_one(adapter, app, alert, channel, item)
+        slots, position = reserved, index
+        for attempt in range(MAX_RESLOTS + 1):
+            if slots is not None:
+                await asyncio.sleep(max(0.0, slots.not_before(position) - time.monotonic()))
+            async with gate:
+                if slots is None or limiter is None or attempt == MAX_RESLOTS or not slots.too_late(position):
+                    return await _send_one(adapter, app, alert, channel, item)
+            try:  # woke too late to use this slot: take a new one
+                slots, position = await _timed_reserve(limiter, 1), 0
+            except Exception:
+                return Outcome(item.id, error=TransientError("rate_limiter", "rate limiter unreachable"))
+        raise AssertionError("unreachable: the last attempt always sends")
 
     return list(await asyncio.gather(*(one(i, item) for i, item in enumerate(claimed))))
 
@@ -209,7 +279,8 @@ async def deliver(ctx: dict[str, Any], alert_id: str, channel: str, ids: list[in
             claimed = []
     claimed = [c for c in claimed if c.id not in suppressed]
     if claimed:
-        outcomes = await _send_all(app, alert, channel, claimed)
+        reserved = await _reserve(app, channel, claimed)
+        outcomes = await _send_all(app, alert, channel, claimed, reserved)
         await _record(app, alert_id, channel, alert, outcomes, {c.id: c.attempts for c in claimed})
     await finish_if_done(app, alert_id)
     return {"claimed": len(claimed)}

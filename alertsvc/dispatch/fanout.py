@@ -182,6 +182,6 @@ async def finish_if_done(app: WorkerContext, alert_id: str) -> bool:
         alert = await session.get(Alert, alert_id)
         if alert is None or alert.state != AlertState.DISPATCHING or alert.planned_at is None:
             return False
-        if await delivery_store.pending_count(session, alert_id):
+        if await delivery_store.has_pending(session, alert_id):
             return False
         return await move(session, alert_id, AlertState.SENT, completed_at=utcnow())

@@ -4,35 +4,51 @@ Runs every ten seconds on one worker at a time (an arq cron job with ``unique``)
 Redis restart leaves behind, never by guessing, always by re-enqueueing work whose state says it is unfinished;
 the guarded claims make a duplicate job harmless:
 
-* approved alerts whose fan-out job was lost → ``fanout`` again;
+* approved alerts whose fan-out job was lost, and dispatching ones whose fan-out died before it finished planning
+  → ``fanout`` again (under a sweeper job id when the old one's kept result blocks the usual id);
 * ``queued`` deliveries idle past ``stall_after_s`` (lost job, or held for quiet hours and now due) → ``deliver``;
-* ``sending`` deliveries older than the job timeout (the worker died holding them) → back to ``queued``. The
-  provider may or may not have taken the message before the crash; we send again (at-least-once), because a
-  warning missed is worse than a warning twice. The window is one in-flight batch of one dead worker;
+* ``sending`` deliveries older than the job timeout (the worker died holding them): the provider may or may not
+  have taken the message before the crash. Where the channel can ask its provider (:class:`channels.base.Reconciler`:
+  SMS, by listing the messages Twilio took for that number since the claim and matching the delivery's own signed
+  acknowledgement link in the body), one it has is marked ``sent`` with its provider id (guarded, ``WHERE state =
+  'sending'``) and is not sent again: exactly-once. The rest go back to ``queued`` and are sent again: e-mail and
+  push (their providers keep no list to ask), a lookup that failed, or a message the provider does not list yet
+  (Twilio lists it by ``DateSent``, set only once it leaves Twilio's queue). That is at-least-once, because a
+  warning missed is worse than a warning twice; its window is one in-flight batch of one dead worker;
 * expired alerts stop: their queued deliveries end ``failed`` (reason: expired) and the alert is ``expired``;
 * dispatching alerts whose every delivery is done become ``sent``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
+from arq import ArqRedis
+from arq.jobs import Job, JobStatus
 from sqlalchemy import select, update
 
 from alertsvc.alerts.states import AlertState, move
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.fanout import enqueue_deliveries, finish_if_done
+from alertsvc.dispatch.jobs import FANOUT, fanout_job_id
 from alertsvc.dispatch.queue import enqueue_fanout
 from alertsvc.store import deliveries as delivery_store
 from alertsvc.store.db import transaction
-from alertsvc.store.models import Alert, Delivery
+from alertsvc.store.models import Alert, Contact, Delivery
 from alertsvc.store.types import utcnow
 from alertsvc.tracking.states import DeliveryState
+from channels.base import ChannelError, Reconciler
 
 log = logging.getLogger(__name__)
+
+LOOKUP_SLACK = timedelta(minutes=10)
+"""Provider records are searched from this long before the claim: our clock and the provider's may differ."""
+LOOKUP_CONCURRENCY = 16
 
 
 async def _expire_alerts(app: WorkerContext) -> int:
@@ -87,29 +103,102 @@ async def _resume_fanouts(app: WorkerContext) -> int:
                 )
             )
         )
+    tag = f"s{int(now.timestamp()) // max(1, app.settings.stall_after_s)}"
     count = 0
     for alert_id in waiting + stuck:
-        count += await enqueue_fanout(app.runtime.redis, alert_id)
+        count += await _enqueue_fanout_again(app.runtime.redis, alert_id, tag)
     return count
+
+
+async def _enqueue_fanout_again(redis: ArqRedis, alert_id: str, tag: str) -> bool:
+    """Enqueue ``fanout`` under its usual id; if that id is only blocked by the kept result of a run that ended
+    (failed on a Redis restart, say: arq keeps results an hour), under a sweeper id instead. A fan-out still queued
+    or running is left alone. A second fan-out of one alert is harmless: it only adds rows not yet planned."""
+    if await enqueue_fanout(redis, alert_id):
+        return True
+    if await Job(fanout_job_id(alert_id), redis).status() not in (JobStatus.complete, JobStatus.not_found):
+        return False
+    return await redis.enqueue_job(FANOUT, alert_id, _job_id=f"{fanout_job_id(alert_id)}:{tag}") is not None
+
+
+async def _ask_provider(
+    app: WorkerContext, channel: str, delivery_id: int, to: str, claimed_at: datetime
+) -> str | None:
+    adapter = app.channels.get(channel)
+    if not isinstance(adapter, Reconciler):
+        return None
+    marker = f"/a/{app.ack_links.sign(delivery_id)}"  # unique to this delivery: it is in its message alone
+    try:
+        return await adapter.lookup(to, claimed_at - LOOKUP_SLACK, marker)
+    except ChannelError as exc:
+        log.warning("could not ask the %s provider about delivery %s (%s): sending it again", channel, delivery_id,
+                    exc.code)  # fmt: skip
+    except Exception:  # an adapter bug must not stop the sweep: fall back to sending again
+        log.exception("lookup on %s raised unexpectedly for delivery %s", channel, delivery_id)
+    return None
+
+
+async def _reconcile(app: WorkerContext, dead: Sequence[int]) -> dict[int, str]:
+    """Of ``sending`` deliveries whose worker died, those the provider already took: {delivery id: provider id}.
+
+    No database session is held while the providers are asked (STYLE.md 7).
+    """
+    channels = [name for name, adapter in app.channels.items() if isinstance(adapter, Reconciler)]
+    if not dead or not channels:
+        return {}
+    async with app.runtime.sessions() as session:
+        rows = list(
+            await session.execute(
+                select(Delivery.id, Delivery.channel, Contact.address, Delivery.updated_at)
+                .join(Contact, Contact.id == Delivery.contact_id)
+                .where(
+                    Delivery.id.in_(list(dead)),
+                    Delivery.channel.in_(channels),
+                    Delivery.state == DeliveryState.SENDING.value,
+                )
+            )
+        )
+    gate = asyncio.Semaphore(LOOKUP_CONCURRENCY)
+
+    async def one(delivery_id: int, channel: str, to: str, claimed_at: datetime) -> tuple[int, str | None]:
+        async with gate:
+            return delivery_id, await _ask_provider(app, channel, delivery_id, to, claimed_at)
+
+    answers = await asyncio.gather(*(one(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows))
+    return {delivery_id: provider_id for delivery_id, provider_id in answers if provider_id}
 
 
 async def _requeue_stalled(app: WorkerContext) -> int:
     now = utcnow()
     queued_before = now - timedelta(seconds=app.settings.stall_after_s)
     sending_before = now - timedelta(seconds=app.settings.job_timeout_s + 15)
-    async with transaction(app.runtime.sessions) as session:
+    async with app.runtime.sessions() as session:
         rows = await delivery_store.stalled(session, queued_before, sending_before)
-        dead = [row[0] for row in rows if row[3] == DeliveryState.SENDING.value]
-        await delivery_store.release_stalled_sending(session, dead, now)
+    dead = [row for row in rows if row[3] == DeliveryState.SENDING.value]
+    found = await _reconcile(app, [row[0] for row in dead])
     if dead:
-        log.warning("released %d deliveries held by a worker that died", len(dead))
+        now = utcnow()
+        async with transaction(app.runtime.sessions) as session:
+            await delivery_store.mark_sent(session, found.items(), now)
+            released = [r[0] for r in dead if r[0] not in found]
+            await delivery_store.release_stalled_sending(session, released, now, held_before=sending_before)
+            for alert_id in {r[1] for r in dead if r[0] in found}:
+                await session.execute(
+                    update(Alert).where(Alert.id == alert_id, Alert.first_sent_at.is_(None)).values(first_sent_at=now)
+                )
+        log.warning(
+            "%d deliveries held by a worker that died: %d were already with the provider (marked sent), "
+            "%d released to be sent again",
+            len(dead), len(found), len(dead) - len(found),
+        )  # fmt: skip
     work: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for delivery_id, alert_id, channel, _state in rows:
-        work[alert_id].append((delivery_id, channel))
+        if delivery_id not in found:
+            work[alert_id].append((delivery_id, channel))
     tag = f"s{int(now.timestamp()) // max(1, app.settings.stall_after_s)}"
     for alert_id, items in work.items():
         await enqueue_deliveries(app.runtime.redis, alert_id, items, app.settings.delivery_batch_size, tag)
-    return len(rows)
+    return len(rows) - len(found)
 
 
 async def _finish_alerts(app: WorkerContext) -> int:
@@ -128,6 +217,6 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     return {
         "expired": await _expire_alerts(app),
         "fanouts": await _resume_fanouts(app),
-        "requeued": await _requeue_stalled(app),
+        "requeued": await _requeue_stalled(app),  # after reconciling dead workers' deliveries with providers
         "finished": await _finish_alerts(app),
     }

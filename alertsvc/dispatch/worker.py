@@ -5,16 +5,27 @@
 
 Worker resources (database engine, channels, rate limiter) are made once in ``on_startup`` into ``ctx`` and
 closed in ``on_shutdown`` (STYLE.md 6). Jobs carry ids only and reload what they need (STYLE.md 5).
+
+A Redis restart is ridden out, not fatal: arq's poll loop raises on the first command that finds the connection
+gone, so both ways of running go through :func:`run_until_stopped`, which lets the jobs in flight finish (their
+sends and database writes need no Redis), then starts a fresh arq worker; connecting again is retried by
+``create_pool`` (``conn_retries`` in :func:`alertsvc.runtime.redis_settings`), and an outage longer than that ends
+the process. What the restart lost (queued jobs, with ``persist`` off) the sweeper re-enqueues from the database,
+which is the source of truth.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
 from arq import cron
 from arq.worker import Worker, func
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import WatchError
 
 from alertsvc.dispatch.confirmations import send_confirmation
 from alertsvc.dispatch.context import WorkerContext
@@ -30,7 +41,17 @@ log = logging.getLogger(__name__)
 
 POLL_DELAY_S = 0.01
 """arq's default poll delay (0.5 s) caps a worker near a few hundred jobs/s; deliveries are latency-bound."""
-MAX_JOBS = 64
+RESTART_DELAY_S = 1.0
+REDIS_GONE: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+"""What arq raises when Redis goes away under it (restart, network cut)."""
+
+
+def _redis_gone(exc: BaseException) -> bool:
+    """True for a lost connection, also when redis-py reports it as a ``WatchError`` (lost during a WATCH, which
+    arq's job pick-up uses; arq handles the ordinary, conflict kind of ``WatchError`` itself)."""
+    if isinstance(exc, WatchError):
+        return isinstance(exc.__context__, REDIS_GONE)
+    return isinstance(exc, REDIS_GONE)
 
 
 def _functions(timeout: int) -> list[Any]:
@@ -43,9 +64,9 @@ def _functions(timeout: int) -> list[Any]:
     ]
 
 
-def _cron_jobs() -> list[Any]:
+def _cron_jobs(sweep_interval_s: int = 10) -> list[Any]:
     return [
-        cron(sweep, name=f"cron:{SWEEP}", second=set(range(0, 60, 10)), run_at_startup=True, unique=True),
+        cron(sweep, name=f"cron:{SWEEP}", second=set(range(0, 60, sweep_interval_s)), run_at_startup=True, unique=True),
         cron(webhook_pump, name=f"cron:{WEBHOOK_PUMP}", second=set(range(0, 60, 2)), unique=True),
     ]
 
@@ -55,7 +76,7 @@ async def _attach(ctx: dict[str, Any], runtime: Runtime, owns_runtime: bool) -> 
 
 
 async def _detach(ctx: dict[str, Any]) -> None:
-    app: WorkerContext | None = ctx.get("app")
+    app: WorkerContext | None = ctx.pop("app", None)
     if app is not None:
         await app.close()
 
@@ -68,12 +89,12 @@ def build_worker(runtime: Runtime, owns_runtime: bool = False, **overrides: Any)
 
     options: dict[str, Any] = {
         "functions": _functions(runtime.settings.job_timeout_s),
-        "cron_jobs": _cron_jobs(),
+        "cron_jobs": _cron_jobs(runtime.settings.sweep_interval_s),
         "redis_settings": redis_settings(runtime.redis_url),
         "on_startup": on_startup,
         "on_shutdown": _detach,
         "poll_delay": POLL_DELAY_S,
-        "max_jobs": MAX_JOBS,
+        "max_jobs": runtime.settings.worker_max_jobs,
         "job_timeout": runtime.settings.job_timeout_s,
         "keep_result": 3600,
         "handle_signals": False,
@@ -83,25 +104,67 @@ def build_worker(runtime: Runtime, owns_runtime: bool = False, **overrides: Any)
     return Worker(**options)
 
 
+async def _close(worker: Worker, redis_gone: bool) -> None:
+    """Close one arq worker; after a Redis outage, let its jobs finish first and release our resources anyway."""
+    if redis_gone:
+        # Jobs in flight hold claimed deliveries: let them send and record (no Redis needed); only their own
+        # bookkeeping in Redis may fail, which the sweeper makes good.
+        await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+        worker.tasks.clear()
+    try:
+        await worker.close()
+    except Exception as exc:
+        if not _redis_gone(exc):
+            raise
+        await _detach(worker.ctx)
+        with contextlib.suppress(*REDIS_GONE):
+            await worker.pool.aclose()
+
+
+async def run_until_stopped(runtime: Runtime, **overrides: Any) -> None:
+    """Run arq workers one after another until stopped (cancelled, a signal, a burst run's end).
+
+    A worker that loses Redis after it started is closed and a new one started in its place; one that cannot
+    connect at all (``create_pool`` gave up after its retries) ends the run with that error.
+    """
+    while True:
+        worker = build_worker(runtime, **overrides)
+        redis_gone = False
+        try:
+            await worker.async_run()
+            return
+        except Exception as exc:
+            if not _redis_gone(exc) or "app" not in worker.ctx:  # a bug, or never started: Redis is not there
+                raise
+            redis_gone = True
+            log.warning("lost Redis (%s); starting the worker again", type(exc).__name__)
+        finally:
+            await _close(worker, redis_gone)
+        await asyncio.sleep(RESTART_DELAY_S)
+
+
 async def run_worker_in_process(runtime: Runtime) -> None:
     """Run the worker inside ``serve`` until cancelled."""
-    worker = build_worker(runtime)
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
+    await run_until_stopped(runtime)
 
 
 def run_standalone_worker(settings: Settings) -> None:
-    """``alertsvc worker``: open our own runtime (no migrations: ``serve``/``db upgrade`` own the schema)."""
+    """``alertsvc worker``: open our own runtime (no migrations: ``serve``/``db upgrade`` own the schema).
+
+    SIGTERM/SIGINT stop it (arq cancels the jobs in flight, which run again elsewhere, and its main task).
+    """
 
     async def main() -> None:
         runtime = await open_runtime(settings, migrate=False)
-        worker = build_worker(runtime, owns_runtime=True, handle_signals=True)
         try:
-            await worker.main()
+            await run_until_stopped(runtime, handle_signals=True)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            log.info("arq worker stopped")  # a signal cancelled arq's main task, not us
         finally:
-            await worker.close()
+            await runtime.close()
 
     log.info("arq worker starting against %s", redis_settings(settings.redis_url or "").host)
     asyncio.run(main())

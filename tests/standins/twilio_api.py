@@ -1,9 +1,17 @@
-"""A stand-in for the part of Twilio's REST API that alertsvc uses: creating Messages, and status callbacks.
+"""A stand-in for the part of Twilio's REST API that alertsvc uses: creating and listing Messages, status callbacks.
 
 ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` with HTTP Basic auth (account SID and auth token),
 form fields ``To``, ``From``, ``Body``, ``StatusCallback``; answers shaped like Twilio's (``201`` with a message
 resource whose ``sid`` starts ``SM`` and ``status`` is ``queued``; errors as ``{"code", "message", "more_info",
 "status"}``).
+
+``GET /2010-04-01/Accounts/{AccountSid}/Messages.json`` lists the messages accepted so far, newest first, as Twilio
+does: filters ``To``, ``From``, ``DateSent`` (one day), ``DateSent>=`` and ``DateSent<=`` (the client sends them as
+the parameters ``DateSent>`` and ``DateSent<`` whose values follow ``=``; a date ``YYYY-MM-DD`` or a time
+``YYYY-MM-DDTHH:MM:SSZ``), ``PageSize`` (default 50, at most 1000) and ``Page``; answered as
+``{"messages": [...], "page", "page_size", "first_page_uri", "next_page_uri", "previous_page_uri", "start", "end",
+"uri"}``, where ``next_page_uri`` is ``null`` on the last page. The stand-in "sends" at once, so ``date_sent`` is
+the time it accepted the message. ``list_requests`` counts the list calls (tests of reconciliation read it).
 
 Magic recipients (``To``), after Twilio's own test numbers, plus a few of ours:
 
@@ -34,11 +42,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import ClientSession, ClientTimeout, web
 from twilio.request_validator import RequestValidator
@@ -97,6 +107,9 @@ class ReceivedMessage:
     from_: str
     body: str
     status_callback: str | None
+    date_sent: datetime = field(default_factory=lambda: datetime.now(UTC))
+    received_at: float = field(default_factory=time.monotonic)
+    """``time.monotonic()`` when the request reached the handler (rate-limit tests measure these)."""
 
 
 @dataclass
@@ -122,6 +135,7 @@ class TwilioStandin:
     force_status: int | None = None
     messages: list[ReceivedMessage] = field(default_factory=list)
     callbacks: list[SentCallback] = field(default_factory=list)
+    list_requests: int = 0
     _runner: web.AppRunner | None = None
     _session: ClientSession | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -137,6 +151,7 @@ class TwilioStandin:
         self._expected_auth = "Basic " + base64.b64encode(credentials).decode()
         app = web.Application()
         app.router.add_post(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._create_message)
+        app.router.add_get(f"/{API_VERSION}/Accounts/{{account_sid}}/Messages.json", self._list_messages)
         self._runner, self.port = await start_app(app, self.host, self.port)
         return self
 
@@ -173,6 +188,7 @@ class TwilioStandin:
         return secrets.compare_digest(header.encode(), self._expected_auth.encode())
 
     async def _create_message(self, request: web.Request) -> web.Response:
+        received_at = time.monotonic()
         account_sid = request.match_info["account_sid"]
         if not self._authorized(request):
             return self._error(20003)
@@ -196,7 +212,9 @@ class TwilioStandin:
         sid = "SM" + secrets.token_hex(16)
         if self.record:
             self.messages.append(
-                ReceivedMessage(sid, account_sid, to, from_, body, str(callback) if callback else None)
+                ReceivedMessage(
+                    sid, account_sid, to, from_, body, str(callback) if callback else None, received_at=received_at
+                )
             )
         if callback and self.send_callbacks:
             task = asyncio.create_task(self._run_callbacks(str(callback), sid, to, from_))
@@ -204,15 +222,74 @@ class TwilioStandin:
             task.add_done_callback(self._tasks.discard)
         return web.json_response(self._resource(sid, account_sid, to, from_, body), status=201)
 
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        account_sid = request.match_info["account_sid"]
+        if not self._authorized(request):
+            return self._error(20003)
+        if account_sid != self.account_sid:
+            return self._error(20404)
+        self.list_requests += 1
+        if self.force_status is not None:
+            return self._error(_STATUS_CODE.get(self.force_status, 20500), self.force_status)
+        query = request.query
+        try:
+            page = int(query.get("Page", "0"))
+            page_size = min(1000, int(query.get("PageSize", "50")))
+            on_day = _parse_date_filter(query.get("DateSent"))
+            after = _parse_date_filter(query.get("DateSent>"))
+            before = _parse_date_filter(query.get("DateSent<"))
+        except ValueError:
+            return web.json_response({"code": 20001, "message": "Invalid parameter", "status": 400}, status=400)
+        if page < 0 or page_size < 1:
+            return web.json_response({"code": 20001, "message": "Invalid paging", "status": 400}, status=400)
+        found = [
+            m
+            for m in reversed(self.messages)
+            if m.account_sid == account_sid
+            and query.get("To", m.to) == m.to
+            and query.get("From", m.from_) == m.from_
+            and _date_matches(m.date_sent, on_day, after, before)
+        ]
+        chunk = found[page * page_size : (page + 1) * page_size]
+        filters = {k: v for k, v in query.items() if k not in {"Page", "PageSize", "PageToken"}}
+        path = f"/{API_VERSION}/Accounts/{account_sid}/Messages.json"
+
+        def page_uri(number: int) -> str:
+            return f"{path}?{urlencode({**filters, 'PageSize': page_size, 'Page': number})}"
+
+        more = (page + 1) * page_size < len(found)
+        payload = {
+            "messages": [
+                self._resource(m.sid, m.account_sid, m.to, m.from_, m.body, m.date_sent, "sent") for m in chunk
+            ],
+            "page": page,
+            "page_size": page_size,
+            "start": page * page_size,
+            "end": page * page_size + max(0, len(chunk) - 1),
+            "uri": page_uri(page),
+            "first_page_uri": page_uri(0),
+            "previous_page_uri": page_uri(page - 1) if page > 0 else None,
+            "next_page_uri": page_uri(page + 1) if more else None,
+        }
+        return web.json_response(payload)
+
     @staticmethod
-    def _resource(sid: str, account_sid: str, to: str, from_: str, body: str) -> dict[str, Any]:
+    def _resource(
+        sid: str,
+        account_sid: str,
+        to: str,
+        from_: str,
+        body: str,
+        date_sent: datetime | None = None,
+        status: str = "queued",
+    ) -> dict[str, Any]:
         now = format_datetime(datetime.now(UTC), usegmt=True)
         return {
             "account_sid": account_sid,
             "api_version": API_VERSION,
             "body": body,
             "date_created": now,
-            "date_sent": None,
+            "date_sent": format_datetime(date_sent, usegmt=True) if date_sent else None,
             "date_updated": now,
             "direction": "outbound-api",
             "error_code": None,
@@ -224,7 +301,7 @@ class TwilioStandin:
             "price": None,
             "price_unit": "USD",
             "sid": sid,
-            "status": "queued",
+            "status": status,
             "subresource_uris": {"media": f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}/Media.json"},
             "to": to,
             "uri": f"/{API_VERSION}/Accounts/{account_sid}/Messages/{sid}.json",
@@ -267,6 +344,31 @@ class TwilioStandin:
             self.callbacks.append(sent)
             self._callback_sent.notify_all()
         return sent
+
+
+def _parse_date_filter(value: str | None) -> datetime | date | None:
+    """Twilio's date filters: ``YYYY-MM-DD`` (a day, UTC) or ``YYYY-MM-DDTHH:MM:SSZ``."""
+    if not value:
+        return None
+    if "T" in value:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    return date.fromisoformat(value)
+
+
+def _compare(sent: datetime, bound: datetime | date) -> int:
+    """-1, 0 or 1 as ``sent`` is before, at or after ``bound`` (a date compares by day)."""
+    left: datetime | date = sent if isinstance(bound, datetime) else sent.date()
+    return (left > bound) - (left < bound)  # type: ignore[operator]
+
+
+def _date_matches(
+    sent: datetime, on_day: datetime | date | None, after: datetime | date | None, before: datetime | date | None
+) -> bool:
+    if on_day is not None and sent.date() != (on_day.date() if isinstance(on_day, datetime) else on_day):
+        return False
+    if after is not None and _compare(sent, after) < 0:
+        return False
+    return before is None or _compare(sent, before) <= 0
 
 
 async def _main() -> None:
