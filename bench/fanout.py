@@ -1,0 +1,955 @@
+"""The whole pipeline, end to end: an alert through the HTTP API to messages arriving at the loopback stand-ins.
+
+For each number of residents (10 % inside a 200-vertex polygon), database (SQLite file, PostgreSQL) and number of
+``alertsvc worker`` processes, an alert is posted to ``alertsvc serve`` (``POST /api/v1/alerts``, a key holding
+``alerts:send``, so it is sent at once) once per channel, and the stand-ins time what arrives. Every resident has
+an SMS contact, a share also an e-mail address and a push URL (``ntfy://`` to the push stand-in); each channel is
+measured on its own (only that channel's contacts of the targeted residents are confirmed during its alert).
+
+Columns:
+
+* **targeting s**: ``residents_in_boxes`` + ``TargetArea.contains`` for the alert's area over the database,
+  in this process, best of 3 (the rest of the pipeline is not in it);
+* **accept→first s**: from the moment the POST is sent to the first message at the stand-in (API included);
+* **msg/s**: deliveries per second at the stand-in, first to last message of the alert;
+* **bare msg/s**: the same stand-in driven bare by the same client library (stock twilio async client,
+  aiosmtplib with as many connections as the adapter pools, apprise ``async_notify``) from as many processes
+  as there are workers, in the same run, timed the same way (first to last message at the stand-in);
+* **ratio**: msg/s ÷ bare msg/s;
+* **peak MiB**: peak RSS (``VmHWM``) of the API process plus every worker process, summed.
+
+Stand-ins are ``tests.standins`` run as child processes with a counter around their handlers; nothing is patched
+in the client libraries or in alertsvc. Workers are configured by environment only (``--worker-env`` adds more).
+
+    .venv/bin/python -m bench.fanout [--quick] [--sizes 100000,1000000] [--databases sqlite,postgresql]
+        [--workers 1,2] [--channels sms,email,push] [--worker-env ALERTSVC_DELIVERY_BATCH_SIZE=500 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # ``python bench/fanout.py`` as well as ``python -m bench.fanout``
+    sys.path.insert(0, str(ROOT))
+
+from bench.ceilings import BODY, FROM, run  # noqa: E402
+from bench.targeting import residents as generate_residents  # noqa: E402
+from bench.targeting import star_polygon  # noqa: E402
+
+CHANNELS = ("sms", "email", "push")
+STANDIN_MODULE = {"sms": "twilio_api", "email": "smtp_server", "push": "push_endpoint"}
+SECRET = "bench-fanout-secret-key-0123456789abcdef"
+WARMUP_RESIDENTS = 600
+WARMUP_BOX = (10.0, 10.0, 10.01, 10.01)  # far from the city: a warm-up alert reaches only these
+SMTP_POOL = 4
+"""``channels.email.SmtpEmail``'s default pool, which ``dispatch.context.build_channels`` uses."""
+CLIENT_CONCURRENCY = 128
+"""``bench/ceilings.py``'s concurrency for the bare runs (``send_concurrency`` defaults to 128 as well)."""
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# child process 1: a stand-in with a counter (``python -m bench.fanout standin sms``)
+
+
+@dataclass
+class Arrivals:
+    """Messages a stand-in accepted: how many, first and last (wall clock, comparable across processes)."""
+
+    count: int = 0
+    first: float = 0.0
+    last: float = 0.0
+
+    def hit(self) -> None:
+        now = time.time()
+        if not self.count:
+            self.first = now
+        self.count += 1
+        self.last = now
+
+
+def _counting_standin(channel: str, arrivals: Arrivals) -> Any:
+    if channel == "sms":
+        from tests.standins.twilio_api import TwilioStandin
+
+        class CountingTwilio(TwilioStandin):
+            async def _create_message(self, request: Any) -> Any:
+                response = await super()._create_message(request)
+                if response.status == 201:
+                    arrivals.hit()
+                return response
+
+        return CountingTwilio(record=False)
+    if channel == "email":
+        from tests.standins.smtp_server import SmtpStandin
+
+        class CountingSmtp(SmtpStandin):
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                answer = await super().handle_DATA(server, session, envelope)
+                if answer.startswith("250"):
+                    arrivals.hit()
+                return answer
+
+        return CountingSmtp(record=False)
+    from tests.standins.push_endpoint import PushStandin
+
+    class CountingPush(PushStandin):
+        async def _receive(self, request: Any) -> Any:
+            response = await super()._receive(request)
+            if response.status == 200:
+                arrivals.hit()
+            return response
+
+    return CountingPush(record=False)
+
+
+async def _standin_main(channel: str) -> None:
+    """Serve; answer ``stats`` and ``reset`` lines on stdin with one JSON line each; stop at EOF."""
+    arrivals = Arrivals()
+    standin = _counting_standin(channel, arrivals)
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+
+    def commands() -> None:
+        for line in sys.stdin:
+            command = line.strip()
+            if command == "reset":
+                arrivals.count, arrivals.first, arrivals.last = 0, 0.0, 0.0
+            print(json.dumps({"count": arrivals.count, "first": arrivals.first, "last": arrivals.last}), flush=True)
+        loop.call_soon_threadsafe(done.set)
+
+    async with standin as running:
+        print(f"listening {running.port}", flush=True)
+        threading.Thread(target=commands, daemon=True).start()
+        await done.wait()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# child process 2: the bare client library (``python -m bench.fanout bare sms --port P --count N``)
+
+
+async def _bare_main(channel: str, port: int, count: int, concurrency: int, pool: int) -> None:
+    """Warm up, print ``ready``, wait for a line on stdin, send ``count`` messages, print the client-side rate."""
+    warnings.simplefilter("ignore")
+    closers: list[Any] = []
+    if channel == "sms":
+        from twilio.http.async_http_client import AsyncTwilioHttpClient
+        from twilio.rest import Client
+
+        from tests.standins.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+        http = AsyncTwilioHttpClient(timeout=10)
+        client = Client(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, http_client=http)
+        client.api.base_url = f"http://127.0.0.1:{port}"
+        messages = client.api.v2010.account.messages
+        closers.append(http.close)
+
+        async def send(i: int) -> None:
+            await messages.create_async(to=f"+1555{i:07d}", from_="+15005550006", body=BODY)
+
+    elif channel == "email":
+        import aiosmtplib
+
+        from channels.email_mime import ACK_LINK, UNSUBSCRIBE_LINK, EmailTemplate
+
+        template = EmailTemplate.compile(
+            from_addr=FROM,
+            subject="Unwetterwarnung: Überflutung",
+            text=f"{BODY}\n{ACK_LINK}\nAbmelden: {UNSUBSCRIBE_LINK}\n",
+            html_body=f'<p>{BODY}</p>\n<p><a href="{ACK_LINK}">OK</a></p>\n',
+        )
+        prebuilt = template.render(
+            to="r@example.net", reference="d", ack_link="https://a.example/a/t", unsubscribe_link="https://a.example/u/t"
+        )
+        connections: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        for _ in range(pool):
+            smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, local_hostname="example.org", timeout=10)
+            await smtp.connect()
+            connections.put_nowait(smtp)
+
+        async def send(i: int) -> None:
+            smtp = await connections.get()
+            try:
+                await smtp.sendmail(FROM, [f"r{i}@example.net"], prebuilt, mail_options=["BODY=8BITMIME"])
+            finally:
+                connections.put_nowait(smtp)
+
+        async def quit_all() -> None:
+            while not connections.empty():
+                await connections.get_nowait().quit()
+
+        closers.append(quit_all)
+    else:
+        import apprise
+
+        async def send(i: int) -> None:
+            notifier = apprise.Apprise()
+            notifier.add(f"ntfy://127.0.0.1:{port}/t{i}")
+            with await notifier.async_notify(body=BODY, title="Flood") as result:
+                assert result.status == apprise.AppriseResultStatus.SUCCESS
+
+    await run(100, concurrency, send)
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    rate = await run(count, concurrency, send)
+    print(json.dumps({"client_rate": rate}), flush=True)
+    for close in closers:
+        await close()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# child process 3 (only with --worker-patch): ``alertsvc worker`` with experimental changes applied in that process
+
+
+def _patch_quiet_twilio_log() -> None:
+    """The twilio client logs every request (about ten lines) at INFO, and ``alertsvc worker`` logs INFO."""
+    import logging
+
+    logging.getLogger("twilio").setLevel(logging.WARNING)
+
+
+def _patch_quiet_arq_log() -> None:
+    """arq logs two INFO lines per job."""
+    import logging
+
+    logging.getLogger("arq.worker").setLevel(logging.WARNING)
+
+
+def _patch_profile() -> None:
+    """cProfile the worker; the stats go to ``worker-<pid>.prof`` in the current directory at exit."""
+    import atexit
+    import cProfile
+
+    profile = cProfile.Profile()
+    profile.enable()
+    atexit.register(lambda: (profile.disable(), profile.dump_stats(f"worker-{os.getpid()}.prof")))
+
+
+WORKER_PATCHES = {
+    "quiet-twilio-log": _patch_quiet_twilio_log,
+    "quiet-arq-log": _patch_quiet_arq_log,
+    "profile": _patch_profile,
+}
+
+
+def _worker_main(patches: Sequence[str]) -> None:
+    for name in patches:
+        WORKER_PATCHES[name]()
+    from alertsvc.cli import main as alertsvc_main
+
+    sys.exit(alertsvc_main(["worker"]))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the orchestrator
+
+
+class Child:
+    """A child process spoken to line by line on stdin/stdout (stand-ins and bare clients)."""
+
+    def __init__(self, args: Sequence[str], env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            list(args),
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
+        )
+
+    @property
+    def stdout(self) -> TextIO:
+        assert self.process.stdout is not None
+        return self.process.stdout
+
+    def line(self) -> str:
+        text = self.stdout.readline()
+        if not text:
+            raise RuntimeError(f"child {self.process.args} ended: {self.process.wait()}")
+        return text.strip()
+
+    def say(self, text: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(text + "\n")
+        self.process.stdin.flush()
+
+    def ask(self, text: str) -> dict[str, Any]:
+        self.say(text)
+        answer: dict[str, Any] = json.loads(self.line())
+        return answer
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class Standin(Child):
+    def __init__(self, channel: str) -> None:
+        super().__init__([sys.executable, "-m", "bench.fanout", "standin", channel])
+        self.channel = channel
+        self.port = int(self.line().rsplit(" ", 1)[1])
+
+    def reset(self) -> None:
+        self.ask("reset")
+
+    def stats(self) -> Arrivals:
+        data = self.ask("stats")
+        return Arrivals(int(data["count"]), float(data["first"]), float(data["last"]))
+
+
+def rate_of(arrivals: Arrivals) -> float:
+    span = arrivals.last - arrivals.first
+    return (arrivals.count - 1) / span if arrivals.count > 1 and span > 0 else float("nan")
+
+
+def peak_rss_mib(pid: int) -> float:
+    """``VmHWM`` of a live process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def bare_ceiling(standin: Standin, processes: int, count: int, pool: int) -> float:
+    """Messages/s at the stand-in with ``processes`` bare clients sending ``count`` messages between them."""
+    options = ["--count", str(count // processes), "--concurrency", str(CLIENT_CONCURRENCY), "--pool", str(pool)]
+    command = [sys.executable, "-m", "bench.fanout", "bare", standin.channel, "--port", str(standin.port), *options]
+    children = [Child(command) for _ in range(processes)]
+    try:
+        for child in children:
+            if child.line() != "ready":
+                raise RuntimeError("bare client did not get ready")
+        standin.reset()
+        for child in children:
+            child.say("go")
+        for child in children:
+            child.line()
+        return rate_of(standin.stats())
+    finally:
+        for child in children:
+            child.stop()
+
+
+# --- data ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Population:
+    """Residents (ids 1..n, then the warm-up ones) and their contacts, as columns ready for bulk loading."""
+
+    size: int
+    polygon_cap: str
+    residents: list[tuple[Any, ...]]
+    contacts: list[tuple[Any, ...]]
+    inside_contacts: dict[str, list[int]]
+    """Contact ids, per channel, of the residents inside the polygon: the ones each channel's alert reaches."""
+    warmup_contacts: dict[str, int] = field(default_factory=dict)
+
+
+def rounded_polygon() -> Any:
+    """The star polygon of ``bench/targeting.py`` with 6-decimal vertices, so CAP text and truth agree exactly."""
+    from alertsvc.geo.areas import LatLon, PolygonArea
+
+    star = star_polygon()
+    points = [LatLon(lat=round(p.lat, 6), lon=round(p.lon, 6)) for p in star.points[:-1]]
+    return PolygonArea(points=(*points, points[0]))
+
+
+def cap_polygon(points: Sequence[Any]) -> str:
+    return " ".join(f"{p.lat:.6f},{p.lon:.6f}" for p in points)
+
+
+def build_population(size: int, push_port: int, email_every: int, push_every: int) -> Population:
+    from alertsvc.geo.targeting import TargetArea
+
+    polygon = rounded_polygon()
+    lats, lons = generate_residents(size, polygon)
+    inside = TargetArea([polygon]).contains(lats, lons)
+    residents: list[tuple[Any, ...]] = []
+    contacts: list[tuple[Any, ...]] = []
+    inside_contacts: dict[str, list[int]] = {channel: [] for channel in CHANNELS}
+    contact_id = 0
+
+    def add(resident_id: int, channel: str, address: str, is_inside: bool) -> None:
+        nonlocal contact_id
+        contact_id += 1
+        contacts.append((contact_id, resident_id, channel, address))
+        if is_inside:
+            inside_contacts[channel].append(contact_id)
+
+    for i in range(size):
+        residents.append((i + 1, f"r{i}", float(lats[i]), float(lons[i])))
+        flag = bool(inside[i])
+        add(i + 1, "sms", f"+1555{i:07d}", flag)
+        if i % email_every == 0:
+            add(i + 1, "email", f"r{i}@example.net", flag)
+        if i % push_every == 1:
+            add(i + 1, "push", f"ntfy://127.0.0.1:{push_port}/t{i}", flag)
+    rng = np.random.default_rng(3)
+    min_lat, min_lon, max_lat, max_lon = WARMUP_BOX
+    warmup_first_contact = contact_id + 1
+    for j in range(WARMUP_RESIDENTS):
+        rid = size + j + 1
+        residents.append(
+            (rid, f"w{j}", float(rng.uniform(min_lat, max_lat)), float(rng.uniform(min_lon, max_lon)))
+        )
+        add(rid, "sms", f"+1666{j:07d}", False)
+        add(rid, "email", f"w{j}@example.net", False)
+        add(rid, "push", f"ntfy://127.0.0.1:{push_port}/w{j}", False)
+    population = Population(size, cap_polygon(polygon.points), residents, contacts, inside_contacts)
+    population.warmup_contacts = {channel: WARMUP_RESIDENTS for channel in CHANNELS}
+    population.warmup_contacts["_first"] = warmup_first_contact
+    return population
+
+
+def confirmed_at_load(population: Population, contact: tuple[Any, ...]) -> bool:
+    """SMS contacts and the warm-up residents' contacts start confirmed; e-mail and push wait for their turn."""
+    return contact[2] == "sms" or contact[0] >= population.warmup_contacts["_first"]
+
+
+def load_sqlite(path: Path, population: Population) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA synchronous=OFF")
+    db.executemany(
+        "INSERT INTO residents (id, ref, lat, lon, language, timezone, test_recipient, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, 'en', 'UTC', 0, ?, ?)",
+        ((*r, now, now) for r in population.residents),
+    )
+    db.executemany(
+        "INSERT INTO contacts (id, resident_id, channel, address, confirmed_at, verify_attempts, created_at) "
+        "VALUES (?, ?, ?, ?, ?, 0, ?)",
+        ((*c, now if confirmed_at_load(population, c) else None, now) for c in population.contacts),
+    )
+    db.commit()
+    db.execute("ANALYZE")
+    db.close()
+
+
+async def load_postgresql(dsn: str, population: Population) -> None:
+    import asyncpg
+
+    now = datetime.now(UTC)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.copy_records_to_table(
+            "residents",
+            columns=["id", "ref", "lat", "lon", "language", "timezone", "test_recipient", "created_at", "updated_at"],
+            records=((*r, "en", "UTC", False, now, now) for r in population.residents),
+        )
+        await conn.copy_records_to_table(
+            "contacts",
+            columns=["id", "resident_id", "channel", "address", "confirmed_at", "verify_attempts", "created_at"],
+            records=((*c, now if confirmed_at_load(population, c) else None, 0, now) for c in population.contacts),
+        )
+        for table in ("residents", "contacts"):
+            await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
+# --- databases ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    kind: str
+    url: str
+    admin_dsn: str | None = None
+    name: str | None = None
+
+    @property
+    def asyncpg_dsn(self) -> str:
+        return self.url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def create_database(kind: str, tmp: Path, size: int, pg_base: str) -> Database:
+    if kind == "sqlite":
+        return Database(kind, f"sqlite+aiosqlite:///{tmp / f'fanout-{size}.sqlite3'}")
+    import asyncpg
+
+    name = f"alertsvc_bench_fanout_{size}_{os.getpid()}"
+    admin = await asyncpg.connect(f"{pg_base}/test")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = f"{pg_base.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
+    return Database(kind, url, f"{pg_base}/test", name)
+
+
+async def drop_database(database: Database) -> None:
+    if database.kind != "postgresql" or database.admin_dsn is None:
+        path = database.url.removeprefix("sqlite+aiosqlite:///")
+        for suffix in ("", "-wal", "-shm"):
+            await asyncio.to_thread(Path(f"{path}{suffix}").unlink, missing_ok=True)
+        return
+    import asyncpg
+
+    admin = await asyncpg.connect(database.admin_dsn)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def migrate_and_load(database: Database, population: Population) -> float:
+    from alertsvc.store.db import create_engine
+    from alertsvc.store.migrate import upgrade
+
+    engine = create_engine(database.url)
+    await upgrade(engine)
+    await engine.dispose()
+    started = time.perf_counter()
+    if database.kind == "sqlite":
+        await asyncio.to_thread(load_sqlite, Path(database.url.removeprefix("sqlite+aiosqlite:///")), population)
+    else:
+        await load_postgresql(database.asyncpg_dsn, population)
+    return time.perf_counter() - started
+
+
+async def targeting_seconds(database: Database, population: Population, repeat: int = 3) -> tuple[float, int]:
+    """Best time of the bbox query + exact test over the database for the alert's polygon, and how many inside."""
+    from alertsvc.geo.targeting import TargetArea, bbox_filter_params
+    from alertsvc.store.audience import residents_in_boxes
+    from alertsvc.store.db import create_engine, session_factory
+
+    engine = create_engine(database.url)
+    sessions = session_factory(engine)
+    target = TargetArea([rounded_polygon()])
+    boxes = bbox_filter_params(target)
+    best, found = float("inf"), 0
+    try:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            found = 0
+            async with sessions() as session:
+                async for chunk in residents_in_boxes(session, boxes):
+                    found += int(np.count_nonzero(target.contains(chunk.lats, chunk.lons)))
+            best = min(best, time.perf_counter() - started)
+    finally:
+        await engine.dispose()
+    return best, found
+
+
+async def set_confirmed(database: Database, contact_ids: Sequence[int], confirmed: bool) -> None:
+    from sqlalchemy import update
+
+    from alertsvc.store.db import create_engine
+    from alertsvc.store.models import Contact
+
+    engine = create_engine(database.url)
+    value = datetime.now(UTC) if confirmed else None
+    try:
+        async with engine.begin() as conn:
+            for start in range(0, len(contact_ids), 20_000):
+                chunk = list(contact_ids[start : start + 20_000])
+                await conn.execute(update(Contact).where(Contact.id.in_(chunk)).values(confirmed_at=value))
+    finally:
+        await engine.dispose()
+
+
+async def clear_deliveries(database: Database) -> None:
+    from sqlalchemy import delete
+
+    from alertsvc.store.db import create_engine
+    from alertsvc.store.models import Delivery
+
+    engine = create_engine(database.url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(delete(Delivery))
+    finally:
+        await engine.dispose()
+
+
+# --- services -------------------------------------------------------------------------------------------------------
+
+
+def service_env(database: Database, redis_url: str, standins: dict[str, Standin], tmp: Path,
+                extra: dict[str, str]) -> dict[str, str]:  # fmt: skip
+    from tests.standins.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+    return {
+        "DATABASE_URL": database.url,
+        "REDIS_URL": redis_url,
+        "ALERTSVC_SANDBOX": "0",
+        "ALERTSVC_SECRET_KEY": SECRET,
+        "ALERTSVC_DATA_DIR": str(tmp / "data"),
+        "ALERTSVC_RUN_WORKER_IN_PROCESS": "0",
+        "ALERTSVC_TWILIO_BASE_URL": f"http://127.0.0.1:{standins['sms'].port}",
+        "ALERTSVC_TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
+        "ALERTSVC_TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
+        "ALERTSVC_SMTP_URL": f"smtp://127.0.0.1:{standins['email'].port}",
+        "ALERTSVC_EMAIL_FROM": FROM,
+        "ALERTSVC_PUSH_ALLOW_PRIVATE": "1",
+        "PYTHONWARNINGS": "ignore",
+        **extra,
+    }
+
+
+def alertsvc_command(*args: str) -> list[str]:
+    return [sys.executable, "-c", "import sys; from alertsvc.cli import main; sys.exit(main())", *args]
+
+
+def start_logged(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def create_key(env: dict[str, str]) -> str:
+    command = alertsvc_command("keys", "create", f"bench-{time.time_ns()}", "--scopes", "alerts:read,alerts:send")
+    result = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, check=True)
+    return result.stdout.strip().splitlines()[-1].strip()
+
+
+async def wait_http(url: str, within: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def cap_document(polygon: str, label: str) -> dict[str, Any]:
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    def cap_time(moment: datetime) -> str:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+    return {
+        "identifier": f"BENCH-{label}-{time.time_ns()}",
+        "sender": "bench@city.example",
+        "sent": cap_time(now),
+        "status": "Actual",
+        "msgType": "Alert",
+        "scope": "Public",
+        "info": [
+            {
+                "language": "en-US",
+                "category": ["Met"],
+                "event": "Flood",
+                "urgency": "Immediate",
+                "severity": "Severe",
+                "certainty": "Observed",
+                "expires": cap_time(now + timedelta(hours=2)),
+                "senderName": "City Safety Office",
+                "headline": "Flood: water rising",
+                "description": "The river is rising fast.",
+                "instruction": "Move to higher ground now.",
+                "area": [{"areaDesc": "bench polygon", "polygon": [polygon]}],
+            }
+        ],
+    }
+
+
+def warmup_polygon() -> str:
+    min_lat, min_lon, max_lat, max_lon = WARMUP_BOX
+    pad = 0.001
+    corners = [
+        (min_lat - pad, min_lon - pad), (min_lat - pad, max_lon + pad), (max_lat + pad, max_lon + pad),
+        (max_lat + pad, min_lon - pad), (min_lat - pad, min_lon - pad),
+    ]  # fmt: skip
+    return " ".join(f"{lat:.6f},{lon:.6f}" for lat, lon in corners)
+
+
+@dataclass
+class AlertRun:
+    expected: int
+    arrived: int
+    accept_to_first: float
+    rate: float
+    api_seconds: float
+    final_state: str
+
+
+async def send_alert(api: str, key: str, polygon: str, label: str, standins: dict[str, Standin],
+                     expected: dict[str, int], within: float) -> dict[str, AlertRun]:  # fmt: skip
+    """Post an alert; wait until every expected message arrived and the alert is ``sent``."""
+    import httpx
+
+    for channel in expected:
+        standins[channel].reset()
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=api, headers=headers, timeout=30) as client:
+        posted = time.time()
+        response = await client.post("/api/v1/alerts", json=cap_document(polygon, label))
+        accepted = time.time()
+        if response.status_code != 201:
+            raise RuntimeError(f"alert refused: {response.status_code} {response.text[:500]}")
+        alert_id = response.json()["id"]
+        deadline = time.monotonic() + within
+        arrivals = {channel: Arrivals() for channel in expected}
+        while time.monotonic() < deadline:
+            arrivals = {channel: standins[channel].stats() for channel in expected}
+            if all(arrivals[c].count >= n for c, n in expected.items()):
+                break
+            await asyncio.sleep(0.25)
+        state = "?"
+        while time.monotonic() < deadline + 30:
+            state = (await client.get(f"/api/v1/alerts/{alert_id}")).json()["state"]
+            if state == "sent":
+                break
+            await asyncio.sleep(0.25)
+    runs = {}
+    for channel, n in expected.items():
+        got = arrivals[channel]
+        first = got.first - posted if got.count else float("nan")
+        runs[channel] = AlertRun(n, got.count, first, rate_of(got), accepted - posted, state)
+    return runs
+
+
+@dataclass
+class Row:
+    size: int
+    database: str
+    workers: int
+    channel: str
+    run: AlertRun | None
+    targeting: float
+    bare: float
+    peak_mib: float = float("nan")
+    load_s: float = float("nan")
+
+
+async def flush_redis(url: str) -> None:
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(url)
+    try:
+        await redis.flushdb()
+    finally:
+        await redis.aclose()
+
+
+async def run_database(kind: str, population: Population, args: argparse.Namespace, tmp: Path,
+                       standins: dict[str, Standin], ceilings: dict[tuple[str, int], float]) -> list[Row]:  # fmt: skip
+    size = population.size
+    database = await create_database(kind, tmp, size, args.pg)
+    rows: list[Row] = []
+    try:
+        load_s = await migrate_and_load(database, population)
+        targeting, found = await targeting_seconds(database, population)
+        expected_inside = len(population.inside_contacts["sms"])
+        print(f"  {kind}: loaded in {load_s:.1f}s; targeting {targeting:.3f}s, {found:,} inside "
+              f"(expected {expected_inside:,})", flush=True)  # fmt: skip
+        env = service_env(database, args.redis, standins, tmp, dict(args.worker_env))
+        await flush_redis(args.redis)
+        key = create_key(env)
+        port = 18000 + os.getpid() % 1000
+        api_process = start_logged(
+            alertsvc_command("serve", "--host", "127.0.0.1", "--port", str(port)), env, tmp / f"api-{kind}-{size}.log"
+        )
+        api = f"http://127.0.0.1:{port}"
+        try:
+            await wait_http(f"{api}/healthz")
+            active = "sms"  # the channel whose inside contacts are confirmed now
+            for workers in args.workers:
+                await flush_redis(args.redis)
+                command = alertsvc_command("worker")
+                if args.worker_patch:
+                    command = [sys.executable, "-m", "bench.fanout", "worker", *args.worker_patch]
+                processes = [
+                    start_logged(command, env, tmp / f"worker-{kind}-{size}-{workers}-{n}.log") for n in range(workers)
+                ]
+                try:
+                    warm = await send_alert(api, key, warmup_polygon(), "warmup", standins,
+                                            {c: WARMUP_RESIDENTS for c in args.channels}, within=120)  # fmt: skip
+                    if any(r.arrived < r.expected for r in warm.values()):
+                        print(f"  warm-up incomplete: {warm}", flush=True)
+                    await clear_deliveries(database)
+                    for channel in args.channels:
+                        if channel != active:
+                            await set_confirmed(database, population.inside_contacts[active], False)
+                            await set_confirmed(database, population.inside_contacts[channel], True)
+                            active = channel
+                        expected = len(population.inside_contacts[channel])
+                        result = await send_alert(
+                            api, key, population.polygon_cap, channel, standins, {channel: expected},
+                            within=60 + expected / 100,
+                        )  # fmt: skip
+                        run_result = result[channel]
+                        rows.append(Row(size, kind, workers, channel, run_result, targeting,
+                                        ceilings.get((channel, workers), float("nan")), load_s=load_s))  # fmt: skip
+                        print(f"  {kind} workers={workers} {channel}: {run_result}", flush=True)
+                        await clear_deliveries(database)
+                    worker_peaks = [peak_rss_mib(p.pid) for p in processes]
+                    api_peak = peak_rss_mib(api_process.pid)
+                    peak = api_peak + sum(worker_peaks)
+                    print(f"  peak RSS: API {api_peak:.0f} MiB, workers " + ", ".join(f"{m:.0f}" for m in worker_peaks)
+                          + " MiB", flush=True)  # fmt: skip
+                    for row in rows:
+                        if row.workers == workers:
+                            row.peak_mib = peak
+                finally:
+                    for process in processes:
+                        stop_process(process)
+        finally:
+            stop_process(api_process)
+    finally:
+        await drop_database(database)
+    return rows
+
+
+def print_table(rows: list[Row], args: argparse.Namespace) -> None:
+    print()
+    print(
+        f"| {'residents':>9} | {'db':<10} | {'workers':>7} | {'channel':<7} | {'msgs':>7} | {'targeting s':>11} "
+        f"| {'accept→first s':>14} | {'msg/s':>7} | {'bare msg/s':>10} | {'ratio':>5} | {'peak MiB':>8} |"
+    )
+    print(f"|{'-' * 10}:|{'-' * 12}|{'-' * 8}:|{'-' * 9}|{'-' * 8}:|{'-' * 12}:|{'-' * 15}:|{'-' * 8}:|"
+          f"{'-' * 11}:|{'-' * 6}:|{'-' * 9}:|")  # fmt: skip
+    for r in rows:
+        run_ = r.run
+        msgs = f"{run_.arrived:,}" if run_ else "-"
+        if run_ and run_.arrived < run_.expected:
+            msgs += "!"
+        first = f"{run_.accept_to_first:.3f}" if run_ else "-"
+        rate = run_.rate if run_ else float("nan")
+        print(
+            f"| {r.size:>9,} | {r.database:<10} | {r.workers:>7} | {r.channel:<7} | {msgs:>7} | {r.targeting:>11.3f} "
+            f"| {first:>14} | {rate:>7,.0f} | {r.bare:>10,.0f} | {rate / r.bare:>5.2f} | {r.peak_mib:>8.0f} |"
+        )
+    print(
+        f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; messages ('!': fewer than expected) counted at"
+        f" the stand-in; bare: {args.ceiling_messages:,} messages (push {args.push_ceiling_messages:,}),"
+        f" concurrency {CLIENT_CONCURRENCY} a process, SMTP {SMTP_POOL} connections a process;"
+        "\npeak MiB: VmHWM of the API process + every worker process."
+    )
+
+
+def copy_logs(source: Path, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for log in source.glob("*.log"):
+        (target / log.name).write_bytes(log.read_bytes())
+
+
+def parse_env(text: str) -> tuple[str, str]:
+    name, _, value = text.partition("=")
+    if not name or not _:
+        raise argparse.ArgumentTypeError("expected NAME=VALUE")
+    return name, value
+
+
+async def main(args: argparse.Namespace) -> None:
+    warnings.simplefilter("ignore")
+    with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp_name:
+        tmp = Path(tmp_name)
+        standins = {channel: Standin(channel) for channel in CHANNELS}
+        rows: list[Row] = []
+        try:
+            ceilings: dict[tuple[str, int], float] = {}
+            for workers in [] if args.skip_ceilings else args.workers:
+                for channel in args.channels:
+                    count = args.push_ceiling_messages if channel == "push" else args.ceiling_messages
+                    ceilings[(channel, workers)] = bare_ceiling(standins[channel], workers, count, SMTP_POOL)
+                    print(f"bare {channel} x{workers}: {ceilings[(channel, workers)]:,.0f} msg/s", flush=True)
+            for size in args.sizes:
+                started = time.perf_counter()
+                population = build_population(size, standins["push"].port, args.email_every, args.push_every)
+                print(f"{size:,} residents generated in {time.perf_counter() - started:.1f}s: "
+                      + ", ".join(f"{c} {len(v):,} inside" for c, v in population.inside_contacts.items()),
+                      flush=True)  # fmt: skip
+                for kind in args.databases:
+                    rows += await run_database(kind, population, args, tmp, standins, ceilings)
+                del population
+        finally:
+            for standin in standins.values():
+                standin.stop()
+            if args.keep_logs:
+                await asyncio.to_thread(copy_logs, tmp, Path(args.keep_logs))
+        print_table(rows, args)
+
+
+def cli() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "standin":
+        asyncio.run(_standin_main(sys.argv[2]))
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "worker":
+        _worker_main(sys.argv[2:])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "bare":
+        parser = argparse.ArgumentParser()
+        parser.add_argument("channel", choices=CHANNELS)
+        parser.add_argument("--port", type=int, required=True)
+        parser.add_argument("--count", type=int, required=True)
+        parser.add_argument("--concurrency", type=int, default=CLIENT_CONCURRENCY)
+        parser.add_argument("--pool", type=int, default=SMTP_POOL)
+        a = parser.parse_args(sys.argv[2:])
+        asyncio.run(_bare_main(a.channel, a.port, a.count, a.concurrency, a.pool))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="100,000 residents only")
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--channels", default="sms,email,push")
+    parser.add_argument("--email-every", type=int, default=5, help="every Nth resident has an e-mail address")
+    parser.add_argument("--push-every", type=int, default=10, help="every Nth resident has a push URL")
+    parser.add_argument("--ceiling-messages", type=int, default=10_000)
+    parser.add_argument("--push-ceiling-messages", type=int, default=2_000)
+    parser.add_argument("--pg", default="postgresql://root@127.0.0.1:5432", help="PostgreSQL server (no database)")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="a Redis database this may flush")
+    parser.add_argument("--worker-env", type=parse_env, action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument(
+        "--worker-patch",
+        type=lambda text: [name for name in text.split(",") if name],
+        default=[],
+        help=f"experiments applied inside the worker processes only: {', '.join(WORKER_PATCHES)}",
+    )
+    parser.add_argument("--skip-ceilings", action="store_true", help="no bare runs (ratios left empty)")
+    parser.add_argument("--keep-logs", metavar="DIR", help="copy the API and worker logs here")
+    args = parser.parse_args()
+    args.sizes = [100_000] if args.quick else [int(s) for s in args.sizes.split(",")]
+    args.databases = args.databases.split(",")
+    args.workers = [int(w) for w in args.workers.split(",")]
+    args.channels = [c for c in CHANNELS if c in args.channels.split(",")]
+    asyncio.run(main(args))
+
+
+if __name__ == "__main__":
+    cli()
