@@ -273,11 +273,9 @@ async def deliver(ctx: dict[str, Any], alert_id: str, channel: str, ids: list[in
             return {"claimed": 0}
         alert = _cached_alert(app, alert_row)
         claimed = await delivery_store.claim(session, ids, now)
-        suppressed = set(await delivery_store.suppress_opted_out(session, [c.id for c in claimed], now))
         if alert.expires is not None and alert.expires <= now:
-            await delivery_store.expire_queued(session, [c.id for c in claimed if c.id not in suppressed], now)
+            await delivery_store.expire_queued(session, [c.id for c in claimed], now)
             claimed = []
-    claimed = [c for c in claimed if c.id not in suppressed]
     if claimed:
         reserved = await _reserve(app, channel, claimed)
         outcomes = await _send_all(app, alert, channel, claimed, reserved)

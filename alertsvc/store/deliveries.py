@@ -66,7 +66,10 @@ class Claimed:
 
 
 async def claim(session: AsyncSession, ids: Sequence[int], now: datetime) -> list[Claimed]:
-    """Move due ``queued`` deliveries among ``ids`` to ``sending``; only rows this call moved come back."""
+    """Move due ``queued`` deliveries among ``ids`` to ``sending``; only rows this call moved come back.
+
+    A claimed delivery whose contact has opted out since planning ends ``suppressed`` here and is not returned.
+    """
     if not ids:
         return []
     due = or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)
@@ -80,31 +83,27 @@ async def claim(session: AsyncSession, ids: Sequence[int], now: datetime) -> lis
     if not rows:
         return []
     contact_ids = [int(row[1]) for row in rows]
-    addresses = dict(
-        (int(cid), str(address))
-        for cid, address in await session.execute(
-            select(Contact.id, Contact.address).where(Contact.id.in_(contact_ids))
+    contacts = {
+        int(cid): (str(address), opted_out_at is not None)
+        for cid, address, opted_out_at in await session.execute(
+            select(Contact.id, Contact.address, Contact.opted_out_at).where(Contact.id.in_(contact_ids))
         )
-    )
-    return [Claimed(int(r[0]), int(r[1]), int(r[2]), str(r[3]), addresses.get(int(r[1]), ""), int(r[4])) for r in rows]
-
-
-async def suppress_opted_out(session: AsyncSession, ids: Sequence[int], now: datetime) -> list[int]:
-    """Suppress claimed deliveries whose contact opted out after planning (an SMS STOP mid-fan-out)."""
-    if not ids:
-        return []
-    opted_out = select(Contact.id).where(Contact.opted_out_at.is_not(None)).scalar_subquery()
-    result = await session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id.in_(list(ids)),
-            Delivery.state == DeliveryState.SENDING.value,
-            Delivery.contact_id.in_(opted_out),
+    }
+    claimed = []
+    opted_out = []
+    for r in rows:
+        address, gone = contacts.get(int(r[1]), ("", True))
+        if gone:  # opted out (or removed) after planning, e.g. an SMS STOP mid-fan-out
+            opted_out.append(int(r[0]))
+        else:
+            claimed.append(Claimed(int(r[0]), int(r[1]), int(r[2]), str(r[3]), address, int(r[4])))
+    if opted_out:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(opted_out), Delivery.state == DeliveryState.SENDING.value)
+            .values(state=DeliveryState.SUPPRESSED.value, reason="opted out", updated_at=now, final_at=now)
         )
-        .values(state=DeliveryState.SUPPRESSED.value, reason="opted out", updated_at=now, final_at=now)
-        .returning(Delivery.id)
-    )
-    return [int(row[0]) for row in result]
+    return claimed
 
 
 async def mark_sent(session: AsyncSession, results: Iterable[tuple[int, str]], now: datetime) -> None:
