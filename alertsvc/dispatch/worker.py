@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from typing import Any
 
 from arq import cron
@@ -148,6 +149,17 @@ async def run_worker_in_process(runtime: Runtime) -> None:
     await run_until_stopped(runtime)
 
 
+def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
+    """Run ``main`` on uvloop when it is installed (it comes with ``uvicorn[standard]``): the deliver path is
+    event-loop bound, and uvloop's loop and sockets cost about half as much CPU per message."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        asyncio.run(main)
+        return
+    uvloop.run(main)
+
+
 def run_standalone_worker(settings: Settings) -> None:
     """``alertsvc worker``: open our own runtime (no migrations: ``serve``/``db upgrade`` own the schema).
 
@@ -167,4 +179,4 @@ def run_standalone_worker(settings: Settings) -> None:
             await runtime.close()
 
     log.info("arq worker starting against %s", redis_settings(settings.redis_url or "").host)
-    asyncio.run(main())
+    run_event_loop(main())
