@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -12,7 +13,8 @@ OUTBOX_MAX = 100_000
 
 
 class RedisOutbox:
-    """An outbox sink for ``channels.sandbox``: newest first, capped at :data:`OUTBOX_MAX` entries."""
+    """An outbox sink for ``channels.sandbox``: newest first, capped at :data:`OUTBOX_MAX` entries; searchable,
+    so the sandbox reconciles a crashed worker's messages exactly as Twilio's message list does."""
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
@@ -23,6 +25,23 @@ class RedisOutbox:
             pipe.lpush(OUTBOX_KEY, payload)
             pipe.ltrim(OUTBOX_KEY, 0, OUTBOX_MAX - 1)
             await pipe.execute()
+
+
+    async def find(self, channel: str, to: str, since: datetime, marker: str) -> str | None:
+        """The provider id of an entry for ``channel``/``to`` recorded at or after ``since`` whose body holds
+        ``marker`` (the sweeper's "did it go out before the crash?"); newest first, stopping at ``since``."""
+        start, page = 0, 1000
+        while True:
+            raw: list[bytes] = await self._redis.lrange(OUTBOX_KEY, start, start + page - 1)  # type: ignore[misc]
+            if not raw:
+                return None
+            for payload in raw:
+                entry: dict[str, Any] = json.loads(payload)
+                if datetime.fromisoformat(str(entry["at"])) < since:
+                    return None
+                if entry.get("channel") == channel and entry.get("to") == to and marker in (entry.get("body") or ""):
+                    return str(entry["provider_id"])
+            start += page
 
 
 async def read_outbox(

@@ -74,3 +74,11 @@ def test_worker_without_redis_url_says_why(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [["--help"], ["keys", "--help"], ["residents", "import", "--help"]])
 def test_help_works(tmp_path: Path, args: list[str]) -> None:
     assert run(tmp_path, *args).returncode == 0
+
+
+def test_demo_loads_a_city_once(tmp_path: Path) -> None:
+    first = run(tmp_path, "demo", "--residents", "60", "--no-serve")
+    assert first.returncode == 0, first.stderr
+    assert "60 residents added" in first.stdout
+    again = run(tmp_path, "demo", "--residents", "60", "--no-serve")
+    assert "0 residents added (60 were there already)" in again.stdout
