@@ -35,6 +35,10 @@ class AlertOut(BaseModel):
     acknowledged: int = Field(0, description="Residents who answered that they are safe.")
     help_requested: int = Field(0, description="Residents who asked for help.")
     replies: int = Field(0, description="Free-text replies received for this alert.")
+    time_to_warn: dict[str, float | None] = Field(
+        default_factory=dict,
+        description="Seconds after acceptance: approved, first_sent, done_50, done_90, done_100 (null until reached).",
+    )
     alert: dict[str, Any] = Field(description="The alert in CAP 1.2 JSON form.")
 
 

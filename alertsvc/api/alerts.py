@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -31,6 +32,7 @@ from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 from alertsvc.store.models import Alert
 from alertsvc.store.types import utcnow
+from alertsvc.tracking import live
 from alertsvc.tracking.deliveries import deliveries_page
 from alertsvc.tracking.responses import responses_for
 from alertsvc.tracking.states import Channel, DeliveryState
@@ -100,7 +102,12 @@ def check_targets(cap: CapAlert, zones: ZoneRegistry) -> None:
 async def _present(runtime: RuntimeDep, alert: Alert) -> AlertOut:
     async with runtime.sessions() as session:
         counts = await alert_counts(session, alert.id)
-    return alert_out(alert, counts.stats, counts.acknowledged, counts.help_requested, counts.replies)
+        progress = live.channel_progress(counts.stats)
+        total, done = sum(row.total for row in progress), sum(row.done for row in progress)
+        ttw = await live.time_to_warn(session, alert, total, done)
+    out = alert_out(alert, counts.stats, counts.acknowledged, counts.help_requested, counts.replies)
+    out.time_to_warn = ttw.seconds()
+    return out
 
 
 @router.post(
@@ -328,3 +335,20 @@ async def get_responses(alert_id: str, session: SessionDep, _principal: Reader) 
         unanswered=found.unanswered,
         replies=[ReplyOut(resident_ref=r.resident_ref, body=r.body, at=r.at) for r in found.replies],
     )
+
+
+@router.get(
+    "/{alert_id}/events",
+    summary="Live statistics as server-sent events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+)
+async def alert_events(alert_id: str, request: Request, runtime: RuntimeDep, _principal: Reader) -> StreamingResponse:
+    """``counts`` events (per channel and state, answers, time-to-warn) whenever they change; ``done`` at the end.
+
+    No request session is held open for the stream's life: each tick opens its own short one.
+    """
+    async with runtime.sessions() as session:
+        await _load(session, alert_id)
+    events = live.stream(runtime.sessions, alert_id, is_disconnected=request.is_disconnected)
+    return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-store"})

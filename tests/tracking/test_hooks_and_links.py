@@ -4,6 +4,7 @@ unsubscribe links."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -211,3 +212,22 @@ async def test_responses_list_help_silence_and_replies(
     after = (await client.get(f"/api/v1/alerts/{alert_id}/responses", headers=auth(key))).json()
     assert after["help_requested"] == [ref] and after["unanswered"] == []
     assert [reply["body"] for reply in after["replies"]] == ["trapped upstairs"]
+
+
+async def test_time_to_warn_and_live_events(
+    client: httpx.AsyncClient, runtime: Runtime, sent_alert: dict[str, Any]
+) -> None:
+    key, alert_id = sent_alert["key"], sent_alert["alert"]["id"]
+    alert = (await client.get(f"/api/v1/alerts/{alert_id}", headers=auth(key))).json()
+    figures = alert["time_to_warn"]
+    assert figures["approved"] == 0.0 and figures["first_sent"] is not None
+    assert figures["done_100"] is not None and figures["done_50"] <= figures["done_100"]
+    # The stream ends once the alert can change no more; cancelled, it gives its counts and then "done".
+    assert (await client.post(f"/api/v1/alerts/{alert_id}/cancel", headers=auth(key))).status_code == 200
+    response = await client.get(f"/api/v1/alerts/{alert_id}/events", headers=auth(key))
+    assert response.headers["content-type"].startswith("text/event-stream")
+    lines = response.text.splitlines()
+    assert "event: counts" in lines and "event: done" in lines
+    counts = json.loads(lines[lines.index("event: counts") + 1].removeprefix("data: "))
+    assert counts["channels"] and counts["time_to_warn"]["first_sent"] is not None
+    assert (await client.get("/api/v1/alerts/nope/events", headers=auth(key))).status_code == 404
