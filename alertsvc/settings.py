@@ -62,7 +62,8 @@ class Settings(BaseSettings):
     email_rate_per_second: float | None = None
     push_rate_per_second: float | None = None
     """Channel rate limits shared by all workers; unset means as fast as the provider takes them."""
-    delivery_batch_size: int = 200
+    delivery_batch_size: int = 500
+    """Deliveries a deliver job carries: fewer, larger jobs cost less per message (bench/README.md)."""
     job_timeout_s: int = 300
     """A job running longer is presumed dead; its work is taken up again (arq re-runs it, the sweeper re-queues)."""
     stall_after_s: int = 30
@@ -76,6 +77,13 @@ class Settings(BaseSettings):
     max_alert_bytes: int = 1024 * 1024
     run_worker_in_process: bool | None = None
     """Run the arq worker inside ``serve``; default: only on the embedded defaults (no REDIS_URL)."""
+
+    approval_required_statuses: list[str] = ["Actual"]
+    """CAP statuses whose alerts a console dispatcher cannot send without an approver."""
+    approval_exempt_categories: list[str] = []
+    """CAP categories that need no approver when every category of the alert is among them (default: none)."""
+    approval_exempt_max_residents: int = 0
+    """Alerts reaching at most this many residents need no approver (0: the size never waives approval)."""
 
     tile_url: str | None = None
     """Console map tiles, a Leaflet URL template (``https://tiles.example/{z}/{x}/{y}.png``); unset: zones and the

@@ -65,14 +65,14 @@ def latest_expiry(cap: CapAlert) -> datetime | None:
     return max(expiry for expiry in expiries if expiry is not None)
 
 
-def initial_state(cap: CapAlert, principal: Principal, now: datetime) -> AlertState:
+def initial_state(cap: CapAlert, principal: Principal, now: datetime, approval_waived: bool = False) -> AlertState:
     """Where a new alert starts: stored only, expired already, waiting for approval, or approved to send."""
     if not is_broadcast(cap):
         return AlertState.DRAFT
     expiry = latest_expiry(cap)
     if expiry is not None and expiry <= now:
         return AlertState.EXPIRED
-    if principal.can(Scope.ALERTS_SEND):
+    if principal.can(Scope.ALERTS_SEND) or approval_waived:
         return AlertState.APPROVED
     return AlertState.PENDING_APPROVAL
 
@@ -107,7 +107,11 @@ async def find_existing(
 
 
 async def submit(
-    session: AsyncSession, cap: CapAlert, principal: Principal, idempotency_key: str | None = None
+    session: AsyncSession,
+    cap: CapAlert,
+    principal: Principal,
+    idempotency_key: str | None = None,
+    approval_waived: bool = False,
 ) -> Submission:
     """Store a validated CAP alert, or return the one it repeats. The caller commits, then dispatches.
 
@@ -119,7 +123,7 @@ async def submit(
         return Submission(existing, created=False)
     now = utcnow()
     document = alert_to_json(cap)
-    state = initial_state(cap, principal, now)
+    state = initial_state(cap, principal, now, approval_waived)
     alert = Alert(
         id=str(uuid.uuid4()),
         sender=cap.sender,
@@ -154,7 +158,13 @@ async def submit(
         "alert.submit",
         "alert",
         alert.id,
-        {"state": state.value, "status": alert.status, "msg_type": alert.msg_type, "identifier": cap.identifier},
+        {
+            "state": state.value,
+            "status": alert.status,
+            "msg_type": alert.msg_type,
+            "identifier": cap.identifier,
+            **({"approval": "waived by policy"} if approval_waived and not principal.can(Scope.ALERTS_SEND) else {}),
+        },
     )
     return Submission(alert, created=True)
 

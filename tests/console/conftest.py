@@ -8,7 +8,18 @@ import httpx
 import pytest
 
 from alertsvc.runtime import Runtime
+from alertsvc.settings import Settings
+from tests.conftest import make_settings
 from tests.console.helpers import signed_in
+
+
+@pytest.fixture
+def settings(tmp_path, database_url: str, clean_redis: str) -> Settings:  # type: ignore[no-untyped-def]
+    """Console tests compose Exercise alerts (they reach only test recipients) and follow them through the
+    approval flow, so here every status needs an approver; the default policy is tested on its own."""
+    return make_settings(
+        tmp_path, database_url, clean_redis, approval_required_statuses=["Actual", "Exercise", "Test"]
+    )
 
 
 @pytest.fixture

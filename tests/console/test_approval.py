@@ -80,3 +80,16 @@ async def test_update_and_cancel_from_a_sent_alert(
     cancel_page = await approver.get(cancelled.headers["location"])
     assert "CANCEL" in cancel_page.text
     assert 'data-state="cancelled"' in (await approver.get(path)).text
+
+
+async def test_default_policy_lets_a_dispatcher_send_a_drill_alone(
+    dispatcher: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    runtime.settings.approval_required_statuses = ["Actual"]
+    created = await compose(dispatcher)  # an Exercise: test recipients only
+    path = created.headers["location"]
+    page = await dispatcher.get(path)
+    assert 'data-state="pending_approval"' not in page.text
+    actual = await compose(dispatcher, status="Actual", confirm_residents="0")
+    assert actual.status_code == 303, actual.text
+    assert 'data-state="pending_approval"' in (await dispatcher.get(actual.headers["location"])).text

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from alertsvc.alerts import service
+from alertsvc.alerts.approval import needs_second_person
 from alertsvc.api.deps import RuntimeDep
 from alertsvc.dispatch.queue import enqueue_fanout
 from alertsvc.web.console import compose
@@ -69,8 +70,10 @@ async def compose_submit(request: Request, runtime: RuntimeDep, user: CurrentUse
     result = await evaluate(runtime, form, user.email, confirm=sending)
     if not sending or not result.ok or result.cap is None:
         return _page(request, runtime, form, result, 422 if sending else 200)
+    reach = result.reach.residents if result.reach else None
+    waived = not needs_second_person(result.cap, reach, runtime.settings)
     async with runtime.sessions() as session, session.begin():
-        submission = await service.submit(session, result.cap, user.principal, form.submission_key)
+        submission = await service.submit(session, result.cap, user.principal, form.submission_key, waived)
     if submission.needs_dispatch:
         await enqueue_fanout(runtime.redis, submission.alert.id)
     return RedirectResponse(f"/console/alerts/{submission.alert.id}", status_code=303)
