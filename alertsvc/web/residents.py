@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
@@ -27,6 +27,7 @@ from alertsvc.security.ratelimit import rate_limit
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Contact, Resident
 from alertsvc.store.types import utcnow
+from alertsvc.web.console.areas import zones_geojson
 from alertsvc.web.i18n import gettext_for, pick_language
 
 router = APIRouter(
@@ -80,8 +81,14 @@ def _subscribe_page(request: Request, runtime: Runtime, status: int = 200, **con
     context.setdefault("form", {"categories": []})
     return _render(
         request, runtime, "pages/subscribe.html", status,
-        zones=runtime.zones.names(), categories=CATEGORIES, severities=SEVERITIES, **context,
+        zones=runtime.zones.names(), categories=CATEGORIES, severities=SEVERITIES, tile_url=runtime.settings.tile_url,
+        **context,
     )  # fmt: skip
+
+
+@router.get("/zones.geojson", summary="The named zones residents can subscribe to, as GeoJSON")
+async def zones(runtime: RuntimeDep) -> Response:
+    return JSONResponse(zones_geojson(runtime.zones), media_type="application/geo+json")
 
 
 @router.get("/subscribe", response_class=HTMLResponse, summary="Sign-up form")
