@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.async_api import async_playwright, expect
 
-from tests.browser.test_console_flow import CHROMIUM, SHOTS, LiveServer, pytestmark  # noqa: F401
+from tests.browser.test_console_flow import CHROMIUM, LiveServer, pytestmark, snap  # noqa: F401
 
 
 async def test_click_on_the_map_fills_the_coordinates(live_server: LiveServer) -> None:
@@ -26,8 +26,7 @@ async def test_click_on_the_map_fills_the_coordinates(live_server: LiveServer) -
             lat, lon = await page.input_value("#lat"), await page.input_value("#lon")
             assert 45.4 < float(lat) < 45.6 and -73.7 < float(lon) < -73.5
             await page.fill("#sms", "+15145558101")
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(SHOTS / "09-resident-signup-fr.png"), full_page=True)
+            await snap(page, "09-resident-signup-fr.png")
             await page.click("button[type=submit]")
             await expect(page.locator("h1")).to_have_text("Consultez vos messages")
         finally:
