@@ -48,7 +48,8 @@ LATE_TOLERANCE_S = 0.01
 
 Without it, the sends of a worker whose event loop or process was paused (GC, CPU starvation) all wake together
 and go out as one burst, past the rate, wherever the provider counts. Lateness below ``1 / HEADROOM - 1`` of a
-second (20 ms) cannot put an extra message into any one-second window; 10 ms leaves room for the network.
+second (about 40 ms) cannot put an extra message into any one-second window; 10 ms leaves room for the network
+and the receiving end.
 """
 MAX_RESLOTS = 3
 """New slots a late send may take before it goes regardless (a Redis round trip slower than the tolerance)."""

@@ -8,8 +8,9 @@ sends of all workers together are spaced 1/R apart and no one-second window ever
 Redis' ``TIME`` is the single clock, so worker clocks never matter.
 
 Slots are spaced for :data:`HEADROOM` of the configured rate: each worker turns Redis' answer into its own clock
-with an error of a round trip, and 2 % of slack (20 ms a second) keeps that jitter from ever fitting an extra
-message into a one-second window, while the rate reached stays well above 0.95 R.
+with an error of a round trip, and 4 % of slack (about 40 ms a second) keeps that jitter, and the provider's own
+scheduling of what it receives, from ever fitting an extra
+message into a one-second window, while the rate reached (0.96 R) stays above 0.95 R.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-HEADROOM = 0.98
+HEADROOM = 0.96
 
 _RESERVE = """
 local interval = tonumber(ARGV[1])
