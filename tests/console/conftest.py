@@ -22,28 +22,28 @@ def settings(tmp_path, database_url: str, clean_redis: str) -> Settings:  # type
     )
 
 
-@pytest.fixture
-async def dispatcher(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    client, _ = await signed_in(runtime, "dispatcher")
+async def _client_for(runtime: Runtime, role: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed in as a new user with ``role``, closed after the test."""
+    client, _ = await signed_in(runtime, role)
     try:
         yield client
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+async def dispatcher(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in _client_for(runtime, "dispatcher"):
+        yield client
 
 
 @pytest.fixture
 async def approver(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    client, _ = await signed_in(runtime, "approver")
-    try:
+    async for client in _client_for(runtime, "approver"):
         yield client
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture
 async def admin(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
-    client, _ = await signed_in(runtime, "admin")
-    try:
+    async for client in _client_for(runtime, "admin"):
         yield client
-    finally:
-        await client.aclose()
