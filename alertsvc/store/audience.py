@@ -1,8 +1,9 @@
 """The SQL side of targeting: residents in boxes, their contacts, and who received earlier alerts.
 
-Queries stream their results in chunks, so memory stays flat whatever the number of residents. The bounding-box
-prefilter uses the ``(lat, lon)`` index; the exact inside test is done by the caller, vectorised, on what comes
-back (``alertsvc.geo.targeting``).
+Queries stream their results in chunks, so memory stays flat whatever the number of residents (the bounding-box
+prefilter excepted on PostgreSQL and SQLite: it holds three arrays of its candidates, 24 bytes each, and hands
+them out in chunks). The bounding-box prefilter uses the ``(lat, lon)`` index; the exact inside test is done by
+the caller, vectorised, on what comes back (``alertsvc.geo.targeting``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiosqlite
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -59,8 +61,13 @@ async def residents_in_boxes(
     condition = or_(
         *(and_(Resident.lat.between(b.lat_low, b.lat_high), Resident.lon.between(b.lon_low, b.lon_high)) for b in boxes)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
         async for candidates in _residents_in_boxes_aggregated(session, condition, chunk):
+            yield candidates
+        return
+    if dialect.driver == "aiosqlite":
+        async for candidates in _residents_in_boxes_sqlite(session, condition, chunk):
             yield candidates
         return
     result = await session.stream(
@@ -96,6 +103,65 @@ async def _residents_in_boxes_aggregated(
     for start in range(0, ids.size, chunk):
         end = start + chunk
         yield Candidates(ids[start:end], lats[start:end], lons[start:end])
+
+
+_CANDIDATE_ROW = np.dtype([("id", np.int64), ("lat", np.float64), ("lon", np.float64)])
+
+
+async def _residents_in_boxes_sqlite(
+    session: AsyncSession, condition: ColumnElement[bool], chunk: int
+) -> AsyncIterator[Candidates]:
+    """SQLite (aiosqlite): the whole query in one call on the stdlib connection, in aiosqlite's own thread.
+
+    Streaming through SQLAlchemy costs a thread hop per partition and a ``Row`` per resident: about 6x what
+    ``sqlite3`` itself needs to fetch the same rows (0.8 s against 0.13 s for the 174,000 candidates of a
+    million residents). Here SQLAlchemy still compiles the statement and its bound values (no SQL is written
+    by hand), then one function, queued on the aiosqlite connection's worker thread (the only thread that may
+    use its ``sqlite3.Connection``), runs it and reads the cursor straight into one structured numpy array, with
+    no list of tuples in between. As on PostgreSQL the prefiltered residents are then held at once (24 bytes
+    each) and sliced into chunks, so a caller issuing other queries on the session while iterating is safe.
+    The same connection, so the same transaction, as the session's other statements.
+    """
+    if session.autoflush:  # what ``session.execute`` would do first
+        await session.flush()
+    connection = await session.connection()
+    state = (
+        select(Resident.id, Resident.lat, Resident.lon)
+        .where(condition)
+        .compile(dialect=connection.dialect)
+        .construct_expanded_state()
+    )
+    parameters = tuple(
+        state.processors[name](value) if name in state.processors else value
+        for name, value in zip(state.positiontup or (), state.positional_parameters, strict=True)
+    )
+    driver = (await connection.get_raw_connection()).driver_connection
+    if not isinstance(driver, aiosqlite.Connection):
+        raise TypeError(f"expected an aiosqlite connection, got {type(driver).__name__}")
+    # ``_execute`` queues a function on the connection's worker thread (how aiosqlite runs all its calls).
+    rows: npt.NDArray[np.void] = await driver._execute(  # type: ignore[no-untyped-call]
+        _fetch_candidates, driver, state.statement, parameters
+    )
+    if not rows.size:
+        return
+    ids = np.ascontiguousarray(rows["id"])
+    lats = np.ascontiguousarray(rows["lat"])
+    lons = np.ascontiguousarray(rows["lon"])
+    del rows
+    for start in range(0, ids.size, chunk):
+        end = start + chunk
+        yield Candidates(ids[start:end], lats[start:end], lons[start:end])
+
+
+def _fetch_candidates(
+    driver: aiosqlite.Connection, statement: str, parameters: tuple[object, ...]
+) -> npt.NDArray[np.void]:
+    """Run in aiosqlite's worker thread: ``(id, lat, lon)`` rows straight from the cursor into a numpy array."""
+    cursor = driver._conn.execute(statement, parameters)
+    try:
+        return np.fromiter(cursor, dtype=_CANDIDATE_ROW)
+    finally:
+        cursor.close()
 
 
 _RECIPIENT_COLUMNS = (

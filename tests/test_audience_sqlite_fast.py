@@ -1,0 +1,138 @@
+"""``residents_in_boxes`` against a plain SQL query, on both databases, boundary values included.
+
+SQLite reads the rows on aiosqlite's own thread straight into numpy (not through SQLAlchemy's streaming), and
+PostgreSQL through one ``array_agg`` row: both must give exactly the residents ``lat BETWEEN .. AND lon BETWEEN``
+selects (inclusive bounds, a resident in two overlapping boxes once), with their positions bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alertsvc.geo.targeting import BetweenParams
+from alertsvc.store.audience import Candidates, residents_in_boxes
+from alertsvc.store.db import create_engine, session_factory
+from alertsvc.store.migrate import upgrade
+from alertsvc.store.models import Resident
+
+BOXES = (
+    BetweenParams(lat_low=45.40, lat_high=45.60, lon_low=-73.70, lon_high=-73.50),
+    BetweenParams(lat_low=45.55, lat_high=45.70, lon_low=-73.55, lon_high=-73.40),  # overlaps the first
+    BetweenParams(lat_low=-0.25, lat_high=0.25, lon_low=179.5, lon_high=180.0),  # far away, on the antimeridian
+)
+
+
+def _positions() -> list[tuple[float, float]]:
+    """Points exactly on every edge and corner, one ulp either side of them, and random ones around."""
+    points: list[tuple[float, float]] = []
+    for box in BOXES:
+        mid_lat, mid_lon = (box.lat_low + box.lat_high) / 2, (box.lon_low + box.lon_high) / 2
+        for lat_edge in (box.lat_low, box.lat_high):
+            for lat in (math.nextafter(lat_edge, -math.inf), lat_edge, math.nextafter(lat_edge, math.inf)):
+                points.append((lat, mid_lon))
+                for lon_edge in (box.lon_low, box.lon_high):
+                    points.append((lat, lon_edge))
+        for lon_edge in (box.lon_low, box.lon_high):
+            for lon in (math.nextafter(lon_edge, -math.inf), lon_edge, math.nextafter(lon_edge, math.inf)):
+                points.append((mid_lat, lon))
+    rng = random.Random(7)
+    for _ in range(300):
+        points.append((rng.uniform(45.3, 45.8), rng.uniform(-73.8, -73.3)))
+    for _ in range(40):
+        points.append((rng.uniform(-0.5, 0.5), rng.uniform(179.0, 180.0)))
+    return points
+
+
+def _inside(lat: float, lon: float) -> bool:
+    return any(b.lat_low <= lat <= b.lat_high and b.lon_low <= lon <= b.lon_high for b in BOXES)
+
+
+@pytest.fixture
+async def session(database_url: str) -> AsyncIterator[AsyncSession]:
+    engine = create_engine(database_url)
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    try:
+        async with sessions() as setup, setup.begin():
+            setup.add_all(Resident(ref=f"r{i}", lat=lat, lon=lon) for i, (lat, lon) in enumerate(_positions()))
+        async with sessions() as active:
+            yield active
+    finally:
+        await engine.dispose()
+
+
+async def _collect(session: AsyncSession, boxes: tuple[BetweenParams, ...], chunk: int) -> list[Candidates]:
+    return [candidates async for candidates in residents_in_boxes(session, boxes, chunk=chunk)]
+
+
+async def _plain(session: AsyncSession, boxes: tuple[BetweenParams, ...]) -> dict[int, tuple[float, float]]:
+    condition = or_(
+        *(and_(Resident.lat.between(b.lat_low, b.lat_high), Resident.lon.between(b.lon_low, b.lon_high)) for b in boxes)
+    )
+    rows = await session.execute(select(Resident.id, Resident.lat, Resident.lon).where(condition))
+    return {int(rid): (float(lat), float(lon)) for rid, lat, lon in rows}
+
+
+async def test_same_residents_as_a_plain_query_boundaries_included(session: AsyncSession) -> None:
+    chunks = await _collect(session, BOXES, chunk=7)
+    expected = await _plain(session, BOXES)
+    stored = {
+        int(r): (float(a), float(o))
+        for r, a, o in await session.execute(select(Resident.id, Resident.lat, Resident.lon))
+    }
+    assert expected == {rid: pos for rid, pos in stored.items() if _inside(*pos)}  # the oracle itself
+    assert any(pos[0] in (b.lat_low, b.lat_high) for pos in expected.values() for b in BOXES)  # edges are in it
+    assert all(0 < c.ids.size <= 7 for c in chunks)
+    for c in chunks:
+        assert c.ids.dtype == np.int64 and c.lats.dtype == np.float64 and c.lons.dtype == np.float64
+        assert c.ids.size == c.lats.size == c.lons.size
+    ids = np.concatenate([c.ids for c in chunks]).tolist()
+    lats = np.concatenate([c.lats for c in chunks]).tolist()
+    lons = np.concatenate([c.lons for c in chunks]).tolist()
+    assert len(ids) == len(set(ids)), "a resident in two overlapping boxes must come back once"
+    assert dict(zip(ids, zip(lats, lons, strict=True), strict=True)) == expected
+
+
+async def test_each_box_alone_and_chunk_sizes(session: AsyncSession) -> None:
+    for box in BOXES:
+        expected = await _plain(session, (box,))
+        assert expected
+        for chunk in (1, 5000):
+            got = await _collect(session, (box,), chunk=chunk)
+            assert sorted(np.concatenate([c.ids for c in got]).tolist()) == sorted(expected)
+
+
+async def test_no_box_and_empty_box_yield_nothing(session: AsyncSession) -> None:
+    assert await _collect(session, (), chunk=10) == []
+    assert await _collect(session, (BetweenParams(10.0, 10.1, 10.0, 10.1),), chunk=10) == []
+
+
+async def test_pending_residents_are_flushed_first_and_other_queries_may_interleave(session: AsyncSession) -> None:
+    session.add(Resident(ref="pending", lat=BOXES[0].lat_high, lon=BOXES[0].lon_low))
+    seen: list[int] = []
+    async for c in residents_in_boxes(session, BOXES, chunk=50):
+        seen.extend(c.ids.tolist())
+        await session.execute(select(Resident.ref).where(Resident.id == int(c.ids[0])))  # as reach_of does
+    pending = await session.scalar(select(Resident.id).where(Resident.ref == "pending"))
+    assert pending in seen
+    assert sorted(seen) == sorted(await _plain(session, BOXES))
+
+
+async def test_sqlite_does_not_stream_through_sqlalchemy(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if session.get_bind().dialect.name != "sqlite":
+        pytest.skip("the fast path is SQLite's")
+
+    async def refuse(*_args: object, **_kwargs: object) -> object:
+        raise AssertionError("residents_in_boxes went through AsyncSession.stream on SQLite")
+
+    monkeypatch.setattr(AsyncSession, "stream", refuse)
+    assert await _collect(session, BOXES, chunk=100)
