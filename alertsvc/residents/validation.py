@@ -25,8 +25,6 @@ from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import available_timezones
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
@@ -182,6 +180,9 @@ def _sms(value: Any, options: ValidationOptions) -> str:
     text = _text(value)
     if not text.startswith("+") and options.sms_region is None:
         raise _Refused("must be in international form, starting with + and the country code")
+    # Deferred: phonenumbers is ~60 modules that only the processes validating numbers need to keep.
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(text, None if text.startswith("+") else options.sms_region)
     except phonenumbers.NumberParseException:
@@ -195,6 +196,9 @@ def _email(value: Any) -> str:
     text = _text(value)
     if len(text) > _MAX_EMAIL:
         raise _Refused("is too long for an e-mail address")
+    # Deferred: email_validator (with idna) is only needed where addresses are checked, not in every worker.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError:

@@ -7,14 +7,15 @@ address, which uvicorn takes from ``X-Forwarded-For`` only behind a trusted prox
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
-from limits import parse
-from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
 
 from alertsvc.api.problems import Problem
+
+if TYPE_CHECKING:
+    from limits import RateLimitItem
+    from limits.aio.strategies import MovingWindowRateLimiter
 
 
 def _limiter(request: Request) -> MovingWindowRateLimiter:
@@ -22,6 +23,10 @@ def _limiter(request: Request) -> MovingWindowRateLimiter:
     state: Any = request.app.state
     limiter: MovingWindowRateLimiter | None = getattr(state, "public_limiter", None)
     if limiter is None:
+        # Deferred, like the import in rate_limit: limits (with deprecated, wrapt, packaging) loads on first use.
+        from limits.aio.strategies import MovingWindowRateLimiter
+        from limits.storage import storage_from_string
+
         runtime = state.runtime
         storage = storage_from_string(
             f"async+{runtime.redis_url}", implementation="redispy", connection_pool=runtime.redis.connection_pool
@@ -33,9 +38,16 @@ def _limiter(request: Request) -> MovingWindowRateLimiter:
 
 def rate_limit(scope: str, rate: str) -> Callable[[Request], Awaitable[None]]:
     """A dependency allowing ``rate`` (e.g. ``"60/minute"``) requests per client address on ``scope``."""
-    item = parse(rate)
+    item: RateLimitItem | None = None
 
     async def dependency(request: Request) -> None:
+        nonlocal item
+        if item is None:
+            # Deferred to the first request: importing limits (~50 modules with deprecated, wrapt and packaging)
+            # at import time would make every API and worker process carry it, used or not.
+            from limits import parse
+
+            item = parse(rate)
         client = request.client.host if request.client else "unknown"
         if not await _limiter(request).hit(item, "alertsvc", scope, client):
             raise Problem(429, "too many requests; try again shortly", headers={"Retry-After": "60"})

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from babel.messages.pofile import read_po
-
 LOCALES_DIR = Path(__file__).with_name("locales")
 LANGUAGES = ("en", "fr", "es")
 
@@ -21,6 +19,9 @@ def _catalog(language: str) -> dict[str, str]:
     path = LOCALES_DIR / language / "LC_MESSAGES" / "resident.po"
     if not path.is_file():
         return {}
+    # Deferred: Babel is only needed for a non-English resident page, not in every API process from import on.
+    from babel.messages.pofile import read_po
+
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=language)
     return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy}

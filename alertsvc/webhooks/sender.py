@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from sqlalchemy import select, update
 
 from alertsvc.dispatch.context import WorkerContext
@@ -23,10 +22,14 @@ from alertsvc.store.types import utcnow
 from alertsvc.webhooks.signing import HEADER, sign
 from alertsvc.webhooks.targets import WebhookUrlError, check_url
 
+if TYPE_CHECKING:
+    import httpx
+
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 BATCH = 100
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TIMEOUT_SECONDS = 10.0
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 async def _claim(app: WorkerContext) -> list[tuple[int, str, str, dict[str, Any], int]]:
@@ -53,6 +56,8 @@ async def _claim(app: WorkerContext) -> list[tuple[int, str, str, dict[str, Any]
 
 async def _post(client: httpx.AsyncClient, url: str, secret: str, payload: dict[str, Any], allow_private: bool) -> str:
     """'' when delivered, else a short reason."""
+    import httpx  # deferred: see webhook_pump (already loaded there, so this costs a dict lookup)
+
     try:
         await check_url(url, allow_private)
     except WebhookUrlError as exc:
@@ -71,8 +76,13 @@ async def webhook_pump(ctx: dict[str, Any]) -> dict[str, int]:
     claimed = await _claim(app)
     if not claimed:
         return {"sent": 0, "retry": 0, "failed": 0}
+    # Deferred: httpx (with click and pygments from its command-line module) is only needed when an event is
+    # due; a worker in a deployment without webhooks never has to carry it.
+    import httpx
+
     counts = {"sent": 0, "retry": 0, "failed": 0}
-    async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as client:
+    timeout = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
         results = [
             (event_id, attempts, await _post(client, url, secret, payload, app.settings.webhook_allow_private))
             for event_id, url, secret, payload, attempts in claimed

@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import DBAPIError
 
 from alertsvc.runtime import Runtime
 from alertsvc.security.audit import record
+from alertsvc.store import migrate
 from alertsvc.store.db import create_engine
-from alertsvc.store.migrate import alembic_config, upgrade
+from alertsvc.store.migrate import alembic_config, script_head, upgrade
 from alertsvc.store.models import AuditEvent, User
 
 
@@ -33,6 +34,33 @@ async def test_migrations_go_down_and_up_again(database_url: str) -> None:
         assert {"alerts", "deliveries", "residents", "contacts", "audit_events", "webhooks"} <= set(tables)
     finally:
         await engine.dispose()
+
+
+def test_head_read_without_alembic_is_alembics_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert [script_head()] == ScriptDirectory.from_config(alembic_config()).get_heads()
+
+
+async def test_upgrade_skips_alembic_only_at_head(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = create_engine(database_url)
+    ran: list[str] = []
+    real = migrate._upgrade
+
+    def counting(connection: Connection, revision: str) -> None:
+        ran.append(revision)
+        real(connection, revision)
+
+    monkeypatch.setattr(migrate, "_upgrade", counting)
+    try:
+        await upgrade(engine, "0001")
+        await upgrade(engine)  # behind: Alembic migrates
+        await upgrade(engine)  # at head: nothing to do, Alembic not consulted
+        async with engine.connect() as connection:
+            version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar_one()
+    finally:
+        await engine.dispose()
+    assert ran == ["0001", "head"] and version == script_head()
 
 
 async def test_timestamps_come_back_aware_utc(runtime: Runtime) -> None:

@@ -13,16 +13,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-from babel.core import Locale, UnknownLocaleError
-from babel.numbers import format_decimal
+from typing import TYPE_CHECKING, Any
 
 from alertsvc.web.i18n import negotiate_language
 
 SUPPORTED = ("en", "fr")
 DEFAULT = "en"
 CATALOGUE_DIR = Path(__file__).resolve().parent / "i18n"
+
+if TYPE_CHECKING:
+    from babel.core import Locale
 
 Translate = Callable[..., str]
 
@@ -62,6 +62,9 @@ def negotiate(accept_language: str | None) -> str:
 
 
 def _locale(lang: str) -> Locale:
+    # Deferred (here and in number): Babel loads with the first console page that needs it, not at import.
+    from babel.core import Locale, UnknownLocaleError
+
     try:
         return Locale.parse(lang)
     except (UnknownLocaleError, ValueError):
@@ -69,6 +72,8 @@ def _locale(lang: str) -> Locale:
 
 
 def number(value: int | float, lang: str) -> str:
+    from babel.numbers import format_decimal  # deferred: see _locale
+
     return format_decimal(value, locale=_locale(lang))
 
 
