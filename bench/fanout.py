@@ -16,6 +16,10 @@ Columns:
   aiosmtplib with as many connections as the adapter pools, apprise ``async_notify``) from as many processes
   as there are workers, in the same run, timed the same way (first to last message at the stand-in);
 * **ratio**: msg/s ÷ bare msg/s;
+* **CPU µs/msg**: CPU time (user + system) of the worker processes during the channel's alert, fan-out included,
+  per message; **bare µs**: the same for the bare client processes; **CPU ratio**: bare µs ÷ CPU µs/msg. Unlike
+  msg/s this hardly moves when something else runs on the machine, so it shows what the pipeline costs on top of
+  the client library even on a noisy run;
 * **peak MiB**: peak RSS (``VmHWM``) of the API process plus every worker process, summed.
 
 Stand-ins are ``tests.standins`` run as child processes with a counter around their handlers; nothing is patched
@@ -209,8 +213,9 @@ async def _bare_main(channel: str, port: int, count: int, concurrency: int, pool
     await run(100, concurrency, send)
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    cpu_before = time.process_time()
     rate = await run(count, concurrency, send)
-    print(json.dumps({"client_rate": rate}), flush=True)
+    print(json.dumps({"client_rate": rate, "cpu_s": time.process_time() - cpu_before}), flush=True)
     for close in closers:
         await close()
 
@@ -335,7 +340,23 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def bare_ceiling(standin: Standin, processes: int, count: int, pool: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    rate: float
+    cpu_us: float
+    """Client CPU microseconds per message, all bare processes together."""
+
+
+NO_CEILING = Ceiling(float("nan"), float("nan"))
+
+
+def bare_ceiling(standin: Standin, processes: int, count: int, pool: int) -> Ceiling:
     """Messages/s at the stand-in with ``processes`` bare clients sending ``count`` messages between them."""
     options = ["--count", str(count // processes), "--concurrency", str(CLIENT_CONCURRENCY), "--pool", str(pool)]
     command = [sys.executable, "-m", "bench.fanout", "bare", standin.channel, "--port", str(standin.port), *options]
@@ -347,9 +368,8 @@ def bare_ceiling(standin: Standin, processes: int, count: int, pool: int) -> flo
         standin.reset()
         for child in children:
             child.say("go")
-        for child in children:
-            child.line()
-        return rate_of(standin.stats())
+        cpu = sum(float(json.loads(child.line())["cpu_s"]) for child in children)
+        return Ceiling(rate_of(standin.stats()), cpu / count * 1e6)
     finally:
         for child in children:
             child.stop()
@@ -751,7 +771,8 @@ class Row:
     channel: str
     run: AlertRun | None
     targeting: float
-    bare: float
+    bare: Ceiling
+    cpu_us: float = float("nan")
     peak_mib: float = float("nan")
     load_s: float = float("nan")
 
@@ -766,8 +787,11 @@ async def flush_redis(url: str) -> None:
         await redis.aclose()
 
 
+Ceilings = dict[tuple[str, int], Ceiling]
+
+
 async def run_database(kind: str, population: Population, args: argparse.Namespace, tmp: Path,
-                       standins: dict[str, Standin], ceilings: dict[tuple[str, int], float]) -> list[Row]:  # fmt: skip
+                       standins: dict[str, Standin], ceilings: Ceilings) -> list[Row]:  # fmt: skip
     size = population.size
     database = await create_database(kind, tmp, size, args.pg)
     rows: list[Row] = []
@@ -808,13 +832,16 @@ async def run_database(kind: str, population: Population, args: argparse.Namespa
                             await set_confirmed(database, population.inside_contacts[channel], True)
                             active = channel
                         expected = len(population.inside_contacts[channel])
+                        cpu_before = sum(cpu_seconds(p.pid) for p in processes)
                         result = await send_alert(
                             api, key, population.polygon_cap, channel, standins, {channel: expected},
                             within=60 + expected / 100,
                         )  # fmt: skip
                         run_result = result[channel]
-                        rows.append(Row(size, kind, workers, channel, run_result, targeting,
-                                        ceilings.get((channel, workers), float("nan")), load_s=load_s))  # fmt: skip
+                        cpu_us = (sum(cpu_seconds(p.pid) for p in processes) - cpu_before) / expected * 1e6
+                        bare = ceilings.get((channel, workers), NO_CEILING)
+                        rows.append(Row(size, kind, workers, channel, run_result, targeting, bare, cpu_us,
+                                        load_s=load_s))  # fmt: skip
                         print(f"  {kind} workers={workers} {channel}: {run_result}", flush=True)
                         await clear_deliveries(database)
                     worker_peaks = [peak_rss_mib(p.pid) for p in processes]
@@ -839,10 +866,11 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     print()
     print(
         f"| {'residents':>9} | {'db':<10} | {'workers':>7} | {'channel':<7} | {'msgs':>7} | {'targeting s':>11} "
-        f"| {'accept→first s':>14} | {'msg/s':>7} | {'bare msg/s':>10} | {'ratio':>5} | {'peak MiB':>8} |"
+        f"| {'accept→first s':>14} | {'msg/s':>7} | {'bare msg/s':>10} | {'ratio':>5} "
+        f"| {'CPU µs/msg':>10} | {'bare µs':>7} | {'CPU ratio':>9} | {'peak MiB':>8} |"
     )
     print(f"|{'-' * 10}:|{'-' * 12}|{'-' * 8}:|{'-' * 9}|{'-' * 8}:|{'-' * 12}:|{'-' * 15}:|{'-' * 8}:|"
-          f"{'-' * 11}:|{'-' * 6}:|{'-' * 9}:|")  # fmt: skip
+          f"{'-' * 11}:|{'-' * 6}:|{'-' * 11}:|{'-' * 8}:|{'-' * 10}:|{'-' * 9}:|")  # fmt: skip
     for r in rows:
         run_ = r.run
         msgs = f"{run_.arrived:,}" if run_ else "-"
@@ -852,7 +880,8 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
         rate = run_.rate if run_ else float("nan")
         print(
             f"| {r.size:>9,} | {r.database:<10} | {r.workers:>7} | {r.channel:<7} | {msgs:>7} | {r.targeting:>11.3f} "
-            f"| {first:>14} | {rate:>7,.0f} | {r.bare:>10,.0f} | {rate / r.bare:>5.2f} | {r.peak_mib:>8.0f} |"
+            f"| {first:>14} | {rate:>7,.0f} | {r.bare.rate:>10,.0f} | {rate / r.bare.rate:>5.2f} "
+            f"| {r.cpu_us:>10.0f} | {r.bare.cpu_us:>7.0f} | {r.bare.cpu_us / r.cpu_us:>9.2f} | {r.peak_mib:>8.0f} |"
         )
     print(
         f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; messages ('!': fewer than expected) counted at"
@@ -882,12 +911,14 @@ async def main(args: argparse.Namespace) -> None:
         standins = {channel: Standin(channel) for channel in CHANNELS}
         rows: list[Row] = []
         try:
-            ceilings: dict[tuple[str, int], float] = {}
+            ceilings: Ceilings = {}
             for workers in [] if args.skip_ceilings else args.workers:
                 for channel in args.channels:
                     count = args.push_ceiling_messages if channel == "push" else args.ceiling_messages
                     ceilings[(channel, workers)] = bare_ceiling(standins[channel], workers, count, SMTP_POOL)
-                    print(f"bare {channel} x{workers}: {ceilings[(channel, workers)]:,.0f} msg/s", flush=True)
+                    ceiling = ceilings[(channel, workers)]
+                    print(f"bare {channel} x{workers}: {ceiling.rate:,.0f} msg/s, {ceiling.cpu_us:.0f} µs CPU/msg",
+                          flush=True)  # fmt: skip
             for size in args.sizes:
                 started = time.perf_counter()
                 population = build_population(size, standins["push"].port, args.email_every, args.push_every)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import ipaddress
 import re
 import socket
@@ -214,6 +215,9 @@ class ApprisePush:
         self._schemes = frozenset(s.lower() for s in schemes)
         self._timeout = timeout
         self._asset = apprise.AppriseAsset(app_id=app_id, app_desc="public warnings")
+        apprise_log = logging.getLogger("apprise")
+        if apprise_log.level == logging.NOTSET:  # unless an operator set it: apprise logs every send at INFO, with
+            apprise_log.setLevel(logging.WARNING)  # the service's address; the refusals we classify are warnings
 
     async def send(self, message: Message) -> DeliveryResult:
         try:

@@ -5,6 +5,7 @@ Made once in arq's ``on_startup`` and closed in ``on_shutdown``; jobs reach it a
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,8 @@ def build_channels(settings: Settings, runtime: Runtime) -> dict[str, Channel]:
             auth_token=settings.twilio_auth_token.get_secret_value(),
             from_=settings.twilio_from,
             base_url=settings.twilio_base_url,
+            # As many connections as sends in flight (the worker's gate): none waits in aiohttp's pool queue.
+            max_connections=settings.send_concurrency,
         ),
         "email": SmtpEmail(url=settings.smtp_url, from_addr=settings.email_from),
         "push": ApprisePush(allow_private=settings.push_allow_private),
@@ -58,10 +61,28 @@ class WorkerContext:
     unsubscribe_links: LinkSigner
     owns_runtime: bool = False
     cache: dict[str, Any] = field(default_factory=dict)
+    gates: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+
+    def send_gate(self, channel: str) -> asyncio.Semaphore:
+        """Sends in flight on ``channel`` for the whole worker: ``send_concurrency``, however many jobs run."""
+        gate = self.gates.get(channel)
+        if gate is None:
+            gate = self.gates[channel] = asyncio.Semaphore(self.settings.send_concurrency)
+        return gate
 
     @property
     def settings(self) -> Settings:
         return self.runtime.settings
+
+    @property
+    def public_base(self) -> str:
+        """The public URL the links in messages start with, without a trailing slash."""
+        return self.settings.public_url.rstrip("/")
+
+    @property
+    def status_callback_url(self) -> str:
+        """Where Twilio reports delivery status (``/hooks/twilio/status``)."""
+        return f"{self.public_base}/hooks/twilio/status"
 
     @classmethod
     async def open(cls, runtime: Runtime, owns_runtime: bool = False) -> WorkerContext:

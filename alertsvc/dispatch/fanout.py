@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from arq import ArqRedis
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from alertsvc.alerts.states import AlertState, move
 from alertsvc.cap import Alert as CapAlert
@@ -179,8 +179,9 @@ async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
 async def finish_if_done(app: WorkerContext, alert_id: str) -> bool:
     """dispatching → sent once planning is over and no delivery awaits the dispatcher."""
     async with transaction(app.runtime.sessions) as session:
-        alert = await session.get(Alert, alert_id)
-        if alert is None or alert.state != AlertState.DISPATCHING or alert.planned_at is None:
+        # Two columns, not the alert with its CAP document: this runs after every delivery batch.
+        head = (await session.execute(select(Alert.state, Alert.planned_at).where(Alert.id == alert_id))).first()
+        if head is None or head.state != AlertState.DISPATCHING or head.planned_at is None:
             return False
         if await delivery_store.has_pending(session, alert_id):
             return False

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.geo.targeting import BetweenParams
+from alertsvc.store.ids import ids_in
 from alertsvc.store.models import Alert, Contact, Delivery, Resident
 
 CHUNK = 5000
@@ -203,10 +204,11 @@ async def recipients_of_residents(session: AsyncSession, resident_ids: Sequence[
     """Every contact of these residents (confirmed or not, opted out or not: the filter decides)."""
     if not resident_ids:
         return []
-    rows = await session.execute(
+    connection = await session.connection()  # Core: the ORM's result machinery costs ~2x per row here
+    rows = await connection.execute(
         select(*_RECIPIENT_COLUMNS)
         .join(Resident, Resident.id == Contact.resident_id)
-        .where(Contact.resident_id.in_(list(resident_ids)))
+        .where(ids_in(session, Contact.resident_id, resident_ids))
     )
     return [_recipient(row) for row in rows]
 
@@ -214,10 +216,11 @@ async def recipients_of_residents(session: AsyncSession, resident_ids: Sequence[
 async def recipients_of_contacts(session: AsyncSession, contact_ids: Sequence[int]) -> list[Recipient]:
     if not contact_ids:
         return []
-    rows = await session.execute(
+    connection = await session.connection()  # Core: the ORM's result machinery costs ~2x per row here
+    rows = await connection.execute(
         select(*_RECIPIENT_COLUMNS)
         .join(Resident, Resident.id == Contact.resident_id)
-        .where(Contact.id.in_(list(contact_ids)))
+        .where(ids_in(session, Contact.id, contact_ids))
     )
     return [_recipient(row) for row in rows]
 
