@@ -68,8 +68,9 @@ class Settings(BaseSettings):
     """A job running longer is presumed dead; its work is taken up again (arq re-runs it, the sweeper re-queues)."""
     stall_after_s: int = 30
     """Queued deliveries idle this long (a lost job, a restarted Redis) are enqueued again by the sweeper."""
-    worker_max_jobs: int = Field(default=64, ge=1)
-    """Jobs one worker process runs at once; the rest wait in Redis for any worker."""
+    worker_max_jobs: int = Field(default=16, ge=1)
+    """Jobs one worker process runs at once; the rest wait in Redis for any worker. Sixteen batches keep the
+    send gate full; more only add tasks waiting on it (bench/README.md)."""
     sweep_interval_s: int = Field(default=10, ge=1, le=60)
     """How often the sweeper runs (at the seconds of each minute that are multiples of it; tests lower it)."""
     send_concurrency: int = 128

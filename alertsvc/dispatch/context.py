@@ -17,6 +17,9 @@ from alertsvc.security.links import LinkSigner
 from alertsvc.settings import Settings
 from channels.base import Channel
 
+BATCH_SECONDS = 2.0
+"""How long, at its channel's rate limit, one ``deliver`` job should take to send its batch."""
+
 
 def build_channels(settings: Settings, runtime: Runtime) -> dict[str, Channel]:
     """The channel adapters for these settings: sandbox providers, or the real ones."""
@@ -62,6 +65,19 @@ class WorkerContext:
     owns_runtime: bool = False
     cache: dict[str, Any] = field(default_factory=dict)
     gates: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+
+    def batch_size(self, channel: str) -> int:
+        """Deliveries per ``deliver`` job on ``channel``: ``delivery_batch_size``, or fewer under a rate limit.
+
+        A job holds one of the worker's job slots until its last slot comes round; at 10 SMS a second, 500 would
+        hold it for 50 s, and a few such jobs would keep every other channel's work and new fan-outs waiting.
+        About :data:`BATCH_SECONDS` of sending a job keeps the slots turning over.
+        """
+        size = self.settings.delivery_batch_size
+        limiter = self.limiters.get(channel)
+        if limiter is not None:
+            size = min(size, max(1, int(BATCH_SECONDS / limiter.interval)))
+        return size
 
     def send_gate(self, channel: str) -> asyncio.Semaphore:
         """Sends in flight on ``channel`` for the whole worker: ``send_concurrency``, however many jobs run."""

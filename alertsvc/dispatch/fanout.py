@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -99,16 +99,17 @@ def _rows(alert_id: str, plans: Sequence[Plan], now: datetime) -> list[dict[str,
 
 
 async def enqueue_deliveries(
-    redis: ArqRedis, alert_id: str, work: Sequence[tuple[int, str]], batch_size: int, tag: str = "0"
+    redis: ArqRedis, alert_id: str, work: Sequence[tuple[int, str]], batch_size: Callable[[str], int], tag: str = "0"
 ) -> int:
-    """Enqueue ``deliver`` jobs for (delivery id, channel) pairs, ``batch_size`` ids a job, per channel."""
+    """Enqueue ``deliver`` jobs for (delivery id, channel) pairs, ``batch_size(channel)`` ids a job."""
     by_channel: dict[str, list[int]] = defaultdict(list)
     for delivery_id, channel in work:
         by_channel[channel].append(delivery_id)
     jobs = 0
     for channel, ids in by_channel.items():
-        for start in range(0, len(ids), batch_size):
-            batch = ids[start : start + batch_size]
+        size = batch_size(channel)
+        for start in range(0, len(ids), size):
+            batch = ids[start : start + size]
             await redis.enqueue_job(
                 DELIVER, alert_id, channel, batch, _job_id=deliver_job_id(alert_id, channel, batch[0], tag)
             )
@@ -167,7 +168,7 @@ async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
             immediate = [(row.id, row.channel) for row in created if row.state == "queued" and not row.held]
             counts["queued"] += len(immediate)
             counts["jobs"] += await enqueue_deliveries(
-                app.runtime.redis, alert_id, immediate, app.settings.delivery_batch_size
+                app.runtime.redis, alert_id, immediate, app.batch_size
             )
     async with transaction(app.runtime.sessions) as session:
         await session.execute(update(Alert).where(Alert.id == alert_id).values(planned_at=utcnow()))

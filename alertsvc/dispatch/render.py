@@ -157,13 +157,11 @@ def personalise(
             status_callback=status_callback,
         )
     if channel == "email":
-        mime = None
         if rendered.email is not None:
-            mime = rendered.email.render(
-                to=to, reference=reference, ack_link=ack_url, unsubscribe_link=unsubscribe_url
-            )
+            # The SMTP adapter sends these bytes as they are: no per-recipient copies of the text and HTML bodies.
+            mime = rendered.email.render(to=to, reference=reference, ack_link=ack_url, unsubscribe_link=unsubscribe_url)
+            return Message(channel="email", to=to, subject=rendered.subject, body="", reference=reference, mime=mime)
         return Message(
-            mime=mime,
             channel="email",
             to=to,
             subject=rendered.subject,

@@ -197,7 +197,7 @@ async def _requeue_stalled(app: WorkerContext) -> int:
             work[alert_id].append((delivery_id, channel))
     tag = f"s{int(now.timestamp()) // max(1, app.settings.stall_after_s)}"
     for alert_id, items in work.items():
-        await enqueue_deliveries(app.runtime.redis, alert_id, items, app.settings.delivery_batch_size, tag)
+        await enqueue_deliveries(app.runtime.redis, alert_id, items, app.batch_size, tag)
     return len(rows) - len(found)
 
 

@@ -23,6 +23,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from arq import cron
+from arq.constants import in_progress_key_prefix
 from arq.worker import Worker, func
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -82,6 +83,26 @@ async def _detach(ctx: dict[str, Any]) -> None:
         await app.close()
 
 
+class DispatchWorker(Worker):
+    """arq's worker, without re-checking jobs that are already running at every poll.
+
+    arq keeps a job in its queue until it finishes, and every poll reads the queue's head again and checks each
+    job there with a WATCH transaction (three round trips) to find out whether it may start it. During a fan-out
+    the head is the 10-60 batches in progress, here or in another worker, so every 10 ms poll cost a few hundred
+    Redis round trips and ~15 % of the worker's CPU. One pipelined ``EXISTS`` per job on the in-progress keys
+    drops those first; arq's own check still guards the start of the rest, so nothing about who runs what changes.
+    """
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        if job_ids:
+            async with self.pool.pipeline(transaction=False) as pipe:
+                for job_id in job_ids:
+                    pipe.exists(in_progress_key_prefix + job_id.decode())
+                running = await pipe.execute()
+            job_ids = [job_id for job_id, busy in zip(job_ids, running, strict=True) if not busy]
+        await super().start_jobs(job_ids)
+
+
 def build_worker(runtime: Runtime, owns_runtime: bool = False, **overrides: Any) -> Worker:
     """A worker bound to an open runtime (used in-process and by tests)."""
 
@@ -102,7 +123,7 @@ def build_worker(runtime: Runtime, owns_runtime: bool = False, **overrides: Any)
         "retry_jobs": True,
     }
     options.update(overrides)
-    return Worker(**options)
+    return DispatchWorker(**options)
 
 
 async def _close(worker: Worker, redis_gone: bool) -> None:

@@ -201,14 +201,17 @@ def _recipient(row: Sequence[object]) -> Recipient:
 
 
 async def recipients_of_residents(session: AsyncSession, resident_ids: Sequence[int]) -> list[Recipient]:
-    """Every contact of these residents (confirmed or not, opted out or not: the filter decides)."""
+    """Every confirmed contact of these residents, opted out or not (the filter records those as suppressed).
+
+    Unconfirmed contacts are never written to (double opt-in), so they are not even fetched.
+    """
     if not resident_ids:
         return []
     connection = await session.connection()  # Core: the ORM's result machinery costs ~2x per row here
     rows = await connection.execute(
         select(*_RECIPIENT_COLUMNS)
         .join(Resident, Resident.id == Contact.resident_id)
-        .where(ids_in(session, Contact.resident_id, resident_ids))
+        .where(ids_in(session, Contact.resident_id, resident_ids), Contact.confirmed_at.is_not(None))
     )
     return [_recipient(row) for row in rows]
 
@@ -220,7 +223,7 @@ async def recipients_of_contacts(session: AsyncSession, contact_ids: Sequence[in
     rows = await connection.execute(
         select(*_RECIPIENT_COLUMNS)
         .join(Resident, Resident.id == Contact.resident_id)
-        .where(ids_in(session, Contact.id, contact_ids))
+        .where(ids_in(session, Contact.id, contact_ids), Contact.confirmed_at.is_not(None))
     )
     return [_recipient(row) for row in rows]
 
