@@ -248,7 +248,43 @@ def _patch_profile() -> None:
     atexit.register(lambda: (profile.disable(), profile.dump_stats(f"worker-{os.getpid()}.prof")))
 
 
+def _patch_memory() -> None:
+    """tracemalloc in the worker: the allocation sites at its highest point go to ``worker-<pid>-memory.txt``.
+
+    A thread looks twice a second and keeps a snapshot whenever the traced total beats the last one; the sites
+    (three frames deep) of the best one are written at exit. Slows the worker about twofold: for finding what
+    holds memory, not for the table.
+    """
+    import atexit
+    import threading
+    import tracemalloc
+
+    tracemalloc.start(3)
+    best: dict[str, Any] = {"size": 0, "snapshot": None}
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            current, _ = tracemalloc.get_traced_memory()
+            if current > best["size"] * 1.05:
+                best["size"], best["snapshot"] = current, tracemalloc.take_snapshot()
+
+    def report() -> None:
+        snapshot = best["snapshot"]
+        if snapshot is None:
+            return
+        lines = [f"traced at the highest snapshot: {best['size'] / 2**20:.1f} MiB"]
+        for stat in snapshot.statistics("traceback")[:25]:
+            lines.append(f"{stat.size / 2**20:8.2f} MiB {stat.count:>9,} blocks")
+            lines.extend(f"      {frame}" for frame in stat.traceback.format()[-6:])
+        Path(f"worker-{os.getpid()}-memory.txt").write_text("\n".join(lines) + "\n")
+
+    threading.Thread(target=watch, daemon=True).start()
+    atexit.register(report)
+
+
 WORKER_PATCHES = {
+    "memory": _patch_memory,
     "quiet-twilio-log": _patch_quiet_twilio_log,
     "quiet-arq-log": _patch_quiet_arq_log,
     "profile": _patch_profile,

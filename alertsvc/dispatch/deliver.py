@@ -206,7 +206,7 @@ async def _send_all(
 
     A few sender coroutines pull the next message from the batch instead of one task per message: the gate
     (``send_concurrency`` in flight per channel, shared by every job of the worker) bounds what reaches the
-    provider anyway, and 64 concurrent jobs of 500 tasks each cost more CPU and memory than the sends.
+    provider anyway, and a task per message (16 jobs of 500) cost more CPU and memory than the sends.
     """
     adapter = app.channels[channel]
     limiter = app.limiters.get(channel)

@@ -12,6 +12,7 @@ import itertools
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 import numpy as np
@@ -200,32 +201,31 @@ def _recipient(row: Sequence[object]) -> Recipient:
     )
 
 
-async def recipients_of_residents(session: AsyncSession, resident_ids: Sequence[int]) -> list[Recipient]:
-    """Every confirmed contact of these residents, opted out or not (the filter records those as suppressed).
+async def _confirmed_recipients(session: AsyncSession, key: Any, ids: Sequence[int]) -> list[Recipient]:
+    """Confirmed contacts whose ``key`` column is one of ``ids``, with their residents' preferences.
 
-    Unconfirmed contacts are never written to (double opt-in), so they are not even fetched.
+    Unconfirmed contacts are never written to (double opt-in), so they are not even fetched; opted-out ones are
+    (the filter records them as suppressed). Core, not the ORM: its result machinery costs ~2x per row here.
     """
-    if not resident_ids:
+    if not ids:
         return []
-    connection = await session.connection()  # Core: the ORM's result machinery costs ~2x per row here
+    connection = await session.connection()
     rows = await connection.execute(
         select(*_RECIPIENT_COLUMNS)
         .join(Resident, Resident.id == Contact.resident_id)
-        .where(ids_in(session, Contact.resident_id, resident_ids), Contact.confirmed_at.is_not(None))
+        .where(ids_in(session, key, ids), Contact.confirmed_at.is_not(None))
     )
     return [_recipient(row) for row in rows]
+
+
+async def recipients_of_residents(session: AsyncSession, resident_ids: Sequence[int]) -> list[Recipient]:
+    """The confirmed contacts of these residents."""
+    return await _confirmed_recipients(session, Contact.resident_id, resident_ids)
 
 
 async def recipients_of_contacts(session: AsyncSession, contact_ids: Sequence[int]) -> list[Recipient]:
-    if not contact_ids:
-        return []
-    connection = await session.connection()  # Core: the ORM's result machinery costs ~2x per row here
-    rows = await connection.execute(
-        select(*_RECIPIENT_COLUMNS)
-        .join(Resident, Resident.id == Contact.resident_id)
-        .where(ids_in(session, Contact.id, contact_ids), Contact.confirmed_at.is_not(None))
-    )
-    return [_recipient(row) for row in rows]
+    """These contacts, where still confirmed."""
+    return await _confirmed_recipients(session, Contact.id, contact_ids)
 
 
 RECEIVED_STATES = ("sending", "sent", "delivered")

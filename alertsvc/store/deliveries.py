@@ -187,16 +187,23 @@ async def mark_sent(session: AsyncSession, results: Iterable[tuple[int, str]], n
     await connection.execute(statement, [{"b_id": i, "b_provider": provider} for i, provider in pairs])
 
 
-async def mark_failed(
-    session: AsyncSession, ids: Sequence[int], state: DeliveryState, code: str, reason: str, now: datetime
-) -> None:
-    """``sending`` → a final failure state, with the provider's code and reason."""
+async def _from_sending(session: AsyncSession, ids: Sequence[int], **values: Any) -> None:
+    """Move those of ``ids`` still ``sending`` (nobody else moved them since the claim) to ``values``."""
     if not ids:
         return
     await session.execute(
         update(Delivery)
         .where(ids_in(session, Delivery.id, ids), Delivery.state == DeliveryState.SENDING.value)
-        .values(state=state.value, error_code=code[:40], reason=reason[:300], updated_at=now, final_at=now)
+        .values(**values)
+    )
+
+
+async def mark_failed(
+    session: AsyncSession, ids: Sequence[int], state: DeliveryState, code: str, reason: str, now: datetime
+) -> None:
+    """``sending`` → a final failure state, with the provider's code and reason."""
+    await _from_sending(
+        session, ids, state=state.value, error_code=code[:40], reason=reason[:300], updated_at=now, final_at=now
     )
 
 
@@ -204,18 +211,14 @@ async def requeue(
     session: AsyncSession, ids: Sequence[int], not_before: datetime, code: str, reason: str, now: datetime
 ) -> None:
     """``sending`` → ``queued`` for another attempt at ``not_before``."""
-    if not ids:
-        return
-    await session.execute(
-        update(Delivery)
-        .where(ids_in(session, Delivery.id, ids), Delivery.state == DeliveryState.SENDING.value)
-        .values(
-            state=DeliveryState.QUEUED.value,
-            next_attempt_at=not_before,
-            error_code=code[:40],
-            reason=reason[:300],
-            updated_at=now,
-        )
+    await _from_sending(
+        session,
+        ids,
+        state=DeliveryState.QUEUED.value,
+        next_attempt_at=not_before,
+        error_code=code[:40],
+        reason=reason[:300],
+        updated_at=now,
     )
 
 
