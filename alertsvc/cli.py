@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from alertsvc.process import limit_malloc_arenas
 from alertsvc.settings import Settings, get_settings
 
 log = logging.getLogger("alertsvc")
@@ -207,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    limit_malloc_arenas()
     _configure_logging()
     args = build_parser().parse_args(argv)
     try:
