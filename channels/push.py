@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import ipaddress
+import logging
 import re
 import socket
 import uuid
