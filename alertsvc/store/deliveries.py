@@ -6,13 +6,14 @@ callback finds the row already moved and changes nothing (STYLE.md 4).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     String,
     Table,
     and_,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -258,22 +260,36 @@ async def has_pending(session: AsyncSession, alert_id: str) -> bool:
 
 
 async def stalled(
-    session: AsyncSession, queued_before: datetime, sending_before: datetime, limit: int = 5000
+    session: AsyncSession,
+    queued_before: datetime,
+    sending_before: datetime,
+    limit: int = 5000,
+    waiting: Collection[tuple[str, str]] = (),
 ) -> list[tuple[int, str, str, str]]:
-    """(id, alert_id, channel, state) of queued work that is due but idle, and sending work whose job died."""
-    rows = await session.execute(
-        select(Delivery.id, Delivery.alert_id, Delivery.channel, Delivery.state)
+    """(id, alert_id, channel, state) of queued work that is due but idle, and sending work whose job died.
+
+    ``waiting``: (alert, channel) pairs that still have ``deliver`` jobs in the queue. Their queued rows that were
+    never deferred are waiting their turn behind those jobs (a large or rate-limited fan-out), not lost, and are
+    left out, so that they neither come back as duplicate jobs every sweep nor fill ``limit`` ahead of work that
+    really was lost. Rows deferred (a retry, quiet hours) are always returned once due.
+    """
+    d = DELIVERIES.c
+    never_deferred: ColumnElement[bool] = d.next_attempt_at.is_(None)
+    if waiting:
+        never_deferred = and_(never_deferred, tuple_(d.alert_id, d.channel).not_in(list(waiting)))
+    rows = await (await session.connection()).execute(
+        select(d.id, d.alert_id, d.channel, d.state)
         .where(
             or_(
                 and_(
-                    Delivery.state == DeliveryState.QUEUED.value,
-                    Delivery.updated_at < queued_before,
-                    or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at < queued_before),
+                    d.state == DeliveryState.QUEUED.value,
+                    d.updated_at < queued_before,
+                    or_(never_deferred, d.next_attempt_at < queued_before),
                 ),
-                and_(Delivery.state == DeliveryState.SENDING.value, Delivery.updated_at < sending_before),
+                and_(d.state == DeliveryState.SENDING.value, d.updated_at < sending_before),
             )
         )
-        .order_by(Delivery.id)
+        .order_by(d.id)
         .limit(limit)
     )
     return [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]

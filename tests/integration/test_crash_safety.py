@@ -365,6 +365,47 @@ async def test_sweeper_marks_sent_what_the_provider_has_and_resends_the_rest(
         await runtime.close()
 
 
+async def test_sweeper_leaves_rows_waiting_behind_their_jobs_and_takes_up_lost_ones(
+    tmp_path: Path, database_url: str, clean_redis: str
+) -> None:
+    """Idle queued rows whose alert still has ``deliver`` jobs queued are waiting their turn (a big or rate-limited
+    fan-out): no duplicate jobs for them. Once the queue has lost those jobs (a Redis restart), they are sent."""
+    settings = make_settings(tmp_path, database_url, clean_redis, stall_after_s=1)
+    runtime = await open_runtime(settings)
+    app = await WorkerContext.open(runtime)
+    try:
+        await add_residents(runtime, 12)
+        async with runtime.sessions() as session, session.begin():
+            key = await create_key(session, "sweep", frozenset({Scope("alerts:send")}), actor="test")
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(runtime=runtime)), base_url=PUBLIC_URL
+        ) as client:
+            alert_id = await submit(client, key)
+        ctx: dict[str, Any] = {"app": app}
+        await runtime.redis.flushdb()
+        await fanout(ctx, alert_id)  # enqueues its deliver jobs; no worker runs them yet
+        queued_jobs = await runtime.redis.zcard("arq:queue")
+        assert queued_jobs > 0
+        long_ago = utcnow() - timedelta(minutes=2)
+        async with runtime.sessions() as session, session.begin():
+            await session.execute(update(Delivery).where(Delivery.alert_id == alert_id).values(updated_at=long_ago))
+
+        assert (await sweep(ctx))["requeued"] == 0  # waiting behind their jobs, not lost
+        assert await runtime.redis.zcard("arq:queue") == queued_jobs
+
+        await runtime.redis.flushdb()  # the jobs are lost
+        assert (await sweep(ctx))["requeued"] == 12
+        worker = build_worker(runtime, burst=True, cron_jobs=[])
+        try:
+            await worker.main()
+        finally:
+            await worker.close()
+        assert {row.state for row in await deliveries_of(runtime, alert_id)} == {"sent"}
+    finally:
+        await app.close()
+        await runtime.close()
+
+
 # --- real processes ----------------------------------------------------------------------------------------------
 
 
