@@ -4,7 +4,7 @@ Why these choices:
 
 * The official client, so request shape, authentication and error parsing follow Twilio's own code, over a
   transport of ours (:class:`_AiohttpTransport`) on aiohttp: httpx connection pools were slow at high concurrency
-  here, and the stock aiohttp transport spends as much CPU per message as the rest of the pipeline.
+  here, and the stock aiohttp transport spends ~20 % more CPU per message.
 * One aiohttp session (and so one connection pool, ``max_connections`` wide) for every send of the adapter's life.
   The session is created on first use, inside the running loop, because aiohttp binds a session to its loop.
 * Every request has a deadline: the session's aiohttp ``total`` timeout (the adapter's ``timeout``), which the
@@ -83,8 +83,9 @@ def _basic_auth(auth: tuple[str, str]) -> str:
 class _AiohttpTransport(AsyncHttpClient):  # type: ignore[misc]  # twilio ships no type hints
     """The twilio client's async transport, written for fan-out rates on one pooled aiohttp session.
 
-    The stock ``AsyncTwilioHttpClient`` costs about as much CPU per message as the rest of our pipeline: it
-    formats two log lines and the response headers for every request even when logging is off, builds an aiohttp
+    The stock ``AsyncTwilioHttpClient`` costs ~20 % more CPU per message (client included: 158-162 µs against
+    132-135 µs, measured side by side against the stand-in): it formats two log lines and the response headers
+    for every request even when logging is off, builds an aiohttp
     ``FormData`` (a multipart writer) to end with a urlencoded body, makes a ``BasicAuth`` object per request,
     and keeps a copy of each request and response for its own tests. This one sends the same bytes (the body
     urlencoded by the standard library, the same ``Authorization`` header, computed once) and hands the client
