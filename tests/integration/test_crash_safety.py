@@ -186,6 +186,16 @@ class Row:
     provider_id: str | None
 
 
+async def submit_through_api(runtime: Runtime) -> str:
+    """The test alert, posted through the HTTP API with a key allowed to send: approved at once."""
+    async with runtime.sessions() as session, session.begin():
+        key = await create_key(session, "sweeper", frozenset({Scope("alerts:send")}), actor="test")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(runtime=runtime)), base_url=PUBLIC_URL
+    ) as client:
+        return await submit(client, key)
+
+
 async def deliveries_of(runtime: Runtime, alert_id: str) -> list[Row]:
     async with runtime.sessions() as session:
         result = await session.execute(
@@ -323,12 +333,7 @@ async def test_sweeper_marks_sent_what_the_provider_has_and_resends_the_rest(
     app = await WorkerContext.open(runtime)
     try:
         numbers = await add_residents(runtime, 20)
-        async with runtime.sessions() as session, session.begin():
-            key = await create_key(session, "crash", frozenset({Scope("alerts:send")}), actor="test")
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=create_app(runtime=runtime)), base_url=PUBLIC_URL
-        ) as client:
-            alert_id = await submit(client, key)
+        alert_id = await submit_through_api(runtime)
         ctx: dict[str, Any] = {"app": app}
         await fanout(ctx, alert_id)
         await runtime.redis.flushdb()  # the deliver jobs are lost with the worker in this story
@@ -375,12 +380,7 @@ async def test_sweeper_leaves_rows_waiting_behind_their_jobs_and_takes_up_lost_o
     app = await WorkerContext.open(runtime)
     try:
         await add_residents(runtime, 12)
-        async with runtime.sessions() as session, session.begin():
-            key = await create_key(session, "sweep", frozenset({Scope("alerts:send")}), actor="test")
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=create_app(runtime=runtime)), base_url=PUBLIC_URL
-        ) as client:
-            alert_id = await submit(client, key)
+        alert_id = await submit_through_api(runtime)
         ctx: dict[str, Any] = {"app": app}
         await runtime.redis.flushdb()
         await fanout(ctx, alert_id)  # enqueues its deliver jobs; no worker runs them yet
