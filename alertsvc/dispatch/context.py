@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from alertsvc.dispatch.outbox import RedisOutbox
@@ -90,12 +91,12 @@ class WorkerContext:
     def settings(self) -> Settings:
         return self.runtime.settings
 
-    @property
+    @cached_property
     def public_base(self) -> str:
         """The public URL the links in messages start with, without a trailing slash."""
         return self.settings.public_url.rstrip("/")
 
-    @property
+    @cached_property
     def status_callback_url(self) -> str:
         """Where Twilio reports delivery status (``/hooks/twilio/status``)."""
         return f"{self.public_base}/hooks/twilio/status"

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alertsvc.residents.validation import CHANNELS, TOMBSTONE_PREFIX, ResidentInput, RowProblem
 from alertsvc.security.audit import record
-from alertsvc.store.db import transaction
+from alertsvc.store.db import is_postgresql, transaction
 from alertsvc.store.models import ConsentEvent, Contact, Resident
 from alertsvc.store.types import utcnow
 
@@ -113,7 +113,7 @@ async def _store_in_transaction(
     sessions: async_sessionmaker[AsyncSession], rows: Sequence[NumberedRow], actor: str
 ) -> UpsertResult:
     async with transaction(sessions) as session:
-        if session.get_bind().dialect.name == "postgresql":
+        if is_postgresql(session):
             # asyncpg prepares every statement; after five runs PostgreSQL may switch to a generic plan made
             # with the statistics of the moment, and a table that an import is filling still looks empty
             # then (autovacuum has not analysed it yet): a sequential scan per lookup, slower with every
@@ -204,7 +204,7 @@ async def _store_run(session: AsyncSession, rows: list[NumberedRow]) -> UpsertRe
 def _one_of(session: AsyncSession, column: ColumnElement[Any], values: Iterable[Any]) -> ColumnElement[bool]:
     """``column IN values``; on PostgreSQL as ``= ANY(array)``: one parameter instead of a thousand to bind,
     and one statement text (so one prepared statement) whatever the batch size."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
     return column.in_(list(values))
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import ColumnElement, and_, func, or_, select
@@ -137,6 +136,8 @@ async def _residents_in_boxes_sqlite(
         state.processors[name](value) if name in state.processors else value
         for name, value in zip(state.positiontup or (), state.positional_parameters, strict=True)
     )
+    import aiosqlite  # deferred: only SQLite deployments load it (the check below is its one use here)
+
     driver = (await connection.get_raw_connection()).driver_connection
     if not isinstance(driver, aiosqlite.Connection):
         raise TypeError(f"expected an aiosqlite connection, got {type(driver).__name__}")
@@ -156,7 +157,7 @@ async def _residents_in_boxes_sqlite(
 
 
 def _fetch_candidates(
-    driver: aiosqlite.Connection, statement: str, parameters: tuple[object, ...]
+    driver: Any, statement: str, parameters: tuple[object, ...]
 ) -> npt.NDArray[np.void]:
     """Run in aiosqlite's worker thread: ``(id, lat, lon)`` rows straight from the cursor into a numpy array."""
     cursor = driver._conn.execute(statement, parameters)

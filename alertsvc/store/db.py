@@ -39,6 +39,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def is_postgresql(session: AsyncSession) -> bool:
+    """Whether ``session`` talks to PostgreSQL (the places that use its arrays and ``unnest`` ask this)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

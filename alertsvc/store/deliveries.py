@@ -29,15 +29,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
 
+from alertsvc.store.db import is_postgresql
 from alertsvc.store.ids import ids_in
 from alertsvc.store.models import Contact, Delivery
 from alertsvc.tracking.states import DONE_FOR_DISPATCH, FINAL, DeliveryState
 
 DELIVERIES = cast(Table, Delivery.__table__)
-
-
-def _is_postgresql(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +68,7 @@ async def insert_planned(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
         return []
     returning = (DELIVERIES.c.id, DELIVERIES.c.channel, DELIVERIES.c.state, DELIVERIES.c.next_attempt_at)
     connection = await session.connection()
-    if _is_postgresql(session):
+    if is_postgresql(session):
         # One array per column, unnested by the server: a dozen parameters instead of a dozen per row, which
         # SQLAlchemy would otherwise process one by one in the worker (the fan-out's largest CPU cost).
         planned = (
@@ -166,7 +163,7 @@ async def mark_sent(session: AsyncSession, results: Iterable[tuple[int, str]], n
         return
     d = DELIVERIES.c
     connection = await session.connection()
-    if _is_postgresql(session):
+    if is_postgresql(session):
         given = (
             func.unnest(
                 bindparam("b_ids", [p[0] for p in pairs], type_=postgresql.ARRAY(BigInteger)),

@@ -10,6 +10,8 @@ from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, func, literal
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.store.db import is_postgresql
+
 
 def ids_in(session: AsyncSession, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
     """``column`` is one of ``ids``, with the ids bound as *one* parameter (an array, or a JSON list on SQLite).
@@ -20,7 +22,7 @@ def ids_in(session: AsyncSession, column: Any, ids: Sequence[int]) -> ColumnElem
     still use the primary key.
     """
     values = [int(i) for i in ids]
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         return cast(ColumnElement[bool], column == any_(bindparam(None, values, type_=postgresql.ARRAY(BigInteger))))
     listed: Any = select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(values))))
     return cast(ColumnElement[bool], column.in_(listed))
