@@ -34,4 +34,4 @@ class FormTokens:
             signed = self._serializer.loads(field, max_age=MAX_AGE_S)
         except BadSignature:
             return False
-        return isinstance(signed, str) and hmac.compare_digest(signed, cookie_value)
+        return isinstance(signed, str) and hmac.compare_digest(signed.encode(), cookie_value.encode())

@@ -31,4 +31,4 @@ def verify(secret: str, body: bytes, header: str, tolerance_s: int = DEFAULT_TOL
     if abs(time.time() - stamp) > tolerance_s:
         return False
     expected = sign(secret, body, stamp).split("v1=", 1)[1]
-    return hmac.compare_digest(given, expected)
+    return hmac.compare_digest(given.encode(), expected.encode())  # bytes: a non-ASCII header is False, not a crash
