@@ -167,9 +167,7 @@ async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
             # Rows held for quiet hours are left to the sweeper, which enqueues them once due.
             immediate = [(row.id, row.channel) for row in created if row.state == "queued" and not row.held]
             counts["queued"] += len(immediate)
-            counts["jobs"] += await enqueue_deliveries(
-                app.runtime.redis, alert_id, immediate, app.batch_size
-            )
+            counts["jobs"] += await enqueue_deliveries(app.runtime.redis, alert_id, immediate, app.batch_size)
     async with transaction(app.runtime.sessions) as session:
         await session.execute(update(Alert).where(Alert.id == alert_id).values(planned_at=utcnow()))
     await finish_if_done(app, alert_id)

@@ -15,5 +15,7 @@ def fanout_job_id(alert_id: str) -> str:
 def deliver_job_id(alert_id: str, channel: str, first_id: int, tag: str = "0") -> str:
     """The same batch is never queued twice; ``tag`` separates retries and sweeper re-enqueues."""
     return f"deliver:{alert_id}:{channel}:{first_id}:{tag}"
+
+
 SEND_CONFIRMATION = "send_confirmation"
 WEBHOOK_PUMP = "webhook_pump"

@@ -26,7 +26,6 @@ class RedisOutbox:
             pipe.ltrim(OUTBOX_KEY, 0, OUTBOX_MAX - 1)
             await pipe.execute()
 
-
     async def find(self, channel: str, to: str, since: datetime, marker: str) -> str | None:
         """The provider id of an entry for ``channel``/``to`` recorded at or after ``since`` whose body holds
         ``marker`` (the sweeper's "did it go out before the crash?"); newest first, stopping at ``since``."""

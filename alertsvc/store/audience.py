@@ -156,9 +156,7 @@ async def _residents_in_boxes_sqlite(
         yield Candidates(ids[start:end], lats[start:end], lons[start:end])
 
 
-def _fetch_candidates(
-    driver: Any, statement: str, parameters: tuple[object, ...]
-) -> npt.NDArray[np.void]:
+def _fetch_candidates(driver: Any, statement: str, parameters: tuple[object, ...]) -> npt.NDArray[np.void]:
     """Run in aiosqlite's worker thread: ``(id, lat, lon)`` rows straight from the cursor into a numpy array."""
     cursor = driver._conn.execute(statement, parameters)
     try:

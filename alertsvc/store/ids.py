@@ -26,4 +26,3 @@ def ids_in(session: AsyncSession, column: Any, ids: Sequence[int]) -> ColumnElem
         return cast(ColumnElement[bool], column == any_(bindparam(None, values, type_=postgresql.ARRAY(BigInteger))))
     listed: Any = select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(values))))
     return cast(ColumnElement[bool], column.in_(listed))
-
