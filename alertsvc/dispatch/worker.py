@@ -35,6 +35,7 @@ from alertsvc.dispatch.deliver import deliver
 from alertsvc.dispatch.fanout import fanout
 from alertsvc.dispatch.jobs import DELIVER, FANOUT, SEND_CONFIRMATION, SWEEP, WEBHOOK_PUMP
 from alertsvc.dispatch.sweeper import sweep
+from alertsvc.process import tune_gc_for_throughput
 from alertsvc.runtime import Runtime, open_runtime, redis_settings
 from alertsvc.settings import Settings
 from alertsvc.webhooks.sender import webhook_pump
@@ -103,11 +104,17 @@ class DispatchWorker(Worker):
         await super().start_jobs(job_ids)
 
 
-def build_worker(runtime: Runtime, owns_runtime: bool = False, **overrides: Any) -> Worker:
-    """A worker bound to an open runtime (used in-process and by tests)."""
+def build_worker(runtime: Runtime, owns_runtime: bool = False, *, tune_gc: bool = False, **overrides: Any) -> Worker:
+    """A worker bound to an open runtime (used in-process and by tests).
+
+    ``tune_gc``: a process that is only a worker freezes what start-up allocated (the channel libraries are
+    imported by ``_attach``) and collects less often (:func:`alertsvc.process.tune_gc_for_throughput`).
+    """
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         await _attach(ctx, runtime, owns_runtime)
+        if tune_gc:
+            tune_gc_for_throughput()
 
     options: dict[str, Any] = {
         "functions": _functions(runtime.settings.job_timeout_s),
@@ -143,14 +150,14 @@ async def _close(worker: Worker, redis_gone: bool) -> None:
             await worker.pool.aclose()
 
 
-async def run_until_stopped(runtime: Runtime, **overrides: Any) -> None:
+async def run_until_stopped(runtime: Runtime, *, tune_gc: bool = False, **overrides: Any) -> None:
     """Run arq workers one after another until stopped (cancelled, a signal, a burst run's end).
 
     A worker that loses Redis after it started is closed and a new one started in its place; one that cannot
     connect at all (``create_pool`` gave up after its retries) ends the run with that error.
     """
     while True:
-        worker = build_worker(runtime, **overrides)
+        worker = build_worker(runtime, tune_gc=tune_gc, **overrides)
         redis_gone = False
         try:
             await worker.async_run()
@@ -190,7 +197,7 @@ def run_standalone_worker(settings: Settings) -> None:
     async def main() -> None:
         runtime = await open_runtime(settings, migrate=False)
         try:
-            await run_until_stopped(runtime, handle_signals=True)
+            await run_until_stopped(runtime, tune_gc=True, handle_signals=True)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
