@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # ``python bench/fanout.py`` as well as ``python -m bench.fanout``
     sys.path.insert(0, str(ROOT))
 
-from bench.ceilings import BODY, FROM, run  # noqa: E402
+from bench.ceilings import FROM, run  # noqa: E402
 from bench.targeting import residents as generate_residents  # noqa: E402
 from bench.targeting import star_polygon  # noqa: E402
 
@@ -67,6 +67,15 @@ WARMUP_BOX = (10.0, 10.0, 10.01, 10.01)  # far from the city: a warm-up alert re
 SMTP_POOL = 4
 """``channels.email.SmtpEmail``'s default pool, which ``dispatch.context.build_channels`` uses."""
 CLIENT_CONCURRENCY = 128
+ALERT_WORDS = {
+    "language": "en-US",
+    "event": "Flood",
+    "senderName": "City Safety Office",
+    "headline": "Flood: water rising",
+    "description": "The river is rising fast.",
+    "instruction": "Move to higher ground now.",
+}
+"""The words of every benchmark alert: the bare clients send what the pipeline renders from them."""
 """``bench/ceilings.py``'s concurrency for the bare runs (``send_concurrency`` defaults to 128 as well)."""
 
 
@@ -150,10 +159,59 @@ async def _standin_main(channel: str) -> None:
 # child process 2: the bare client library (``python -m bench.fanout bare sms --port P --count N``)
 
 
+@dataclass(frozen=True)
+class Payloads:
+    sms: str
+    email: bytes
+    push_title: str
+    push_body: str
+
+
+def pipeline_payloads() -> Payloads:
+    """What the pipeline sends for a benchmark alert on each channel, for the bare clients to send as well.
+
+    Same templates, same links (a real signed token, so the same length), same size on the wire: the stand-ins
+    (aiosmtpd reads a message line by line) then do the same work per message in the bare run as in ours, and
+    only the client side differs.
+    """
+    from alertsvc.dispatch.render import personalise, render_info
+    from alertsvc.security.links import LinkSigner
+    from alertsvc.settings import Settings
+
+    settings = Settings()  # the worker's defaults: public URL, SMS segment budget
+    rendered = render_info(
+        ALERT_WORDS,
+        status="Actual",
+        msg_type="Alert",
+        sender_name="bench@city.example",
+        public_url=settings.public_url,
+        max_segments=settings.sms_max_segments,
+        email_from=FROM,
+    )
+    links = {kind: LinkSigner(SECRET, kind) for kind in ("ack", "unsubscribe")}
+    base = settings.public_url.rstrip("/")
+
+    def one(channel: str, to: str) -> Any:
+        return personalise(
+            rendered,
+            channel,
+            to=to,
+            reference="1234567",
+            ack_url=f"{base}/a/{links['ack'].sign(1234567)}",
+            unsubscribe_url=f"{base}/u/{links['unsubscribe'].sign(7654321)}",
+        )
+
+    email = one("email", "r1234567@example.net").mime
+    push = one("push", "ntfy://127.0.0.1/t")
+    assert email is not None
+    return Payloads(one("sms", "+15550001234").body, email, push.subject or "", push.body)
+
+
 async def _bare_main(channel: str, port: int, count: int, concurrency: int, pool: int) -> None:
     """Warm up, print ``ready``, wait for a line on stdin, send ``count`` messages, print the client-side rate."""
     warnings.simplefilter("ignore")
     closers: list[Any] = []
+    payloads = pipeline_payloads()
     if channel == "sms":
         from twilio.http.async_http_client import AsyncTwilioHttpClient
         from twilio.rest import Client
@@ -167,22 +225,11 @@ async def _bare_main(channel: str, port: int, count: int, concurrency: int, pool
         closers.append(http.close)
 
         async def send(i: int) -> None:
-            await messages.create_async(to=f"+1555{i:07d}", from_="+15005550006", body=BODY)
+            await messages.create_async(to=f"+1555{i:07d}", from_="+15005550006", body=payloads.sms)
 
     elif channel == "email":
         import aiosmtplib
 
-        from channels.email_mime import ACK_LINK, UNSUBSCRIBE_LINK, EmailTemplate
-
-        template = EmailTemplate.compile(
-            from_addr=FROM,
-            subject="Unwetterwarnung: Überflutung",
-            text=f"{BODY}\n{ACK_LINK}\nAbmelden: {UNSUBSCRIBE_LINK}\n",
-            html_body=f'<p>{BODY}</p>\n<p><a href="{ACK_LINK}">OK</a></p>\n',
-        )
-        prebuilt = template.render(
-            to="r@example.net", reference="d", ack_link="https://a.example/a/t", unsubscribe_link="https://a.example/u/t"
-        )
         connections: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
         for _ in range(pool):
             smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, local_hostname="example.org", timeout=10)
@@ -192,7 +239,7 @@ async def _bare_main(channel: str, port: int, count: int, concurrency: int, pool
         async def send(i: int) -> None:
             smtp = await connections.get()
             try:
-                await smtp.sendmail(FROM, [f"r{i}@example.net"], prebuilt, mail_options=["BODY=8BITMIME"])
+                await smtp.sendmail(FROM, [f"r{i}@example.net"], payloads.email, mail_options=["BODY=8BITMIME"])
             finally:
                 connections.put_nowait(smtp)
 
@@ -207,7 +254,7 @@ async def _bare_main(channel: str, port: int, count: int, concurrency: int, pool
         async def send(i: int) -> None:
             notifier = apprise.Apprise()
             notifier.add(f"ntfy://127.0.0.1:{port}/t{i}")
-            with await notifier.async_notify(body=BODY, title="Flood") as result:
+            with await notifier.async_notify(body=payloads.push_body, title=payloads.push_title) as result:
                 assert result.status == apprise.AppriseResultStatus.SUCCESS
 
     await run(100, concurrency, send)
@@ -471,9 +518,7 @@ def build_population(size: int, push_port: int, email_every: int, push_every: in
     warmup_first_contact = contact_id + 1
     for j in range(WARMUP_RESIDENTS):
         rid = size + j + 1
-        residents.append(
-            (rid, f"w{j}", float(rng.uniform(min_lat, max_lat)), float(rng.uniform(min_lon, max_lon)))
-        )
+        residents.append((rid, f"w{j}", float(rng.uniform(min_lat, max_lat)), float(rng.uniform(min_lon, max_lon))))
         add(rid, "sms", f"+1666{j:07d}", False)
         add(rid, "email", f"w{j}@example.net", False)
         add(rid, "push", f"ntfy://127.0.0.1:{push_port}/w{j}", False)
@@ -726,17 +771,12 @@ def cap_document(polygon: str, label: str) -> dict[str, Any]:
         "scope": "Public",
         "info": [
             {
-                "language": "en-US",
+                **ALERT_WORDS,
                 "category": ["Met"],
-                "event": "Flood",
                 "urgency": "Immediate",
                 "severity": "Severe",
                 "certainty": "Observed",
                 "expires": cap_time(now + timedelta(hours=2)),
-                "senderName": "City Safety Office",
-                "headline": "Flood: water rising",
-                "description": "The river is rising fast.",
-                "instruction": "Move to higher ground now.",
                 "area": [{"areaDesc": "bench polygon", "polygon": [polygon]}],
             }
         ],
