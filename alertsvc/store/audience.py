@@ -118,9 +118,9 @@ async def _residents_in_boxes_sqlite(
     ``sqlite3`` itself needs to fetch the same rows (0.8 s against 0.13 s for the 174,000 candidates of a
     million residents). Here SQLAlchemy still compiles the statement and its bound values (no SQL is written
     by hand), then one function, queued on the aiosqlite connection's worker thread (the only thread that may
-    use its ``sqlite3.Connection``), runs it and reads the cursor straight into one structured numpy array, with
-    no list of tuples in between. As on PostgreSQL the prefiltered residents are then held at once (24 bytes
-    each) and sliced into chunks, so a caller issuing other queries on the session while iterating is safe.
+    use its ``sqlite3.Connection``), runs it and reads the cursor straight into structured numpy arrays of
+    ``chunk`` rows, with no list of tuples in between. As on PostgreSQL the prefiltered residents are then held
+    at once (24 bytes each), so a caller issuing other queries on the session while iterating is safe.
     The same connection, so the same transaction, as the session's other statements.
     """
     if session.autoflush:  # what ``session.execute`` would do first
@@ -142,27 +142,33 @@ async def _residents_in_boxes_sqlite(
     if not isinstance(driver, aiosqlite.Connection):
         raise TypeError(f"expected an aiosqlite connection, got {type(driver).__name__}")
     # ``_execute`` queues a function on the connection's worker thread (how aiosqlite runs all its calls).
-    rows: npt.NDArray[np.void] = await driver._execute(  # type: ignore[no-untyped-call]
-        _fetch_candidates, driver, state.statement, parameters
+    parts: list[npt.NDArray[np.void]] = await driver._execute(  # type: ignore[no-untyped-call]
+        _fetch_candidates, driver, state.statement, parameters, chunk
     )
-    if not rows.size:
-        return
-    ids = np.ascontiguousarray(rows["id"])
-    lats = np.ascontiguousarray(rows["lat"])
-    lons = np.ascontiguousarray(rows["lon"])
-    del rows
-    for start in range(0, ids.size, chunk):
-        end = start + chunk
-        yield Candidates(ids[start:end], lats[start:end], lons[start:end])
+    while parts:
+        rows = parts.pop(0)  # each part is let go once its columns are copied out
+        yield Candidates(
+            np.ascontiguousarray(rows["id"]), np.ascontiguousarray(rows["lat"]), np.ascontiguousarray(rows["lon"])
+        )
 
 
-def _fetch_candidates(driver: Any, statement: str, parameters: tuple[object, ...]) -> npt.NDArray[np.void]:
-    """Run in aiosqlite's worker thread: ``(id, lat, lon)`` rows straight from the cursor into a numpy array."""
+def _fetch_candidates(
+    driver: Any, statement: str, parameters: tuple[object, ...], chunk: int
+) -> list[npt.NDArray[np.void]]:
+    """Run in aiosqlite's worker thread: ``(id, lat, lon)`` rows straight from the cursor into numpy arrays.
+
+    ``chunk`` rows at a time: ``np.fromiter`` over a cursor of unknown length grows its buffer by doubling, so
+    one array for every candidate peaked at twice their size (8 MiB for a million residents), and three column
+    copies of it came on top; parts of the caller's chunk size are copied column-wise one at a time instead.
+    """
     cursor = driver._conn.execute(statement, parameters)
+    parts: list[npt.NDArray[np.void]] = []
     try:
-        return np.fromiter(cursor, dtype=_CANDIDATE_ROW)
+        while (part := np.fromiter(itertools.islice(cursor, chunk), dtype=_CANDIDATE_ROW)).size:
+            parts.append(part)
     finally:
         cursor.close()
+    return parts
 
 
 _RECIPIENT_COLUMNS = (
