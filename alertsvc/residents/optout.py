@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alertsvc.store.models import ConsentEvent, Contact, Delivery
+from alertsvc.store.models import ConsentEvent, Contact, Delivery, is_pending
 from alertsvc.tracking.states import DeliveryState
 
 
@@ -26,7 +26,11 @@ async def opt_out(session: AsyncSession, contact: Contact, method: str, source: 
         contact.opted_out_at = now
         await session.execute(
             update(Delivery)
-            .where(Delivery.contact_id == contact.id, Delivery.state == DeliveryState.QUEUED.value)
+            .where(
+                is_pending(Delivery.state),  # through the partial pending index: contact_id has none of its own
+                Delivery.contact_id == contact.id,
+                Delivery.state == DeliveryState.QUEUED.value,
+            )
             .values(state=DeliveryState.SUPPRESSED.value, reason="opted out", updated_at=now, final_at=now)
         )
     session.add(

@@ -9,8 +9,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    literal_column,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
 
 from alertsvc.store.types import UTCDateTime, utcnow
 
@@ -157,6 +171,21 @@ class Contact(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+PENDING_STATES_SQL = "state IN ('queued', 'sending')"
+"""The predicate of the partial index ``ix_deliveries_pending_updated``, as written in the DDL."""
+
+
+def is_pending(state: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[bool]:
+    """``state IN ('queued', 'sending')`` with the states written into the SQL, not bound as parameters.
+
+    A planner uses a partial index only when it can prove the query implies the index's predicate, and it cannot
+    prove that from a bound parameter (PostgreSQL's prepared statements, SQLite's ``?``). SQLite wants the very
+    term of the index; PostgreSQL accepts any term that implies it. Queries that should reach pending rows
+    through ``ix_deliveries_pending_updated`` carry this term.
+    """
+    return state.in_([literal_column("'queued'"), literal_column("'sending'")])
+
+
 class Delivery(Base):
     """One alert to one contact on one channel; unique on (alert, contact), so never sent twice."""
 
@@ -164,8 +193,19 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("alert_id", "contact_id", name="uq_deliveries_alert_contact"),
         Index("ix_deliveries_alert_state", "alert_id", "state"),
-        Index("ix_deliveries_state_updated", "state", "updated_at"),
-        Index("ix_deliveries_provider_id", "provider_id"),
+        # Partial (migration 0003): a row leaves the first once final and enters the second once sent.
+        Index(
+            "ix_deliveries_pending_updated",
+            "updated_at",
+            sqlite_where=text(PENDING_STATES_SQL),
+            postgresql_where=text(PENDING_STATES_SQL),
+        ),
+        Index(
+            "ix_deliveries_provider_id",
+            "provider_id",
+            sqlite_where=text("provider_id IS NOT NULL"),
+            postgresql_where=text("provider_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

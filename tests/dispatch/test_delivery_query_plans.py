@@ -1,0 +1,138 @@
+"""The delivery queries of the hot path and the sweeper reach their rows through an index, on both databases.
+
+Each real query (the store's own functions) runs with its SQL captured, then the database explains that SQL with
+the same parameters. What this guards against, found on SQLite: the claim (``id IN (...) AND state = ?``) was
+answered from an index led by ``state``, walking every queued row of every alert for each batch. The partial
+indexes of migration 0003 are only usable when a query implies their predicate, which the plans below also check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event, insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from alertsvc.residents.optout import opt_out
+from alertsvc.store import deliveries as delivery_store
+from alertsvc.store.db import create_engine, session_factory
+from alertsvc.store.migrate import upgrade
+from alertsvc.store.models import PENDING_STATES_SQL, Alert, Contact, Delivery, Resident
+from alertsvc.store.types import utcnow
+from alertsvc.tracking.callbacks import apply_twilio_status
+from alertsvc.tracking.states import DeliveryState
+
+ROWS = 3000
+
+
+def test_the_partial_index_predicate_names_the_pending_states() -> None:
+    assert f"state IN ('{DeliveryState.QUEUED.value}', '{DeliveryState.SENDING.value}')" == PENDING_STATES_SQL
+
+
+@contextmanager
+def captured(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
+    statements: list[tuple[str, Any]] = []
+
+    def listener(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, many: bool) -> None:
+        if not many:
+            statements.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", listener)
+
+
+async def _plan(connection: AsyncConnection, statement: str, parameters: Any) -> str:
+    if connection.dialect.name == "sqlite":
+        rows = await connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        return "\n".join(str(row[-1]) for row in rows)
+    rows = await connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+    return "\n".join(str(row[0]) for row in rows)
+
+
+async def _seed(engine: AsyncEngine) -> None:
+    """One alert with ROWS deliveries: most sent (with a provider id), a few queued."""
+    now = utcnow()
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(Alert).values(
+                id="plan-alert", sender="s", identifier="i", sent_text="t", sent_at=now, status="Actual",
+                msg_type="Alert", state="dispatching", cap={}, submitted_by="test",
+            )
+        )  # fmt: skip
+        await connection.execute(
+            insert(Resident),
+            [{"id": i, "ref": f"r{i}", "lat": 0.0, "lon": 0.0, "language": "en"} for i in range(1, ROWS + 1)],
+        )
+        await connection.execute(
+            insert(Contact),
+            [{"id": i, "resident_id": i, "channel": "sms", "address": f"+1555{i:07d}"} for i in range(1, ROWS + 1)],
+        )
+        await connection.execute(
+            insert(Delivery),
+            [
+                {
+                    "id": i, "alert_id": "plan-alert", "contact_id": i, "resident_id": i, "channel": "sms",
+                    "language": "en", "attempts": 1, "created_at": now, "updated_at": now,
+                    "state": "queued" if i % 100 == 0 else "sent", "provider_id": None if i % 100 == 0 else f"SM{i}",
+                }
+                for i in range(1, ROWS + 1)
+            ],
+        )  # fmt: skip
+        if connection.dialect.name == "postgresql":
+            await connection.exec_driver_sql("ANALYZE deliveries")
+
+
+Work = Callable[[AsyncSession], Awaitable[object]]
+
+
+async def _plan_of(engine: AsyncEngine, work: Work, marker: str) -> str:
+    """Run ``work`` in a transaction, then explain its first statement containing ``marker``."""
+    with captured(engine) as statements:
+        async with session_factory(engine)() as session, session.begin():
+            await work(session)
+    statement, parameters = next(s for s in statements if marker in s[0])
+    async with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # A few thousand rows may be cheaper to scan than to look up; what is checked is that the index
+            # can serve the query at all (a partial one only can when the query implies its predicate).
+            await connection.exec_driver_sql("SET enable_seqscan = off")
+        return await _plan(connection, statement, parameters)
+
+
+async def _opt_out_400(session: AsyncSession) -> None:
+    contact = await session.get(Contact, 400)
+    assert contact is not None
+    await opt_out(session, contact, "test", None, utcnow())
+
+
+async def test_hot_path_and_sweeper_queries_use_an_index(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine)
+        await _seed(engine)
+        now = utcnow()
+        later = now + timedelta(seconds=1)
+        claim = await _plan_of(engine, lambda s: delivery_store.claim(s, [100, 200, 300], now), "UPDATE deliveries")
+        if database_url.startswith("postgresql"):
+            assert "Seq Scan" not in claim, claim  # by id, or through the few pending rows: both look rows up
+        else:
+            assert "INTEGER PRIMARY KEY" in claim and "ix_deliveries" not in claim, claim
+
+        stalled = await _plan_of(engine, lambda s: delivery_store.stalled(s, later, later), "FROM deliveries")
+        assert "ix_deliveries_pending_updated" in stalled, stalled
+
+        callback = await _plan_of(
+            engine, lambda s: apply_twilio_status(s, "SM7", "delivered", None, now), "UPDATE deliveries"
+        )
+        assert "ix_deliveries_provider_id" in callback, callback
+
+        stop = await _plan_of(engine, _opt_out_400, "UPDATE deliveries")
+        assert "ix_deliveries_pending_updated" in stop, stop
+    finally:
+        await engine.dispose()
