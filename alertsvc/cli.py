@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from alertsvc.process import limit_malloc_arenas
+from alertsvc.process import limit_malloc_arenas, tune_gc_for_throughput
 from alertsvc.settings import Settings, get_settings
 
 log = logging.getLogger("alertsvc")
@@ -54,7 +54,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         log.info("no REDIS_URL: starting an embedded Redis and an in-process worker")
     if settings.sandbox:
         log.info("sandbox providers: nothing leaves this machine; see /api/v1/sandbox/outbox")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=True)
+    app = create_app(settings)
+    # The app and its libraries are imported by now; with the embedded defaults this process also runs the worker.
+    tune_gc_for_throughput()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=True)
     return 0
 
 
