@@ -181,6 +181,10 @@ async def test_draw_submit_approve_watch_and_cancel(live_server: LiveServer) -> 
             await approver.click("#prepare-cancel")
             await snap(approver, "07-cancel-confirm.png")
             await approver.click("button.danger[type=submit]")
+            # The confirmation page shows the CANCEL banner too: wait for the redirect to the new Cancel alert's
+            # page before checking it, or the next goto races the navigation still in flight.
+            cancel_page = re.compile(r"/console/alerts/[0-9a-f-]{36}$")
+            await approver.wait_for_url(lambda url: bool(cancel_page.search(url)) and url != alert_url)
             await expect(approver.locator(".banner-type")).to_contain_text("CANCEL")
             await snap(approver, "08-cancel-sent.png")
             await approver.goto(alert_url)
