@@ -171,7 +171,9 @@ class Contact(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-PENDING_STATES_SQL = "state IN ('queued', 'sending')"
+PENDING_STATES = ("queued", "sending")
+"""Delivery states the dispatcher still has work on (``tracking.states.DeliveryState`` values; a test ties them)."""
+PENDING_STATES_SQL = "state IN ({})".format(", ".join(f"'{state}'" for state in PENDING_STATES))
 """The predicate of the partial index ``ix_deliveries_pending_updated``, as written in the DDL."""
 
 
@@ -183,7 +185,7 @@ def is_pending(state: ColumnElement[str] | InstrumentedAttribute[str]) -> Column
     term of the index; PostgreSQL accepts any term that implies it. Queries that should reach pending rows
     through ``ix_deliveries_pending_updated`` carry this term.
     """
-    return state.in_([literal_column("'queued'"), literal_column("'sending'")])
+    return state.in_([literal_column(f"'{pending}'") for pending in PENDING_STATES])
 
 
 class Delivery(Base):
