@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from alertsvc.residents.optout import opt_out
@@ -134,5 +134,32 @@ async def test_hot_path_and_sweeper_queries_use_an_index(database_url: str) -> N
 
         stop = await _plan_of(engine, _opt_out_400, "UPDATE deliveries")
         assert "ix_deliveries_pending_updated" in stop, stop
+    finally:
+        await engine.dispose()
+
+
+async def test_mark_sent_moves_only_sending_rows_each_with_its_own_provider_id(database_url: str) -> None:
+    """The batch update pairs each id with its own provider id and leaves rows another writer moved alone."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine)
+        await _seed(engine)
+        now = utcnow()
+        sessions = session_factory(engine)
+        async with sessions() as session, session.begin():
+            claimed = await delivery_store.claim(session, [100, 200, 300, 400], now)
+        assert sorted(c.id for c in claimed) == [100, 200, 300, 400]
+        async with sessions() as session, session.begin():  # a fast callback got to 300 first
+            await session.execute(update(Delivery).where(Delivery.id == 300).values(state="delivered"))
+        pairs = [(400, "SM-d"), (100, "SM-a"), (200, "SM-b"), (300, "SM-c"), (7, "SM-not-sending")]
+        plan = await _plan_of(engine, lambda s: delivery_store.mark_sent(s, pairs, now), "UPDATE deliveries")
+        async with engine.connect() as connection:
+            sent = await connection.execute(select(Delivery.id, Delivery.provider_id).where(Delivery.state == "sent"))
+            rows = {int(i): provider for i, provider in sent}
+            states = {int(i): state for i, state in await connection.execute(select(Delivery.id, Delivery.state))}
+        assert {i: rows[i] for i in (100, 200, 400)} == {100: "SM-a", 200: "SM-b", 400: "SM-d"}
+        assert states[300] == "delivered" and rows[7] == "SM7"  # neither was sending: both untouched
+        assert states[500] == "queued"
+        assert "Seq Scan" not in plan and "SCAN deliveries" not in plan, plan
     finally:
         await engine.dispose()
