@@ -6,7 +6,7 @@
 3. **Pace** by the channel's shared rate limit (slots reserved in Redis for the whole batch); when Redis cannot
    be reached the claimed rows go straight back to ``queued`` (nothing was sent) for the sweeper. A send goes
    neither before its slot nor more than :data:`LATE_TOLERANCE_S` after it (it takes a new slot instead):
-   see :class:`Slots`.
+   see :class:`~alertsvc.dispatch.ratelimit.Reservation`.
 4. **Send** concurrently through the channel adapter, holding no database session meanwhile (STYLE.md 7).
 5. **Record** every outcome in one transaction: ``sent`` with the provider id, a final failure, or back to
    ``queued`` with a backoff for transient errors, bounded by the alert's ``expires``; retries are enqueued as
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,7 +30,7 @@ from alertsvc.cap import alert_to_json, parse_cap_json
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.fanout import enqueue_deliveries, finish_if_done
 from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
-from alertsvc.dispatch.ratelimit import RateLimiter, Reservation
+from alertsvc.dispatch.ratelimit import Reservation
 from alertsvc.dispatch.render import Rendered, personalise, render_info
 from alertsvc.dispatch.retry import next_attempt
 from alertsvc.store import deliveries as delivery_store
@@ -45,7 +44,8 @@ log = logging.getLogger(__name__)
 
 SENDABLE_STATES = frozenset({AlertState.DISPATCHING.value, AlertState.SENT.value})
 LATE_TOLERANCE_S = 0.01
-"""A send that wakes later than this after its rate-limit slot takes a new slot instead of going at once.
+"""A send that wakes later than this after its rate-limit slot (its earliest reading: the clock mapping's error
+counts as lateness) takes a new slot instead of going at once.
 
 Without it, the sends of a worker whose event loop or process was paused (GC, CPU starvation) all wake together
 and go out as one burst, past the rate, wherever the provider counts. Lateness below ``1 / HEADROOM - 1`` of a
@@ -150,33 +150,7 @@ async def _send_one(
     return Outcome(claimed.id, provider_id=result.provider_id)
 
 
-@dataclass(frozen=True, slots=True)
-class Slots:
-    """A rate-limit reservation read conservatively.
-
-    Redis fixed the slots at some instant of our round trip to it, so slot ``i`` lies between
-    ``reservation.slot_at(i)`` (had Redis answered at once) and that plus ``rtt``. A send never goes before the
-    later bound (never early) and counts its lateness from the earlier one, so it is never more than
-    :data:`LATE_TOLERANCE_S` late either.
-    """
-
-    reservation: Reservation
-    rtt: float
-
-    def not_before(self, index: int) -> float:
-        return self.reservation.slot_at(index) + self.rtt
-
-    def too_late(self, index: int) -> bool:
-        return time.monotonic() - self.reservation.slot_at(index) > LATE_TOLERANCE_S
-
-
-async def _timed_reserve(limiter: RateLimiter, n: int) -> Slots:
-    start = time.monotonic()
-    reservation = await limiter.reserve(n)
-    return Slots(reservation, time.monotonic() - start)
-
-
-async def _reserve(app: WorkerContext, channel: str, claimed: list[delivery_store.Claimed]) -> Slots | None:
+async def _reserve(app: WorkerContext, channel: str, claimed: list[delivery_store.Claimed]) -> Reservation | None:
     """Reserve the batch's send slots; if Redis cannot be asked, hand the claimed rows back before failing.
 
     Nothing has been sent yet, so ``queued`` again is exact, and the sweeper re-enqueues them after
@@ -186,7 +160,7 @@ async def _reserve(app: WorkerContext, channel: str, claimed: list[delivery_stor
     if limiter is None:
         return None
     try:
-        return await _timed_reserve(limiter, len(claimed))
+        return await limiter.reserve(len(claimed))
     except Exception:
         now = utcnow()
         async with transaction(app.runtime.sessions) as session:
@@ -200,7 +174,7 @@ async def _send_all(
     alert: AlertForSending,
     channel: str,
     claimed: list[delivery_store.Claimed],
-    reserved: Slots | None,
+    reserved: Reservation | None,
 ) -> list[Outcome]:
     """Send a claimed batch, in slot order, through the worker's shared gate for the channel.
 
@@ -218,12 +192,13 @@ async def _send_all(
         slots, position = reserved, index
         for attempt in range(MAX_RESLOTS + 1):
             if slots is not None:
-                await asyncio.sleep(max(0.0, slots.not_before(position) - time.monotonic()))
+                await slots.wait_for(position)
             async with gate:
-                if slots is None or limiter is None or attempt == MAX_RESLOTS or not slots.too_late(position):
+                on_time = slots is None or slots.lateness(position) <= LATE_TOLERANCE_S
+                if on_time or limiter is None or attempt == MAX_RESLOTS:
                     return await _send_one(adapter, app, alert, channel, item)
             try:  # woke too late to use this slot: take a new one
-                slots, position = await _timed_reserve(limiter, 1), 0
+                slots, position = await limiter.reserve(1), 0
             except Exception:
                 return Outcome(item.id, error=TransientError("rate_limiter", "rate limiter unreachable"))
         raise AssertionError("unreachable: the last attempt always sends")
