@@ -59,9 +59,14 @@ class _ClockReading:
     def error_at(self, moment: float) -> float:
         return self.error + max(0.0, moment - self.taken_at) * CLOCK_DRIFT
 
+    def agrees_with(self, newer: _ClockReading) -> bool:
+        """Whether both readings can be true at once: if not, Redis' clock stepped (or another Redis answers),
+        and the newer reading, however loose, is the one to trust."""
+        return abs(newer.offset - self.offset) <= newer.error + self.error_at(newer.taken_at)
+
 
 class RedisClock:
-    """This process's view of Redis' clock, from the tightest recent round trip."""
+    """This process's view of Redis' clock, from the tightest recent round trip that agrees with the latest."""
 
     __slots__ = ("_reading",)
 
@@ -71,9 +76,10 @@ class RedisClock:
     def observe(self, sent_at: float, received_at: float, redis_now: float) -> None:
         """Record that Redis read ``redis_now`` (its seconds) between ``sent_at`` and ``received_at`` (ours)."""
         error = (received_at - sent_at) / 2
+        reading = _ClockReading(redis_now - (sent_at + error), error, received_at)
         current = self._reading
-        if current is None or error <= current.error_at(received_at):
-            self._reading = _ClockReading(redis_now - (sent_at + error), error, received_at)
+        if current is None or error <= current.error_at(received_at) or not current.agrees_with(reading):
+            self._reading = reading
 
     def to_local(self, redis_time: float, now: float | None = None) -> tuple[float, float]:
         """``redis_time`` on this process's monotonic clock, and how far off that may be (either way) at ``now``."""

@@ -63,6 +63,13 @@ def test_an_old_reading_gives_way_as_it_ages() -> None:
     assert clock.to_local(7.0 + later, now=later + 0.002) == pytest.approx((later - 0.0005, 0.001), abs=1e-9)
 
 
+def test_a_clock_step_is_taken_at_once() -> None:
+    clock = RedisClock()
+    clock.observe(sent_at=10.0, received_at=10.0002, redis_now=900.0001)
+    clock.observe(sent_at=11.0, received_at=11.05, redis_now=903.025)  # a loose reading, 2 s off the kept one
+    assert clock.to_local(903.025, now=11.05) == pytest.approx((11.025, 0.025))
+
+
 async def test_a_slow_round_trip_does_not_blur_the_slots(clean_redis: str) -> None:
     """A reservation answered while the event loop was busy still knows its slots to the earlier precision.
 
