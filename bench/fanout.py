@@ -423,6 +423,47 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+def pss_mib(pid: int) -> float:
+    """Proportional set size of a live process, in MiB: pages it shares (libraries, the page cache of files it
+    maps) are divided among the processes sharing them, so a sum over processes counts each page once."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0.0
+
+
+class PssSampler:
+    """The highest sum of PSS over a set of processes, sampled every ``interval`` seconds on a thread of its own.
+
+    The kernel keeps a high-water mark of RSS (``VmHWM``) but none of PSS, so this samples; a peak shorter than
+    the interval can be missed, which is why the table keeps ``VmHWM`` as its main figure.
+    """
+
+    def __init__(self, pids: Sequence[int], interval: float = 0.25) -> None:
+        self.pids = list(pids)
+        self.interval = interval
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, sum(pss_mib(pid) for pid in self.pids))
+            self._stop.wait(self.interval)
+
+    def start(self) -> PssSampler:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop sampling (again: harmless); ``peak`` keeps its value."""
+        self._stop.set()
+        self._thread.join()
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a live process has used so far (``/proc/PID/stat``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -850,6 +891,7 @@ class Row:
     bare: Ceiling
     cpu_us: float = float("nan")
     peak_mib: float = float("nan")
+    peak_pss_mib: float = float("nan")
     load_s: float = float("nan")
 
 
@@ -896,6 +938,7 @@ async def run_database(kind: str, population: Population, args: argparse.Namespa
                 processes = [
                     start_logged(command, env, tmp / f"worker-{kind}-{size}-{workers}-{n}.log") for n in range(workers)
                 ]
+                sampler = PssSampler([api_process.pid, *(p.pid for p in processes)]).start()
                 try:
                     warm = await send_alert(api, key, warmup_polygon(), "warmup", standins,
                                             {c: WARMUP_RESIDENTS for c in args.channels}, within=120)  # fmt: skip
@@ -920,15 +963,17 @@ async def run_database(kind: str, population: Population, args: argparse.Namespa
                                         load_s=load_s))  # fmt: skip
                         print(f"  {kind} workers={workers} {channel}: {run_result}", flush=True)
                         await clear_deliveries(database)
+                    sampler.stop()
                     worker_peaks = [peak_rss_mib(p.pid) for p in processes]
                     api_peak = peak_rss_mib(api_process.pid)
                     peak = api_peak + sum(worker_peaks)
                     print(f"  peak RSS: API {api_peak:.0f} MiB, workers " + ", ".join(f"{m:.0f}" for m in worker_peaks)
-                          + " MiB", flush=True)  # fmt: skip
+                          + f" MiB; summed PSS at most {sampler.peak:.0f} MiB", flush=True)  # fmt: skip
                     for row in rows:
                         if row.workers == workers:
-                            row.peak_mib = peak
+                            row.peak_mib, row.peak_pss_mib = peak, sampler.peak
                 finally:
+                    sampler.stop()
                     for process in processes:
                         stop_process(process)
         finally:
@@ -943,10 +988,10 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
     print(
         f"| {'residents':>9} | {'db':<10} | {'workers':>7} | {'channel':<7} | {'msgs':>7} | {'targeting s':>11} "
         f"| {'accept→first s':>14} | {'msg/s':>7} | {'bare msg/s':>10} | {'ratio':>5} "
-        f"| {'CPU µs/msg':>10} | {'bare µs':>7} | {'CPU ratio':>9} | {'peak MiB':>8} |"
+        f"| {'CPU µs/msg':>10} | {'bare µs':>7} | {'CPU ratio':>9} | {'peak MiB':>8} | {'PSS MiB':>7} |"
     )
     print(f"|{'-' * 10}:|{'-' * 12}|{'-' * 8}:|{'-' * 9}|{'-' * 8}:|{'-' * 12}:|{'-' * 15}:|{'-' * 8}:|"
-          f"{'-' * 11}:|{'-' * 6}:|{'-' * 11}:|{'-' * 8}:|{'-' * 10}:|{'-' * 9}:|")  # fmt: skip
+          f"{'-' * 11}:|{'-' * 6}:|{'-' * 11}:|{'-' * 8}:|{'-' * 10}:|{'-' * 9}:|{'-' * 8}:|")  # fmt: skip
     for r in rows:
         run_ = r.run
         msgs = f"{run_.arrived:,}" if run_ else "-"
@@ -957,13 +1002,15 @@ def print_table(rows: list[Row], args: argparse.Namespace) -> None:
         print(
             f"| {r.size:>9,} | {r.database:<10} | {r.workers:>7} | {r.channel:<7} | {msgs:>7} | {r.targeting:>11.3f} "
             f"| {first:>14} | {rate:>7,.0f} | {r.bare.rate:>10,.0f} | {rate / r.bare.rate:>5.2f} "
-            f"| {r.cpu_us:>10.0f} | {r.bare.cpu_us:>7.0f} | {r.bare.cpu_us / r.cpu_us:>9.2f} | {r.peak_mib:>8.0f} |"
+            f"| {r.cpu_us:>10.0f} | {r.bare.cpu_us:>7.0f} | {r.bare.cpu_us / r.cpu_us:>9.2f} | {r.peak_mib:>8.0f} "
+            f"| {r.peak_pss_mib:>7.0f} |"
         )
     print(
         f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; messages ('!': fewer than expected) counted at"
         f" the stand-in; bare: {args.ceiling_messages:,} messages (push {args.push_ceiling_messages:,}),"
         f" concurrency {CLIENT_CONCURRENCY} a process, SMTP {SMTP_POOL} connections a process;"
-        "\npeak MiB: VmHWM of the API process + every worker process."
+        "\npeak MiB: VmHWM of the API process + every worker process; PSS MiB: the highest sum of their PSS, sampled"
+        " every 0.25 s (shared pages counted once)."
     )
 
 
