@@ -43,9 +43,9 @@ redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.ceil((tat - now)
 return {first, now}
 """
 
-CLOCK_DRIFT = 1e-4
-"""How fast a kept clock reading loses precision, in seconds per second (100 ppm, more than quartz drift and
-NTP's slewing together), so a newer reading with a slightly wider round trip eventually replaces an old one."""
+CLOCK_DRIFT = 5e-4
+"""How fast a kept clock reading loses precision, in seconds per second: 500 ppm, the most NTP slews a clock by
+(``TIME`` is Redis' wall clock), so a newer reading with a somewhat wider round trip soon replaces an old one."""
 
 
 @dataclass(frozen=True, slots=True)
