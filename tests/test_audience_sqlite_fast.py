@@ -1,8 +1,9 @@
 """``residents_in_boxes`` against a plain SQL query, on both databases, boundary values included.
 
 SQLite reads the rows on aiosqlite's own thread straight into numpy (not through SQLAlchemy's streaming), and
-PostgreSQL through one ``array_agg`` row: both must give exactly the residents ``lat BETWEEN .. AND lon BETWEEN``
-selects (inclusive bounds, a resident in two overlapping boxes once), with their positions bit for bit.
+PostgreSQL through packed ``string_agg`` rows, one per latitude band: both must give exactly the residents
+``lat BETWEEN .. AND lon BETWEEN`` selects (inclusive bounds, a resident in two overlapping boxes once), with
+their positions bit for bit.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.geo.targeting import BetweenParams
-from alertsvc.store.audience import Candidates, residents_in_boxes
+from alertsvc.store.audience import BAND_CUTS, Band, Candidates, chunk_bounds, latitude_bands, residents_in_boxes
 from alertsvc.store.db import create_engine, session_factory
 from alertsvc.store.migrate import upgrade
 from alertsvc.store.models import Resident
@@ -136,3 +139,59 @@ async def test_sqlite_does_not_stream_through_sqlalchemy(
 
     monkeypatch.setattr(AsyncSession, "stream", refuse)
     assert await _collect(session, BOXES, chunk=100)
+
+
+def _band_of(bands: list[Band], lat: float) -> list[int]:
+    return [i for i, b in enumerate(bands) if b.start <= lat and (lat <= b.end if b.closed else lat < b.end)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    low=st.floats(-90, 90),
+    span=st.floats(0, 180),
+    cuts=st.lists(st.floats(0, 1, exclude_min=True, exclude_max=True), max_size=6).map(sorted),
+    fractions=st.lists(st.floats(0, 1), max_size=20),
+)
+def test_latitude_bands_put_every_latitude_in_exactly_one(
+    low: float, span: float, cuts: list[float], fractions: list[float]
+) -> None:
+    high = min(90.0, low + span)
+    bands = latitude_bands(low, high, cuts)
+    assert 1 <= len(bands) <= len(cuts) + 1
+    probes = [low, high, *(low + (high - low) * f for f in fractions)]
+    for band in bands:  # each bound, and one ulp either side of it
+        probes += [band.start, band.end, math.nextafter(band.end, -math.inf), math.nextafter(band.start, math.inf)]
+    for lat in probes:
+        if low <= lat <= high:
+            assert len(_band_of(bands, lat)) == 1, (lat, bands)
+    assert _band_of(bands, math.nextafter(low, -math.inf)) == []
+    assert _band_of(bands, math.nextafter(high, math.inf)) == []
+
+
+def test_the_first_chunk_is_the_small_one() -> None:
+    assert chunk_bounds(12_000, 5000, 1000) == [(0, 1000), (1000, 6000), (6000, 11000), (11000, 12000)]
+    assert chunk_bounds(500, 5000, 1000) == [(0, 500)]
+    assert chunk_bounds(10, 3, 1000) == [(0, 3), (3, 6), (6, 9), (9, 10)]  # never larger than a chunk
+    assert chunk_bounds(0, 5000) == []
+
+
+async def test_residents_on_band_bounds_come_back_once(database_url: str) -> None:
+    """PostgreSQL reads the prefilter band by band: residents exactly on a band's bound, or one ulp from it."""
+    box = BetweenParams(lat_low=10.0, lat_high=20.0, lon_low=5.0, lon_high=6.0)
+    bands = latitude_bands(box.lat_low, box.lat_high)  # the bands residents_in_boxes reads (one box: its range)
+    assert len(bands) == len(BAND_CUTS) + 1 > 1
+    lats = [lat for b in bands for lat in (b.start, b.end, math.nextafter(b.end, -math.inf))]
+    lats += [math.nextafter(box.lat_low, -math.inf), math.nextafter(box.lat_high, math.inf)]  # outside
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine)
+        sessions = session_factory(engine)
+        async with sessions() as setup, setup.begin():
+            setup.add_all(Resident(ref=f"b{i}", lat=lat, lon=5.5) for i, lat in enumerate(lats))
+        async with sessions() as session:
+            got = np.concatenate([c.ids for c in await _collect(session, (box,), chunk=3)]).tolist()
+            expected = await _plain(session, (box,))
+        assert len(got) == len(set(got)) and set(got) == set(expected)
+        assert len(expected) == sum(1 for lat in lats if box.lat_low <= lat <= box.lat_high)
+    finally:
+        await engine.dispose()

@@ -12,7 +12,7 @@ import itertools
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -20,10 +20,14 @@ from sqlalchemy import ColumnElement, LargeBinary, and_, func, literal, or_, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.geo.targeting import BetweenParams
+from alertsvc.store.db import is_postgresql
 from alertsvc.store.ids import ids_in
 from alertsvc.store.models import Alert, Contact, Delivery, Resident
 
 CHUNK = 5000
+FIRST_CHUNK = 1000
+"""The prefilter's first chunk is this small, so the first deliveries are planned, enqueued and sent while the
+rest of the area is still being planned (the time to the first message is the time to plan one chunk)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +68,14 @@ async def residents_in_boxes(
     )
     dialect = session.get_bind().dialect
     if dialect.name == "postgresql":
-        async for candidates in _residents_in_boxes_aggregated(session, condition, chunk):
-            yield candidates
+        low = min(b.lat_low for b in boxes)
+        high = max(b.lat_high for b in boxes)
+        first = FIRST_CHUNK
+        for band in latitude_bands(low, high):
+            in_band = and_(condition, band.condition())
+            async for candidates in _residents_in_boxes_aggregated(session, in_band, chunk, first):
+                first = chunk  # only the area's very first chunk is the small one
+                yield candidates
         return
     if dialect.driver == "aiosqlite":
         async for candidates in _residents_in_boxes_sqlite(session, condition, chunk):
@@ -81,8 +91,47 @@ async def residents_in_boxes(
         yield Candidates(array[:, 0].astype(np.int64), array[:, 1], array[:, 2])
 
 
+BAND_CUTS = (1 / 16,)
+"""PostgreSQL reads the prefilter in latitude bands cut at these fractions of the boxes' latitude range, one
+aggregate query a band: a thin first band, then the rest (see :func:`latitude_bands`)."""
+
+
+class Band(NamedTuple):
+    """``start <= lat < end``, or ``start <= lat <= end`` when ``closed``."""
+
+    start: float
+    end: float
+    closed: bool
+
+    def condition(self) -> ColumnElement[bool]:
+        below = Resident.lat <= self.end if self.closed else Resident.lat < self.end
+        return and_(Resident.lat >= self.start, below)
+
+
+def latitude_bands(low: float, high: float, cuts: Sequence[float] = BAND_CUTS) -> list[Band]:
+    """Bands that split ``low <= lat <= high`` at the ``cuts`` (increasing fractions of the range), each
+    latitude in exactly one (a band that would be empty is left out).
+
+    Bands are half-open (``a <= lat < b``) but the last, which is closed, and neighbours share their bound as
+    the same float, so together they are exactly the closed range: nobody falls between two bands or in two.
+    Why bands: the aggregate of a whole area arrives in one piece (0.13-0.18 s for the 174,000 candidates of a
+    million residents on an idle machine), and the fan-out could plan nothing before it. A first band of a
+    sixteenth comes in 20-30 ms and the whole costs ~10 ms more than one query (eight equal bands cost 70-120
+    ms more); with it the first SMS at a million residents left 0.18-0.31 s after acceptance, not 0.93-1.14 s.
+    """
+    if not low <= high or any(not 0 < c < 1 for c in cuts) or list(cuts) != sorted(cuts):
+        raise ValueError("need low <= high and increasing cuts between 0 and 1")
+    bounds = [low, *(low + (high - low) * c for c in cuts), high]
+    last = len(bounds) - 2
+    return [
+        Band(bounds[i], bounds[i + 1], closed=i == last)
+        for i in range(last + 1)
+        if i == last or bounds[i] < bounds[i + 1]
+    ]
+
+
 async def _residents_in_boxes_aggregated(
-    session: AsyncSession, condition: ColumnElement[bool], chunk: int
+    session: AsyncSession, condition: ColumnElement[bool], chunk: int, first: int
 ) -> AsyncIterator[Candidates]:
     """PostgreSQL: one row of three packed binary columns instead of a row per resident, then sliced.
 
@@ -108,8 +157,7 @@ async def _residents_in_boxes_aggregated(
     lats = np.frombuffer(row[1], dtype=">f8").astype(np.float64)
     lons = np.frombuffer(row[2], dtype=">f8").astype(np.float64)
     del row
-    for start in range(0, ids.size, chunk):
-        end = start + chunk
+    for start, end in chunk_bounds(ids.size, chunk, first):
         yield Candidates(ids[start:end], lats[start:end], lons[start:end])
 
 
@@ -159,6 +207,16 @@ async def _residents_in_boxes_sqlite(
         )
 
 
+def chunk_bounds(total: int, chunk: int, first: int = FIRST_CHUNK) -> list[tuple[int, int]]:
+    """``(start, end)`` of each chunk of ``total`` items: ``first`` (at most ``chunk``) items, then ``chunk`` each."""
+    bounds = []
+    start, size = 0, max(1, min(first, chunk))
+    while start < total:
+        bounds.append((start, min(start + size, total)))
+        start, size = start + size, chunk
+    return bounds
+
+
 def _fetch_candidates(
     driver: Any, statement: str, parameters: tuple[object, ...], chunk: int
 ) -> list[npt.NDArray[np.void]]:
@@ -170,9 +228,11 @@ def _fetch_candidates(
     """
     cursor = driver._conn.execute(statement, parameters)
     parts: list[npt.NDArray[np.void]] = []
+    size = min(FIRST_CHUNK, chunk)
     try:
-        while (part := np.fromiter(itertools.islice(cursor, chunk), dtype=_CANDIDATE_ROW)).size:
+        while (part := np.fromiter(itertools.islice(cursor, size), dtype=_CANDIDATE_ROW)).size:
             parts.append(part)
+            size = chunk
     finally:
         cursor.close()
     return parts
@@ -213,8 +273,8 @@ def _recipient(row: Sequence[object]) -> Recipient:
     )
 
 
-async def _confirmed_recipients(session: AsyncSession, key: Any, ids: Sequence[int]) -> list[Recipient]:
-    """Confirmed contacts whose ``key`` column is one of ``ids``, with their residents' preferences.
+async def _confirmed_recipients(session: AsyncSession, ids: Sequence[int], *keys: Any) -> list[Recipient]:
+    """Confirmed contacts whose ``keys`` columns are each one of ``ids``, with their residents' preferences.
 
     Unconfirmed contacts are never written to (double opt-in), so they are not even fetched; opted-out ones are
     (the filter records them as suppressed). Core, not the ORM: its result machinery costs ~2x per row here.
@@ -225,19 +285,26 @@ async def _confirmed_recipients(session: AsyncSession, key: Any, ids: Sequence[i
     rows = await connection.execute(
         select(*_RECIPIENT_COLUMNS)
         .join(Resident, Resident.id == Contact.resident_id)
-        .where(ids_in(session, key, ids), Contact.confirmed_at.is_not(None))
+        .where(*(ids_in(session, key, ids) for key in keys), Contact.confirmed_at.is_not(None))
     )
     return [_recipient(row) for row in rows]
 
 
 async def recipients_of_residents(session: AsyncSession, resident_ids: Sequence[int]) -> list[Recipient]:
-    """The confirmed contacts of these residents."""
-    return await _confirmed_recipients(session, Contact.resident_id, resident_ids)
+    """The confirmed contacts of these residents.
+
+    On PostgreSQL ``residents.id`` is restricted to the same ids as ``contacts.resident_id``, which says nothing
+    new but keeps its custom plans (the first five runs of a statement on a connection) off a parallel scan of
+    all residents for the join: 100-120 ms against 11-15 ms for 2,900 residents of a million. SQLite already
+    looks residents up by id, and the second list only costs it time (4.3 → 5.6 ms).
+    """
+    keys = (Contact.resident_id, Resident.id) if is_postgresql(session) else (Contact.resident_id,)
+    return await _confirmed_recipients(session, resident_ids, *keys)
 
 
 async def recipients_of_contacts(session: AsyncSession, contact_ids: Sequence[int]) -> list[Recipient]:
     """These contacts, where still confirmed."""
-    return await _confirmed_recipients(session, Contact.id, contact_ids)
+    return await _confirmed_recipients(session, contact_ids, Contact.id)
 
 
 RECEIVED_STATES = ("sending", "sent", "delivered")
