@@ -8,11 +8,12 @@ indexes of migration 0003 are only usable when a query implies their predicate, 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
@@ -111,55 +112,55 @@ async def _opt_out_400(session: AsyncSession) -> None:
     await opt_out(session, contact, "test", None, utcnow())
 
 
-async def test_hot_path_and_sweeper_queries_use_an_index(database_url: str) -> None:
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """A database at the newest schema, seeded by :func:`_seed`."""
     engine = create_engine(database_url)
     try:
         await upgrade(engine)
         await _seed(engine)
-        now = utcnow()
-        later = now + timedelta(seconds=1)
-        claim = await _plan_of(engine, lambda s: delivery_store.claim(s, [100, 200, 300], now), "UPDATE deliveries")
-        if database_url.startswith("postgresql"):
-            assert "Seq Scan" not in claim, claim  # by id, or through the few pending rows: both look rows up
-        else:
-            assert "INTEGER PRIMARY KEY" in claim and "ix_deliveries" not in claim, claim
-
-        stalled = await _plan_of(engine, lambda s: delivery_store.stalled(s, later, later), "FROM deliveries")
-        assert "ix_deliveries_pending_updated" in stalled, stalled
-
-        callback = await _plan_of(
-            engine, lambda s: apply_twilio_status(s, "SM7", "delivered", None, now), "UPDATE deliveries"
-        )
-        assert "ix_deliveries_provider_id" in callback, callback
-
-        stop = await _plan_of(engine, _opt_out_400, "UPDATE deliveries")
-        assert "ix_deliveries_pending_updated" in stop, stop
+        yield engine
     finally:
         await engine.dispose()
 
 
-async def test_mark_sent_moves_only_sending_rows_each_with_its_own_provider_id(database_url: str) -> None:
+async def test_hot_path_and_sweeper_queries_use_an_index(engine: AsyncEngine) -> None:
+    now = utcnow()
+    later = now + timedelta(seconds=1)
+    claim = await _plan_of(engine, lambda s: delivery_store.claim(s, [100, 200, 300], now), "UPDATE deliveries")
+    if engine.dialect.name == "postgresql":
+        assert "Seq Scan" not in claim, claim  # by id, or through the few pending rows: both look rows up
+    else:
+        assert "INTEGER PRIMARY KEY" in claim and "ix_deliveries" not in claim, claim
+
+    stalled = await _plan_of(engine, lambda s: delivery_store.stalled(s, later, later), "FROM deliveries")
+    assert "ix_deliveries_pending_updated" in stalled, stalled
+
+    callback = await _plan_of(
+        engine, lambda s: apply_twilio_status(s, "SM7", "delivered", None, now), "UPDATE deliveries"
+    )
+    assert "ix_deliveries_provider_id" in callback, callback
+
+    stop = await _plan_of(engine, _opt_out_400, "UPDATE deliveries")
+    assert "ix_deliveries_pending_updated" in stop, stop
+
+
+async def test_mark_sent_moves_only_sending_rows_each_with_its_own_provider_id(engine: AsyncEngine) -> None:
     """The batch update pairs each id with its own provider id and leaves rows another writer moved alone."""
-    engine = create_engine(database_url)
-    try:
-        await upgrade(engine)
-        await _seed(engine)
-        now = utcnow()
-        sessions = session_factory(engine)
-        async with sessions() as session, session.begin():
-            claimed = await delivery_store.claim(session, [100, 200, 300, 400], now)
-        assert sorted(c.id for c in claimed) == [100, 200, 300, 400]
-        async with sessions() as session, session.begin():  # a fast callback got to 300 first
-            await session.execute(update(Delivery).where(Delivery.id == 300).values(state="delivered"))
-        pairs = [(400, "SM-d"), (100, "SM-a"), (200, "SM-b"), (300, "SM-c"), (7, "SM-not-sending")]
-        plan = await _plan_of(engine, lambda s: delivery_store.mark_sent(s, pairs, now), "UPDATE deliveries")
-        async with engine.connect() as connection:
-            sent = await connection.execute(select(Delivery.id, Delivery.provider_id).where(Delivery.state == "sent"))
-            rows = {int(i): provider for i, provider in sent}
-            states = {int(i): state for i, state in await connection.execute(select(Delivery.id, Delivery.state))}
-        assert {i: rows[i] for i in (100, 200, 400)} == {100: "SM-a", 200: "SM-b", 400: "SM-d"}
-        assert states[300] == "delivered" and rows[7] == "SM7"  # neither was sending: both untouched
-        assert states[500] == "queued"
-        assert "Seq Scan" not in plan and "SCAN deliveries" not in plan, plan
-    finally:
-        await engine.dispose()
+    now = utcnow()
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        claimed = await delivery_store.claim(session, [100, 200, 300, 400], now)
+    assert sorted(c.id for c in claimed) == [100, 200, 300, 400]
+    async with sessions() as session, session.begin():  # a fast callback got to 300 first
+        await session.execute(update(Delivery).where(Delivery.id == 300).values(state="delivered"))
+    pairs = [(400, "SM-d"), (100, "SM-a"), (200, "SM-b"), (300, "SM-c"), (7, "SM-not-sending")]
+    plan = await _plan_of(engine, lambda s: delivery_store.mark_sent(s, pairs, now), "UPDATE deliveries")
+    async with engine.connect() as connection:
+        sent = await connection.execute(select(Delivery.id, Delivery.provider_id).where(Delivery.state == "sent"))
+        rows = {int(i): provider for i, provider in sent}
+        states = {int(i): state for i, state in await connection.execute(select(Delivery.id, Delivery.state))}
+    assert {i: rows[i] for i in (100, 200, 400)} == {100: "SM-a", 200: "SM-b", 400: "SM-d"}
+    assert states[300] == "delivered" and rows[7] == "SM7"  # neither was sending: both untouched
+    assert states[500] == "queued"
+    assert "Seq Scan" not in plan and "SCAN deliveries" not in plan, plan
