@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import ipaddress
 import logging
 import re
@@ -50,6 +51,7 @@ __all__ = [
     "ApprisePush",
     "avalidate_push_url",
     "classify_http_status",
+    "plugin_class",
     "validate_push_url",
 ]
 
@@ -81,9 +83,33 @@ _FORBIDDEN_PARAMS = frozenset({"attach"})
 _HTTP_STATUS = re.compile(r"error=(\d{3})\b")
 
 
+PLUGIN_MODULES: dict[str, str] = {
+    "ntfy": "ntfy",
+    "ntfys": "ntfy",
+    "gotify": "gotify",
+    "gotifys": "gotify",
+    "pover": "pushover",
+    "pbul": "pushbullet",
+    "json": "custom_json",
+    "jsons": "custom_json",
+    "xml": "custom_xml",
+    "xmls": "custom_xml",
+    "form": "custom_form",
+    "forms": "custom_form",
+}
+"""The module under ``apprise.plugins`` of each scheme we allow by default or name in ``_SERVER_SCHEMES``.
+
+Why a table: apprise finds the plugin for a URL by importing *every* plugin it ships (over 400 modules with
+their dependencies) the first time any URL is parsed: +10 MiB resident in each process that parses one (the API
+on the first push subscription, a worker on the first push send), for the handful of services we allow. A scheme
+listed here imports only its own module; any other scheme a deployment allows goes through apprise's full
+discovery (:func:`_load_apprise_plugins`) as before.
+"""
+
+
 @functools.cache
 def _load_apprise_plugins() -> None:
-    """Make apprise discover its plugins once, quietly.
+    """Make apprise discover all its plugins once, quietly (for schemes not in :data:`PLUGIN_MODULES`).
 
     Discovery imports every plugin module; one of them imports the standard library's deprecated ``imghdr``,
     whose DeprecationWarning is apprise's business, not a fault in a send (and would fail a warnings-as-errors
@@ -94,9 +120,52 @@ def _load_apprise_plugins() -> None:
         apprise.Apprise.instantiate("json://localhost")
 
 
+def _schemes_of(plugin: type) -> set[str]:
+    names: set[str] = set()
+    for attribute in (getattr(plugin, "protocol", None), getattr(plugin, "secure_protocol", None)):
+        if isinstance(attribute, str):
+            names.add(attribute.lower())
+        elif isinstance(attribute, (tuple, list, set, frozenset)):
+            names.update(str(name).lower() for name in attribute)
+    return names
+
+
+@functools.cache
+def plugin_class(scheme: str) -> type | None:
+    """apprise's plugin class for ``scheme``, importing only its module; None for a scheme not in the table."""
+    module_name = PLUGIN_MODULES.get(scheme)
+    if module_name is None:
+        return None
+    from apprise.plugins.base import NotifyBase
+
+    module = importlib.import_module(f"apprise.plugins.{module_name}")
+    for value in vars(module).values():
+        if isinstance(value, type) and issubclass(value, NotifyBase) and scheme in _schemes_of(value):
+            return value
+    raise LookupError(f"apprise.plugins.{module_name} has no plugin for {scheme}://")
+
+
+def _instantiate(url: str, scheme: str) -> Any:
+    """What ``apprise.Apprise.instantiate(url)`` returns (a plugin, or None for a URL it cannot use)."""
+    plugin = plugin_class(scheme)
+    if plugin is None:
+        _load_apprise_plugins()
+        return apprise.Apprise.instantiate(url)
+    # As apprise.Apprise.instantiate does it, with the plugin known: parse, then construct; None when refused.
+    results = plugin.parse_url(url)  # type: ignore[attr-defined]
+    if not results:
+        return None
+    results["tag"] = set()
+    results["asset"] = apprise.AppriseAsset()
+    try:
+        instance = plugin(**results)
+    except Exception:  # apprise's own instantiate turns any constructor error into "not a valid URL"
+        return None
+    return instance if instance.enabled else None
+
+
 def _parse(url: str, schemes: Iterable[str]) -> tuple[Any, str | None]:
     """The apprise plugin for ``url`` and the server host to check (``None`` for hosted services)."""
-    _load_apprise_plugins()
     if len(url) > 2048 or any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise ValueError("push URL is too long or contains spaces or control characters")
     scheme = url.partition("://")[0].lower()
@@ -107,7 +176,7 @@ def _parse(url: str, schemes: Iterable[str]) -> tuple[Any, str | None]:
     query = urlsplit(url).query
     if any(key.lower() in _FORBIDDEN_PARAMS for key, _ in parse_qsl(query, keep_blank_values=True)):
         raise ValueError("push URL parameters 'attach' are not allowed")
-    plugin = apprise.Apprise.instantiate(url)
+    plugin = _instantiate(url, scheme)
     if plugin is None:
         raise ValueError(f"not a valid {scheme} URL")
     if scheme not in _SERVER_SCHEMES:

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from channels.base import Message, PermanentError
-from channels.push import DEFAULT_PUSH_SCHEMES, ApprisePush, avalidate_push_url, classify_http_status, validate_push_url
+from channels.push import (
+    DEFAULT_PUSH_SCHEMES,
+    PLUGIN_MODULES,
+    ApprisePush,
+    _instantiate,
+    _load_apprise_plugins,
+    avalidate_push_url,
+    classify_http_status,
+    plugin_class,
+    validate_push_url,
+)
 from tests.standins.push_endpoint import PushStandin
 
 WITH_JSON = DEFAULT_PUSH_SCHEMES | {"json", "jsons"}
@@ -93,3 +106,56 @@ async def test_refused_url_is_permanent_before_any_request() -> None:
 )
 def test_status_classification(status: int | None, kind: str) -> None:
     assert type(classify_http_status(status)).__name__ == kind
+
+
+@pytest.mark.parametrize("scheme", sorted(PLUGIN_MODULES))
+def test_each_listed_scheme_loads_the_plugin_apprise_itself_would_use(scheme: str) -> None:
+    """The table of plugin modules must agree with apprise's own discovery (a renamed module fails here)."""
+    from apprise.plugins import N_MGR
+
+    _load_apprise_plugins()
+    assert plugin_class(scheme) is N_MGR[scheme]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ntfys://93.184.215.14/alerts-topic",
+        "ntfy://mytopic",
+        "ntfy://user:pass@93.184.215.14:8080/topic?priority=high",
+        "gotifys://93.184.215.14/AbCdEfGhIjKlMnO",
+        "gotify://93.184.215.14",  # no token: the constructor refuses it
+        "pover://uuuuuuuuuuuuuuuuuuuuuuuuuuuuuu@aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "pover://short@x",  # short keys: apprise takes them as they are
+        "pbul://o.abcdefghijklmnopqrstuvwxyz012345",
+        "jsons://93.184.215.14/hook?-X-Token=abc",
+        "forms://93.184.215.14/hook",
+        "xml://93.184.215.14:8080/",
+    ],
+)
+def test_the_targeted_plugin_parses_a_url_as_apprise_instantiate_does(url: str) -> None:
+    import apprise
+
+    _load_apprise_plugins()
+    expected = apprise.Apprise.instantiate(url)
+    got = _instantiate(url, url.partition("://")[0])
+    assert (got is None) == (expected is None)
+    if got is not None:
+        assert type(got) is type(expected)
+        assert got.url(privacy=False) == expected.url(privacy=False)
+
+
+def test_a_push_url_is_checked_without_importing_every_apprise_plugin() -> None:
+    """Memory: apprise's discovery imports 400+ modules (+10 MiB a process); an allowed scheme needs one."""
+    code = (
+        "import sys, apprise.plugins\n"
+        "from channels.push import validate_push_url\n"
+        "validate_push_url('ntfys://93.184.215.14/topic', allow_private=False)\n"
+        "validate_push_url('gotifys://93.184.215.14/AbCdEfGhIjKlMnO', allow_private=False)\n"
+        "assert not apprise.plugins.N_MGR, 'apprise discovered all its plugins'\n"
+        "assert 'apprise.plugins.slack' not in sys.modules\n"
+        "print(sum(name.startswith('apprise.plugins.') for name in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) < 10
