@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from alertsvc.residents.optout import opt_out
@@ -164,3 +164,53 @@ async def test_mark_sent_moves_only_sending_rows_each_with_its_own_provider_id(e
     assert states[300] == "delivered" and rows[7] == "SM7"  # neither was sending: both untouched
     assert states[500] == "queued"
     assert "Seq Scan" not in plan and "SCAN deliveries" not in plan, plan
+
+
+async def test_insert_planned_writes_each_column_as_given_and_skips_what_exists(engine: AsyncEngine) -> None:
+    """Planned rows land with every column as the ORM would write it; an (alert, contact) already there is
+    skipped and not returned, and the statement is the same whatever the number of rows."""
+    now = utcnow()
+    later = now + timedelta(hours=7, microseconds=123)
+
+    def row(contact: int, **overrides: Any) -> dict[str, Any]:
+        base = {
+            "alert_id": "plan-alert", "contact_id": contact, "resident_id": contact, "channel": "sms",
+            "state": "queued", "language": "fr-CA", "reason": None, "next_attempt_at": None, "attempts": 0,
+            "created_at": now, "updated_at": now, "final_at": None,
+        }  # fmt: skip
+        return {**base, **overrides}
+
+    async with engine.begin() as connection:  # contacts 2991-3000 get no delivery from the seed's alert
+        await connection.execute(delete(Delivery).where(Delivery.contact_id > 2990))
+        if connection.dialect.name == "postgresql":  # the seed wrote its ids itself
+            await connection.exec_driver_sql("SELECT setval(pg_get_serial_sequence('deliveries', 'id'), 5000)")
+    rows = [
+        row(5),  # exists already: skipped
+        row(2995),
+        row(2996, reason="held for quiet hours", next_attempt_at=later),
+        row(2997, state="suppressed", reason="opted out", final_at=now),
+        row(2998, channel="email", language="en"),
+    ]
+    with captured(engine) as statements:
+        async with session_factory(engine)() as session, session.begin():
+            created = await delivery_store.insert_planned(session, rows)
+            again = await delivery_store.insert_planned(session, rows[1:3])
+    assert again == []
+    assert sorted((c.channel, c.state, c.held) for c in created) == [
+        ("email", "queued", False), ("sms", "queued", False), ("sms", "queued", True), ("sms", "suppressed", False),
+    ]  # fmt: skip
+    inserts = {statement for statement, _ in statements if statement.startswith("INSERT INTO deliveries")}
+    assert len(inserts) == 1, inserts  # two calls of different sizes, one statement
+    async with engine.connect() as connection:
+        found = {
+            r.contact_id: r
+            for r in await connection.execute(
+                select(Delivery).where(Delivery.contact_id.in_([5, 2995, 2996, 2997, 2998]))
+            )
+        }
+    assert {c.id for c in created} == {found[i].id for i in (2995, 2996, 2997, 2998)}
+    assert (found[5].state, found[5].provider_id, found[5].language) == ("sent", "SM5", "en")  # untouched
+    held = found[2996]
+    assert (held.reason, held.next_attempt_at, held.language) == ("held for quiet hours", later, "fr-CA")
+    assert found[2997].final_at == now and found[2997].state == "suppressed"
+    assert found[2998].channel == "email" and found[2995].created_at == now and found[2995].attempts == 0
