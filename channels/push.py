@@ -152,14 +152,14 @@ def _instantiate(url: str, scheme: str) -> Any:
         _load_apprise_plugins()
         return apprise.Apprise.instantiate(url)
     # As apprise.Apprise.instantiate does it, with the plugin known: parse, then construct; None when refused.
-    results = plugin.parse_url(url)  # type: ignore[attr-defined]
-    if not results:
-        return None
-    results["tag"] = set()
-    results["asset"] = apprise.AppriseAsset()
-    try:
+    try:  # apprise's own instantiate turns a constructor error into "not a valid URL"; a parse error too here
+        results = plugin.parse_url(url)  # type: ignore[attr-defined]
+        if not results:
+            return None
+        results["tag"] = set()
+        results["asset"] = apprise.AppriseAsset()
         instance = plugin(**results)
-    except Exception:  # apprise's own instantiate turns any constructor error into "not a valid URL"
+    except Exception:
         return None
     return instance if instance.enabled else None
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from channels.base import Message, PermanentError
 from channels.push import (
@@ -159,3 +161,16 @@ def test_a_push_url_is_checked_without_importing_every_apprise_plugin() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) < 10
+
+
+@settings(max_examples=300, deadline=None)
+@given(scheme=st.sampled_from(sorted(PLUGIN_MODULES)), rest=st.text(max_size=80))
+def test_any_text_after_an_allowed_scheme_gives_a_plugin_or_a_reason(scheme: str, rest: str) -> None:
+    """What a resident types becomes a usable address or a ValueError (a 422), never another exception."""
+    url = f"{scheme}://{rest}"
+    try:
+        accepted = validate_push_url(url, allow_private=True, schemes=PLUGIN_MODULES.keys())
+    except ValueError as refused:
+        assert str(refused)
+    else:
+        assert accepted == url
