@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -12,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from alertsvc.runtime import Runtime
 from alertsvc.security.audit import record
 from alertsvc.store import migrate
-from alertsvc.store.db import create_engine
+from alertsvc.store.db import create_engine, session_factory, transaction
 from alertsvc.store.migrate import alembic_config, script_head, upgrade
 from alertsvc.store.models import AuditEvent, User
 
@@ -100,5 +102,36 @@ async def test_the_models_match_the_migrations(database_url: str) -> None:
                 lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
             )
         assert differences == []
+    finally:
+        await engine.dispose()
+
+
+async def test_sqlite_transactions_of_one_process_take_turns_and_a_nested_one_does_not_wait(tmp_path: Path) -> None:
+    """Writers queue in the process instead of sleeping in SQLite's busy handler; nesting cannot deadlock."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
+    sessions = session_factory(engine)
+    inside: list[str] = []
+    overlaps: list[int] = []
+
+    async def writer(name: str) -> None:
+        async with transaction(sessions) as session:
+            inside.append(name)
+            overlaps.append(len(inside))
+            await session.execute(text("INSERT INTO t VALUES (:name)"), {"name": name})
+            await asyncio.sleep(0.05)  # hold the write lock as a slow batch would
+            inside.remove(name)
+
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (name TEXT)"))
+        await asyncio.wait_for(asyncio.gather(*(writer(f"w{i}") for i in range(6))), timeout=10)
+        assert overlaps == [1] * 6  # one at a time, none failed or timed out
+        async with transaction(sessions) as outer:  # a transaction inside another in the same task
+            await outer.execute(text("INSERT INTO t VALUES ('outer')"))
+            async with asyncio.timeout(5):
+                async with transaction(sessions) as inner:
+                    assert (await inner.scalar(text("SELECT count(*) FROM t"))) == 6
+        async with engine.connect() as connection:
+            assert (await connection.scalar(text("SELECT count(*) FROM t"))) == 7
     finally:
         await engine.dispose()
