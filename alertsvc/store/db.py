@@ -74,7 +74,7 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
     connection write at a time; without the turns, a second writer of the same process waits in SQLite's busy
     handler, which sleeps 1, 2, 5, 10 ... up to 100 ms between retries, so a worker's deliver jobs (a claim and
     a record each, hundreds a second) spent time asleep. One worker, a million residents, alternating runs:
-    2,809-3,187 SMS/s without the turns, 2,874-3,473 with them, and 311-345 against 324-366 µs of worker CPU
+    2,809-3,187 SMS/s without the turns, 2,874-3,473 with them, and 324-366 against 290-345 µs of worker CPU
     an SMS. Other processes (the API, a second worker) still meet in the busy handler. A transaction opened
     inside another in the same task (or a task it started) does not wait for itself.
     """

@@ -72,7 +72,8 @@ def _planned_json_rows(dialect: Dialect, rows: Sequence[dict[str, Any]]) -> Any:
     Why not an executemany (SQLAlchemy's "insertmanyvalues"): it sends multi-row ``VALUES`` statements of up to
     a thousand rows, twelve parameters each, and ``sqlite3`` keeps every distinct one prepared in each pooled
     connection's statement cache: about 1 MiB of SQLite memory apiece, since each chunk's last batch has a size of
-    its own. At a million residents that held 16 MiB of a worker's peak. Each value goes through its column's own
+    its own. At a million residents SQLite's own memory in the worker peaked at 30 MiB with them, 20 MiB with this
+    (bench/README.md). Each value goes through its column's own
     bind processor first (timestamps become SQLite's stored text), so what lands is what the ORM would write.
     The ``WHERE`` is SQLite's documented way to keep ``ON CONFLICT`` from parsing as a join constraint.
     """
