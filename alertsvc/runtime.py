@@ -7,8 +7,10 @@ engine, one Redis pool and (in the embedded default) one Redis server.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
@@ -18,10 +20,12 @@ from alertsvc.embedded_redis import EmbeddedRedis
 from alertsvc.geo.zones import ZoneRegistry
 from alertsvc.resources import config_dir
 from alertsvc.settings import Settings
-from alertsvc.store.db import create_engine, session_factory
+from alertsvc.store.db import create_engine, session_factory, transaction
 from alertsvc.store.migrate import upgrade
+from alertsvc.store.writer import SqliteWriter, is_sqlite_file
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -33,6 +37,20 @@ class Runtime:
     redis_url: str
     embedded_redis: EmbeddedRedis | None = field(default=None)
     _zones: ZoneRegistry | None = field(default=None, repr=False)
+    _writer: SqliteWriter | None = field(default=None, repr=False)
+
+    async def write(self, work: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``await work(session, *args)`` in one write transaction; its result.
+
+        On an SQLite file the work runs on the writer thread (:mod:`alertsvc.store.writer`), started at the first
+        call; elsewhere in a transaction on the caller's loop. For the dispatcher's frequent writes.
+        """
+        if self._writer is None and is_sqlite_file(self.settings.resolved_database_url):
+            self._writer = SqliteWriter(self.settings.resolved_database_url)
+        if self._writer is not None:
+            return await self._writer.run(work, *args)
+        async with transaction(self.sessions) as session:
+            return await work(session, *args)
 
     @property
     def zones(self) -> ZoneRegistry:
@@ -46,6 +64,8 @@ class Runtime:
         return self._zones
 
     async def close(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()
         await self.redis.aclose()
         await self.engine.dispose()
         if self.embedded_redis is not None:

@@ -34,7 +34,6 @@ from alertsvc.dispatch.ratelimit import Reservation
 from alertsvc.dispatch.render import Rendered, personalise, render_info
 from alertsvc.dispatch.retry import next_attempt
 from alertsvc.store import deliveries as delivery_store
-from alertsvc.store.db import transaction
 from alertsvc.store.models import Alert
 from alertsvc.store.types import utcnow
 from alertsvc.tracking.states import DeliveryState
@@ -94,12 +93,13 @@ def _load_for_sending(alert: Alert) -> AlertForSending:
     return AlertForSending(alert.status, alert.msg_type, alert.sender, alert.expires_at, infos)
 
 
-async def _cached_alert(app: WorkerContext, session: AsyncSession, alert_id: str) -> AlertForSending | None:
+async def _cached_alert(app: WorkerContext, alert_id: str) -> AlertForSending | None:
     """The alert as the worker renders it, read from the database once per worker (not per batch)."""
     cache: dict[str, AlertForSending] = app.cache.setdefault("alerts", {})
     found = cache.get(alert_id)
     if found is None:
-        alert = await session.get(Alert, alert_id)
+        async with app.runtime.sessions() as session:  # a read: no write transaction, no writer turn
+            alert = await session.get(Alert, alert_id)
         if alert is None:
             return None
         if len(cache) > 256:
@@ -163,9 +163,8 @@ async def _reserve(app: WorkerContext, channel: str, claimed: list[delivery_stor
         return await limiter.reserve(len(claimed))
     except Exception:
         now = utcnow()
-        async with transaction(app.runtime.sessions) as session:
-            ids = [c.id for c in claimed]
-            await delivery_store.requeue(session, ids, now, "rate_limiter", "rate limiter unreachable", now)
+        ids = [c.id for c in claimed]
+        await app.runtime.write(delivery_store.requeue, ids, now, "rate_limiter", "rate limiter unreachable", now)
         raise
 
 
@@ -211,6 +210,26 @@ async def _send_all(
     return [by_index[i] for i in range(len(claimed))]
 
 
+async def _write_outcomes(
+    session: AsyncSession,
+    alert_id: str,
+    sent: list[tuple[int, str]],
+    failures: dict[tuple[DeliveryState, str, str], list[int]],
+    retries: dict[tuple[datetime, str, str], list[int]],
+    now: datetime,
+) -> None:
+    """The record step's one transaction (run by ``Runtime.write``: on SQLite, on the writer thread)."""
+    await delivery_store.mark_sent(session, sent, now)
+    for (state, code, reason), ids in failures.items():
+        await delivery_store.mark_failed(session, ids, state, code, reason, now)
+    for (when, code, reason), ids in retries.items():
+        await delivery_store.requeue(session, ids, when, code, reason, now)
+    if sent:
+        await session.execute(
+            update(Alert).where(Alert.id == alert_id, Alert.first_sent_at.is_(None)).values(first_sent_at=now)
+        )
+
+
 async def _record(
     app: WorkerContext,
     alert_id: str,
@@ -239,16 +258,7 @@ async def _record(
             failures[(DeliveryState.FAILED, code, f"gave up: {reason}")].append(outcome.delivery_id)
         else:
             retries[(when.replace(microsecond=0), code, reason)].append(outcome.delivery_id)
-    async with transaction(app.runtime.sessions) as session:
-        await delivery_store.mark_sent(session, sent, now)
-        for (state, code, reason), ids in failures.items():
-            await delivery_store.mark_failed(session, ids, state, code, reason, now)
-        for (when, code, reason), ids in retries.items():
-            await delivery_store.requeue(session, ids, when, code, reason, now)
-        if sent:
-            await session.execute(
-                update(Alert).where(Alert.id == alert_id, Alert.first_sent_at.is_(None)).values(first_sent_at=now)
-            )
+    await app.runtime.write(_write_outcomes, alert_id, sent, failures, retries, now)
     for (when, _code, _reason), ids in retries.items():
         attempt = max(attempts.get(i, 1) for i in ids)
         await app.runtime.redis.enqueue_job(
@@ -261,23 +271,34 @@ async def _record(
         )
 
 
+async def _claim_batch(
+    session: AsyncSession, alert_id: str, ids: list[int], now: datetime, expires: datetime | None
+) -> list[delivery_store.Claimed] | None:
+    """The claim step's one transaction; None when the batch is not to be sent (the alert is gone, or no longer
+    sendable: its queued deliveries are suppressed). Expired, the claimed rows end ``expired``."""
+    # Only the state is read per batch (it changes: cancel, expiry); the rest is cached by the worker.
+    state = await session.scalar(select(Alert.state).where(Alert.id == alert_id))
+    if state is None:
+        return None
+    if state not in SENDABLE_STATES:
+        await delivery_store.suppress_queued(session, alert_id, f"alert {state}", now)
+        return None
+    claimed = await delivery_store.claim(session, ids, now)
+    if expires is not None and expires <= now:
+        await delivery_store.expire_queued(session, [c.id for c in claimed], now)
+        return []
+    return claimed
+
+
 async def deliver(ctx: dict[str, Any], alert_id: str, channel: str, ids: list[int]) -> dict[str, int]:
     """Send one batch of deliveries of one alert on one channel."""
     app: WorkerContext = ctx["app"]
-    now = utcnow()
-    async with transaction(app.runtime.sessions) as session:
-        # Only the state is read per batch (it changes: cancel, expiry); the rest is cached by the worker.
-        state = await session.scalar(select(Alert.state).where(Alert.id == alert_id))
-        alert = None if state is None else await _cached_alert(app, session, alert_id)
-        if alert is None:
-            return {"claimed": 0}
-        if state not in SENDABLE_STATES:
-            await delivery_store.suppress_queued(session, alert_id, f"alert {state}", now)
-            return {"claimed": 0}
-        claimed = await delivery_store.claim(session, ids, now)
-        if alert.expires is not None and alert.expires <= now:
-            await delivery_store.expire_queued(session, [c.id for c in claimed], now)
-            claimed = []
+    alert = await _cached_alert(app, alert_id)
+    if alert is None:
+        return {"claimed": 0}
+    claimed = await app.runtime.write(_claim_batch, alert_id, ids, utcnow(), alert.expires)
+    if claimed is None:
+        return {"claimed": 0}
     if claimed:
         reserved = await _reserve(app, channel, claimed)
         outcomes = await _send_all(app, alert, channel, claimed, reserved)

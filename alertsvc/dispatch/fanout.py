@@ -20,6 +20,7 @@ from typing import Any
 
 from arq import ArqRedis
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.alerts.states import AlertState, move
 from alertsvc.cap import Alert as CapAlert
@@ -161,8 +162,7 @@ async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
             plans = [plan for plan in (plan_for(r, facts, now) for r in recipients) if plan is not None]
             if not plans:
                 continue
-            async with transaction(app.runtime.sessions) as session:
-                created = await delivery_store.insert_planned(session, _rows(alert_id, plans, now))
+            created = await app.runtime.write(delivery_store.insert_planned, _rows(alert_id, plans, now))
             counts["planned"] += len(created)
             # Rows held for quiet hours are left to the sweeper, which enqueues them once due.
             immediate = [(row.id, row.channel) for row in created if row.state == "queued" and not row.held]
@@ -177,11 +177,15 @@ async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
 
 async def finish_if_done(app: WorkerContext, alert_id: str) -> bool:
     """dispatching → sent once planning is over and no delivery awaits the dispatcher."""
-    async with transaction(app.runtime.sessions) as session:
-        # Two columns, not the alert with its CAP document: this runs after every delivery batch.
-        head = (await session.execute(select(Alert.state, Alert.planned_at).where(Alert.id == alert_id))).first()
-        if head is None or head.state != AlertState.DISPATCHING or head.planned_at is None:
-            return False
-        if await delivery_store.has_pending(session, alert_id):
-            return False
-        return await move(session, alert_id, AlertState.SENT, completed_at=utcnow())
+    return await app.runtime.write(_finish, alert_id)
+
+
+async def _finish(session: AsyncSession, alert_id: str) -> bool:
+    """:func:`finish_if_done`'s transaction (run by ``Runtime.write``: on SQLite, on the writer thread)."""
+    # Two columns, not the alert with its CAP document: this runs after every delivery batch.
+    head = (await session.execute(select(Alert.state, Alert.planned_at).where(Alert.id == alert_id))).first()
+    if head is None or head.state != AlertState.DISPATCHING or head.planned_at is None:
+        return False
+    if await delivery_store.has_pending(session, alert_id):
+        return False
+    return await move(session, alert_id, AlertState.SENT, completed_at=utcnow())
