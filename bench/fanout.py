@@ -371,7 +371,100 @@ def _patch_sqlite_memory() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def _patch_db_timing() -> None:
+    """Print, every 2 s, how long the worker's transactions waited for their turn and how long they and their
+    statements took (busy-handler sleeps included), to the worker's log: where a worker that is neither CPU- nor
+    provider-bound waits for its database. Every SQLite writer turn also goes to a file (its path is logged), to
+    see who held the database when.
+    """
+    import contextlib
+    import tempfile
+    import threading
+    from collections import defaultdict
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from alertsvc.store import db
+
+    stats: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])  # count, total s, max s
+    timeline_path = Path(tempfile.gettempdir()) / f"alertsvc-turns-{os.getpid()}.txt"
+    timeline = timeline_path.open("w", buffering=1)  # open for the process's life
+    print(f"db-timing: every writer turn (caller, asked, got, gave back) goes to {timeline_path}", flush=True)
+
+    def add(key: str, seconds: float) -> None:
+        entry = stats[key]
+        entry[0] += 1
+        entry[1] += seconds
+        entry[2] = max(entry[2], seconds)
+
+    original_turns = db._sqlite_writer_turns
+
+    class TimedTurns:
+        def __init__(self, turns: Any) -> None:
+            self.turns = turns
+
+        def turn(self) -> Any:
+            caller = sys._getframe(3)  # turn() <- transaction() <- its context manager <- the caller
+            work = caller.f_locals.get("work") if caller.f_code.co_name == "_in_transaction" else None
+            return TimedTurn(self.turns.turn(), getattr(work, "__name__", caller.f_code.co_name))
+
+    class TimedTurn:
+        def __init__(self, turn: Any, caller: str) -> None:
+            self.inner = turn
+            self.caller = caller
+
+        async def __aenter__(self) -> None:
+            self.started = time.time()
+            await self.inner.__aenter__()
+            self.entered = time.time()
+            add("turn wait", self.entered - self.started)
+
+        async def __aexit__(self, *exc: Any) -> Any:
+            left = time.time()
+            add("turn held", left - self.entered)
+            timeline.write(f"{self.caller} {self.started:.4f} {self.entered:.4f} {left:.4f}\n")
+            return await self.inner.__aexit__(*exc)
+
+    def timed_turns(sessions: Any) -> Any:
+        turns = original_turns(sessions)
+        return None if turns is None else TimedTurns(turns)
+
+    db._sqlite_writer_turns = timed_turns
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info["statement_started"] = time.perf_counter()
+
+    @event.listens_for(Engine, "after_cursor_execute")
+    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        started = conn.info.pop("statement_started", None)
+        if started is not None:
+            add(" ".join(statement.split()[:3])[:40], time.perf_counter() - started)
+
+    def report() -> None:
+        while True:
+            time.sleep(2)
+            lines = [
+                f"  {key:42s} n={n:6.0f} total={total:7.3f}s mean={1000 * total / n:7.2f}ms max={1000 * most:7.1f}ms"
+                for key, (n, total, most) in sorted(stats.items(), key=lambda item: -item[1][1])
+                if n
+            ]
+            with contextlib.suppress(Exception):
+                print("db timing over 2 s:\n" + "\n".join(lines), flush=True)
+            stats.clear()
+
+    threading.Thread(target=report, daemon=True).start()
+
+
+def _patch_switch_interval() -> None:
+    """A GIL switch interval of 0.5 ms instead of 5 ms (experiment)."""
+    sys.setswitchinterval(float(os.environ.get("BENCH_SWITCH_INTERVAL", "0.0005")))
+
+
 WORKER_PATCHES = {
+    "switch-interval": _patch_switch_interval,
+    "db-timing": _patch_db_timing,
     "memray": _patch_memray,
     "sqlite-memory": _patch_sqlite_memory,
     "memory": _patch_memory,
