@@ -462,7 +462,15 @@ def _patch_switch_interval() -> None:
     sys.setswitchinterval(float(os.environ.get("BENCH_SWITCH_INTERVAL", "0.0005")))
 
 
+def _patch_no_writer_thread() -> None:
+    """SQLite write transactions on the worker's own loop, as before the writer thread (for A/B runs)."""
+    import alertsvc.runtime
+
+    alertsvc.runtime.is_sqlite_file = lambda url: False  # type: ignore[assignment]
+
+
 WORKER_PATCHES = {
+    "no-writer-thread": _patch_no_writer_thread,
     "switch-interval": _patch_switch_interval,
     "db-timing": _patch_db_timing,
     "memray": _patch_memray,
