@@ -1,7 +1,9 @@
 """The long-lived resources of one service process, made at start-up and closed at shutdown.
 
 Held on ``app.state.runtime`` for the API and passed into the arq worker's ``ctx``, so both sides share one
-engine, one Redis pool and (in the embedded default) one Redis server.
+engine, one Redis pool and (in the embedded default) one Redis server. On an SQLite file the dispatcher's write
+transactions go through :meth:`Runtime.write` to a writer thread with an engine of its own
+(:mod:`alertsvc.store.writer`), started at the first of them.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,13 +42,17 @@ class Runtime:
     _zones: ZoneRegistry | None = field(default=None, repr=False)
     _writer: SqliteWriter | None = field(default=None, repr=False)
 
+    @cached_property
+    def _on_sqlite_file(self) -> bool:
+        return is_sqlite_file(self.settings.resolved_database_url)
+
     async def write(self, work: Callable[..., Awaitable[T]], *args: Any) -> T:
         """``await work(session, *args)`` in one write transaction; its result.
 
         On an SQLite file the work runs on the writer thread (:mod:`alertsvc.store.writer`), started at the first
         call; elsewhere in a transaction on the caller's loop. For the dispatcher's frequent writes.
         """
-        if self._writer is None and is_sqlite_file(self.settings.resolved_database_url):
+        if self._writer is None and self._on_sqlite_file:
             self._writer = SqliteWriter(self.settings.resolved_database_url)
         if self._writer is not None:
             return await self._writer.run(work, *args)
