@@ -36,6 +36,15 @@ async def database(tmp_path: Path) -> AsyncIterator[tuple[str, AsyncEngine]]:
         await engine.dispose()
 
 
+@pytest.fixture
+async def writer(database: tuple[str, AsyncEngine]) -> AsyncIterator[SqliteWriter]:
+    running = SqliteWriter(database[0])
+    try:
+        yield running
+    finally:
+        await running.close()  # closing twice is harmless
+
+
 async def _names(engine: AsyncEngine) -> list[str]:
     async with engine.connect() as connection:
         return [row[0] for row in await connection.execute(text("SELECT name FROM t ORDER BY rowid"))]
@@ -54,41 +63,37 @@ def _other_holder(url: str) -> int:
 
 
 async def test_writer_commits_its_work_on_its_own_thread_and_returns_the_result(
-    database: tuple[str, AsyncEngine],
+    database: tuple[str, AsyncEngine], writer: SqliteWriter
 ) -> None:
-    url, engine = database
-    writer = SqliteWriter(url)
-    try:
-        thread = await writer.run(_insert, "a")
-        assert thread == "sqlite-writer"
-        assert await _names(engine) == ["a"]
-    finally:
-        await writer.close()
+    _, engine = database
+    thread = await writer.run(_insert, "a")
+    assert thread == "sqlite-writer"
+    assert await _names(engine) == ["a"]
+    await writer.close()
     with pytest.raises(RuntimeError, match="closed"):
         await writer.run(_insert, "b")
 
 
-async def test_writer_rolls_back_and_raises_what_the_work_raised(database: tuple[str, AsyncEngine]) -> None:
-    url, engine = database
-    writer = SqliteWriter(url)
+async def test_writer_rolls_back_and_raises_what_the_work_raised(
+    database: tuple[str, AsyncEngine], writer: SqliteWriter
+) -> None:
+    _, engine = database
 
     async def insert_then_fail(session: AsyncSession) -> None:
         await _insert(session, "half")
         raise ValueError("bad batch")
 
-    try:
-        with pytest.raises(ValueError, match="bad batch"):
-            await writer.run(insert_then_fail)
-        assert await _names(engine) == []
-        await writer.run(_insert, "after")  # the turn was given back
-        assert await _names(engine) == ["after"]
-    finally:
-        await writer.close()
+    with pytest.raises(ValueError, match="bad batch"):
+        await writer.run(insert_then_fail)
+    assert await _names(engine) == []
+    await writer.run(_insert, "after")  # the turn was given back
+    assert await _names(engine) == ["after"]
 
 
-async def test_cancelling_the_caller_cancels_the_work_and_rolls_it_back(database: tuple[str, AsyncEngine]) -> None:
-    url, engine = database
-    writer = SqliteWriter(url)
+async def test_cancelling_the_caller_cancels_the_work_and_rolls_it_back(
+    database: tuple[str, AsyncEngine], writer: SqliteWriter
+) -> None:
+    _, engine = database
     inserted = threading.Event()
 
     async def insert_then_hang(session: AsyncSession) -> None:
@@ -96,23 +101,21 @@ async def test_cancelling_the_caller_cancels_the_work_and_rolls_it_back(database
         inserted.set()
         await asyncio.sleep(30)
 
-    try:
-        task = asyncio.create_task(writer.run(insert_then_hang))
-        await asyncio.to_thread(inserted.wait, 5)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        async with asyncio.timeout(5):
-            await writer.run(_insert, "next")
-        assert await _names(engine) == ["next"]
-    finally:
-        await writer.close()
+    task = asyncio.create_task(writer.run(insert_then_hang))
+    await asyncio.to_thread(inserted.wait, 5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with asyncio.timeout(5):
+        await writer.run(_insert, "next")
+    assert await _names(engine) == ["next"]
 
 
-async def test_writer_and_main_loop_transactions_of_one_process_take_turns(database: tuple[str, AsyncEngine]) -> None:
+async def test_writer_and_main_loop_transactions_of_one_process_take_turns(
+    database: tuple[str, AsyncEngine], writer: SqliteWriter
+) -> None:
     """Two engines on one file (the main loop's and the writer's) queue on the turns file, not in SQLite."""
-    url, engine = database
-    writer = SqliteWriter(url)
+    _, engine = database
     events: list[str] = []
 
     async def writer_work(session: AsyncSession) -> None:
@@ -120,22 +123,19 @@ async def test_writer_and_main_loop_transactions_of_one_process_take_turns(datab
         await _insert(session, "writer")
         events.append("writer out")
 
-    try:
-        async with transaction(session_factory(engine)) as session:
-            events.append("main in")
-            await _insert(session, "main")
-            # Another job's task (a task started here would inherit this transaction's turn).
-            pending = asyncio.create_task(writer.run(writer_work), context=contextvars.Context())
-            await asyncio.sleep(0.3)  # the writer's work must not start while this holds the turn
-            events.append("main out")
-        await asyncio.wait_for(pending, timeout=5)
-        assert events == ["main in", "main out", "writer in", "writer out"]
-        assert await _names(engine) == ["main", "writer"]
-        with pytest.raises(RuntimeError, match="wait for itself"):
-            async with transaction(session_factory(engine)):
-                await writer.run(_insert, "nested")
-    finally:
-        await writer.close()
+    async with transaction(session_factory(engine)) as session:
+        events.append("main in")
+        await _insert(session, "main")
+        # Another job's task (a task started here would inherit this transaction's turn).
+        pending = asyncio.create_task(writer.run(writer_work), context=contextvars.Context())
+        await asyncio.sleep(0.3)  # the writer's work must not start while this holds the turn
+        events.append("main out")
+    await asyncio.wait_for(pending, timeout=5)
+    assert events == ["main in", "main out", "writer in", "writer out"]
+    assert await _names(engine) == ["main", "writer"]
+    with pytest.raises(RuntimeError, match="wait for itself"):
+        async with transaction(session_factory(engine)):
+            await writer.run(_insert, "nested")
 
 
 async def test_a_transaction_waits_for_another_process_without_blocking_its_loop(
