@@ -186,6 +186,9 @@ async def test_draw_submit_approve_watch_and_cancel(live_server: LiveServer) -> 
             cancel_page = re.compile(r"/console/alerts/[0-9a-f-]{36}$")
             await approver.wait_for_url(lambda url: bool(cancel_page.search(url)) and url != alert_url)
             await expect(approver.locator(".banner-type")).to_contain_text("CANCEL")
+            # That page reloads itself at each change of the Cancel alert's state (live.js): leave it only once
+            # it shows the final one, or the goto below races a reload.
+            await expect(approver.locator("#alert-page")).to_have_attribute("data-state", "sent", timeout=20_000)
             await snap(approver, "08-cancel-sent.png")
             await approver.goto(alert_url)
             await expect(approver.locator("#alert-page")).to_have_attribute("data-state", "cancelled")
