@@ -23,9 +23,9 @@ from alertsvc.embedded_redis import EmbeddedRedis
 from alertsvc.geo.zones import ZoneRegistry
 from alertsvc.resources import config_dir
 from alertsvc.settings import Settings
-from alertsvc.store.db import create_engine, session_factory, transaction
+from alertsvc.store.db import create_engine, is_sqlite_file, session_factory, transaction
 from alertsvc.store.migrate import upgrade
-from alertsvc.store.writer import SqliteWriter, is_sqlite_file
+from alertsvc.store.writer import SqliteWriter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeGuard
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
@@ -25,12 +25,23 @@ except ImportError:  # pragma: no cover - not POSIX: the processes meet in SQLit
     fcntl = None
 
 
+def is_file_database(database: str | None) -> TypeGuard[str]:
+    """Whether an SQLite URL's database part names a file (not ``:memory:``, which cannot be opened twice)."""
+    return bool(database) and database != ":memory:"
+
+
+def is_sqlite_file(url: str) -> bool:
+    """Whether ``url`` names an SQLite database in a file."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and is_file_database(parsed.database)
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine for ``url``; SQLite gets WAL and a busy timeout so the API and workers can share a file."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        if is_file_database(parsed.database):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # One writer at a time whatever the pool: a few connections serve as well as fifteen, and each one holds
         # a thread and a page cache of its own (about 20 MiB less at the peak of a million-resident fan-out).
@@ -83,7 +94,7 @@ class _WriterTurns:
 
     def __init__(self, database: str | None) -> None:
         self.local = asyncio.Lock()
-        self._lock_path = f"{database}-writers.lock" if database and database != ":memory:" else None
+        self._lock_path = f"{database}-writers.lock" if is_file_database(database) else None
         self._fd: int | None = None
         self._waiter: ThreadPoolExecutor | None = None
 

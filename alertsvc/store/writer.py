@@ -83,11 +83,3 @@ class SqliteWriter:
         self._loop.call_soon_threadsafe(self._loop.stop)
         await asyncio.to_thread(self._thread.join)
         self._loop.close()
-
-
-def is_sqlite_file(url: str) -> bool:
-    """Whether ``url`` names an SQLite database in a file (an in-memory one cannot be opened a second time)."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    return parsed.get_backend_name() == "sqlite" and bool(parsed.database) and parsed.database != ":memory:"

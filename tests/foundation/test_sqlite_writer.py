@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from alertsvc.store.db import create_engine, session_factory, transaction
-from alertsvc.store.writer import SqliteWriter, is_sqlite_file
+from alertsvc.store.db import create_engine, is_sqlite_file, session_factory, transaction
+from alertsvc.store.writer import SqliteWriter
 
 
 @pytest.fixture
