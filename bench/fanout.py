@@ -469,7 +469,15 @@ def _patch_no_writer_thread() -> None:
     alertsvc.runtime.is_sqlite_file = lambda url: False  # type: ignore[assignment]
 
 
+def _patch_aiosqlite_thread() -> None:
+    """The writer thread's statements through aiosqlite's own thread, as before the inline connections (A/B)."""
+    import alertsvc.store.writer
+
+    alertsvc.store.writer.connect_inline = lambda engine: None  # type: ignore[assignment]
+
+
 WORKER_PATCHES = {
+    "aiosqlite-thread": _patch_aiosqlite_thread,
     "no-writer-thread": _patch_no_writer_thread,
     "switch-interval": _patch_switch_interval,
     "db-timing": _patch_db_timing,

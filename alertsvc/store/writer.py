@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alertsvc.store.db import create_engine, holds_writer_turn, session_factory, transaction
+from alertsvc.store.inline_sqlite import connect_inline
 
 T = TypeVar("T")
 
@@ -50,6 +51,7 @@ class SqliteWriter:
 
     def __init__(self, url: str) -> None:
         self._engine: AsyncEngine = create_engine(url)
+        connect_inline(self._engine)  # its statements block this thread's loop, which has nothing else to do
         self._sessions: async_sessionmaker[AsyncSession] = session_factory(self._engine)
         self._loop = _new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="sqlite-writer", daemon=True)

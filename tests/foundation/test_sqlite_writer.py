@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from alertsvc.store.db import create_engine, is_sqlite_file, session_factory, transaction
+from alertsvc.store.inline_sqlite import InlineConnection
 from alertsvc.store.writer import SqliteWriter
 
 
@@ -72,6 +73,22 @@ async def test_writer_commits_its_work_on_its_own_thread_and_returns_the_result(
     await writer.close()
     with pytest.raises(RuntimeError, match="closed"):
         await writer.run(_insert, "b")
+
+
+async def test_writer_runs_sqlite_on_its_own_thread_not_on_aiosqlite_threads(writer: SqliteWriter) -> None:
+    """Every sqlite3 call happens on the writer thread: no hand-off to an aiosqlite thread per statement."""
+
+    async def thread_of_a_statement(session: AsyncSession) -> tuple[str, int]:
+        driver = (await (await session.connection()).get_raw_connection()).driver_connection
+        assert isinstance(driver, InlineConnection)
+        driver._conn.create_function("thread_name", 0, lambda: threading.current_thread().name)
+        name = (await session.execute(text("SELECT thread_name()"))).scalar_one()
+        return name, threading.active_count()
+
+    before = threading.active_count()
+    name, during = await writer.run(thread_of_a_statement)
+    assert name == "sqlite-writer"
+    assert during == before  # aiosqlite would have started a thread for the writer's connection
 
 
 async def test_writer_rolls_back_and_raises_what_the_work_raised(
