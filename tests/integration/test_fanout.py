@@ -8,12 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from alertsvc.dispatch.context import WorkerContext
+from alertsvc.dispatch.fanout import fanout
 from alertsvc.dispatch.outbox import read_outbox
 from alertsvc.dispatch.worker import build_worker
 from alertsvc.runtime import Runtime
-from alertsvc.store.models import Delivery
+from alertsvc.store.models import Contact, Delivery
 from tests.conftest import KeyMaker, auth
 from tests.factories import SQUARE, add_resident, cap_alert, info_in
 
@@ -130,6 +132,36 @@ async def test_opted_out_and_unconfirmed_get_nothing(
     assert [entry["to"] for entry in await outbox(runtime)] == ["+15145550403"]
     stats = (await client.get(f"/api/v1/alerts/{created['id']}", headers=auth(sender))).json()["stats"]
     assert stats == {"sms": {"sent": 1, "suppressed": 1}}
+
+
+async def test_a_contact_gone_between_planning_and_sending_is_suppressed_not_sent(
+    client: httpx.AsyncClient, runtime: Runtime, sender: str
+) -> None:
+    """The deliver job reads addresses after its claim: a contact that opted out after planning, without its
+    queued delivery being suppressed with it (it was ``sending`` then, and came back for a retry), gets nothing."""
+    leaving = await add_resident(runtime.sessions, *INSIDE, sms="+15145550411")
+    await add_resident(runtime.sessions, *INSIDE, sms="+15145550412")
+    created = await send(client, sender, cap_alert())
+    app = await WorkerContext.open(runtime)
+    try:
+        await fanout({"app": app}, created["id"])  # planned and its deliver job queued, nothing sent yet
+    finally:
+        await app.close()
+    async with runtime.sessions() as session, session.begin():
+        await session.execute(
+            update(Contact).where(Contact.resident_id == leaving.id).values(opted_out_at=func.current_timestamp())
+        )
+    await run_worker(runtime)
+    assert [entry["to"] for entry in await outbox(runtime)] == ["+15145550412"]
+    async with runtime.sessions() as session:
+        rows = {
+            (int(resident), state, reason)
+            for resident, state, reason in await session.execute(
+                select(Delivery.resident_id, Delivery.state, Delivery.reason)
+            )
+        }
+    assert (leaving.id, "suppressed", "opted out") in rows
+    assert {state for _, state, _ in rows} == {"sent", "suppressed"}
 
 
 async def test_preferences_filter(client: httpx.AsyncClient, runtime: Runtime, sender: str) -> None:
