@@ -70,6 +70,8 @@ class AlertForSending:
     sender: str
     expires: datetime | None
     infos: dict[str, dict[str, Any]]
+    first_sent_recorded: bool = False
+    """The alert's ``first_sent_at`` is known to be set: the record step need not set it again."""
     rendered: dict[str, Rendered] = field(default_factory=dict)
 
     def render(self, language: str, app: WorkerContext) -> Rendered:
@@ -92,7 +94,9 @@ def _load_for_sending(alert: Alert) -> AlertForSending:
     infos = {str(info.get("language") or "en-US"): info for info in document.get("info", [])}
     if not infos:
         infos = {"en-US": {"language": "en-US", "headline": alert.headline or "", "event": ""}}
-    return AlertForSending(alert.status, alert.msg_type, alert.sender, alert.expires_at, infos)
+    return AlertForSending(
+        alert.status, alert.msg_type, alert.sender, alert.expires_at, infos, alert.first_sent_at is not None
+    )
 
 
 async def _cached_alert(app: WorkerContext, alert_id: str) -> AlertForSending | None:
@@ -221,16 +225,20 @@ async def _write_outcomes(
     failures: dict[tuple[DeliveryState, str, str], list[int]],
     retries: dict[tuple[datetime, str, str], list[int]],
     opted_out: list[int],
+    first_sent: bool,
     now: datetime,
 ) -> None:
-    """The record step's one transaction (run by ``Runtime.write``: on SQLite, on the writer thread)."""
+    """The record step's one transaction (run by ``Runtime.write``: on SQLite, on the writer thread).
+
+    ``first_sent``: this batch may hold the alert's first sent message, to be stamped on the alert.
+    """
     await delivery_store.mark_sent(session, sent, now)
     await delivery_store.suppress_opted_out(session, opted_out, now)
     for (state, code, reason), ids in failures.items():
         await delivery_store.mark_failed(session, ids, state, code, reason, now)
     for (when, code, reason), ids in retries.items():
         await delivery_store.requeue(session, ids, when, code, reason, now)
-    if sent:
+    if first_sent:
         await session.execute(
             update(Alert).where(Alert.id == alert_id, Alert.first_sent_at.is_(None)).values(first_sent_at=now)
         )
@@ -265,7 +273,10 @@ async def _record(
             failures[(DeliveryState.FAILED, code, f"gave up: {reason}")].append(outcome.delivery_id)
         else:
             retries[(when.replace(microsecond=0), code, reason)].append(outcome.delivery_id)
-    await app.runtime.write(_write_outcomes, alert_id, sent, failures, retries, opted_out, now)
+    first_sent = bool(sent) and not alert.first_sent_recorded
+    await app.runtime.write(_write_outcomes, alert_id, sent, failures, retries, opted_out, first_sent, now)
+    if first_sent:
+        alert.first_sent_recorded = True  # one statement less in every later record of this worker
     for (when, _code, _reason), ids in retries.items():
         attempt = max(attempts.get(i, 1) for i in ids)
         await app.runtime.redis.enqueue_job(
@@ -301,8 +312,8 @@ async def _with_addresses(
     app: WorkerContext, rows: list[delivery_store.ClaimedRow]
 ) -> tuple[list[delivery_store.Claimed], list[int]]:
     """The claimed rows' addresses, read outside the claim's write transaction; and the rows whose contact went."""
-    async with app.runtime.sessions() as session:  # a read: no write transaction, no writer turn
-        addresses = await delivery_store.subscribed_addresses(session, sorted({r.contact_id for r in rows}))
+    contact_ids = sorted({r.contact_id for r in rows})
+    addresses = await app.runtime.read(delivery_store.subscribed_addresses, contact_ids)
     return delivery_store.with_addresses(rows, addresses)
 
 

@@ -74,8 +74,24 @@ class SqliteWriter:
         future = asyncio.run_coroutine_threadsafe(self._in_transaction(work, *args), self._loop)
         return await asyncio.wrap_future(future)
 
+    async def read(self, work: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """``await work(session, *args)`` on the writer's loop in a session that only reads: no writer turn.
+
+        For the reads that go with the dispatcher's writes (a claimed batch's addresses, whether an alert is
+        done), which would otherwise cost the caller's busy loop a trip through an aiosqlite thread, and open
+        more pooled connections there (each with a page cache of its own).
+        """
+        if self._closed:
+            raise RuntimeError("the SQLite writer is closed")
+        future = asyncio.run_coroutine_threadsafe(self._in_session(work, *args), self._loop)
+        return await asyncio.wrap_future(future)
+
     async def _in_transaction(self, work: Callable[..., Awaitable[T]], *args: Any) -> T:
         async with transaction(self._sessions) as session:
+            return await work(session, *args)
+
+    async def _in_session(self, work: Callable[..., Awaitable[T]], *args: Any) -> T:
+        async with self._sessions() as session:
             return await work(session, *args)
 
     async def close(self) -> None:

@@ -15,7 +15,7 @@ from alertsvc.dispatch.fanout import fanout
 from alertsvc.dispatch.outbox import read_outbox
 from alertsvc.dispatch.worker import build_worker
 from alertsvc.runtime import Runtime
-from alertsvc.store.models import Contact, Delivery
+from alertsvc.store.models import Alert, Contact, Delivery
 from tests.conftest import KeyMaker, auth
 from tests.factories import SQUARE, add_resident, cap_alert, info_in
 
@@ -76,6 +76,10 @@ async def test_inside_gets_it_once_per_channel_outside_never(
     assert alert["stats"] == {"sms": {"sent": 2}, "email": {"sent": 2}, "push": {"sent": 1}}
     sms = next(entry for entry in sent if entry["to"] == "+15145550101")
     assert "Gas leak" in sms["body"] and "/a/" in sms["body"]
+    async with runtime.sessions() as session:  # stamped by the first record step to commit (batches run at once)
+        first_sent_at = await session.scalar(select(Alert.first_sent_at).where(Alert.id == created["id"]))
+        sent_at = set(await session.scalars(select(Delivery.sent_at).where(Delivery.alert_id == created["id"])))
+    assert first_sent_at in sent_at
 
 
 async def test_running_fanout_and_deliver_again_sends_nothing_twice(
