@@ -46,33 +46,17 @@ class Runtime:
     def _on_sqlite_file(self) -> bool:
         return is_sqlite_file(self.settings.resolved_database_url)
 
-    def _sqlite_writer(self) -> SqliteWriter | None:
-        """The writer thread on an SQLite file, started at its first use; None on other databases."""
-        if self._writer is None and self._on_sqlite_file:
-            self._writer = SqliteWriter(self.settings.resolved_database_url)
-        return self._writer
-
     async def write(self, work: Callable[..., Awaitable[T]], *args: Any) -> T:
         """``await work(session, *args)`` in one write transaction; its result.
 
         On an SQLite file the work runs on the writer thread (:mod:`alertsvc.store.writer`), started at the first
         call; elsewhere in a transaction on the caller's loop. For the dispatcher's frequent writes.
         """
-        writer = self._sqlite_writer()
-        if writer is not None:
-            return await writer.run(work, *args)
+        if self._writer is None and self._on_sqlite_file:
+            self._writer = SqliteWriter(self.settings.resolved_database_url)
+        if self._writer is not None:
+            return await self._writer.run(work, *args)
         async with transaction(self.sessions) as session:
-            return await work(session, *args)
-
-    async def read(self, work: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """``await work(session, *args)`` in a session that only reads, for the reads that go with :meth:`write`.
-
-        On an SQLite file on the writer thread, outside its writer turns; elsewhere on the caller's loop.
-        """
-        writer = self._sqlite_writer()
-        if writer is not None:
-            return await writer.read(work, *args)
-        async with self.sessions() as session:
             return await work(session, *args)
 
     @property

@@ -476,30 +476,7 @@ def _patch_aiosqlite_thread() -> None:
     alertsvc.store.writer.connect_inline = lambda engine: None  # type: ignore[assignment]
 
 
-def _patch_addresses_in_claim() -> None:
-    """The deliver job reads its addresses inside the claim's write transaction, as before (for A/B runs)."""
-    from alertsvc.dispatch import deliver
-    from alertsvc.store import deliveries as store
-
-    claim_batch = deliver._claim_batch
-    read: dict[int, Any] = {}
-
-    async def claim_and_read(session: Any, alert_id: str, ids: list[int], now: Any, expires: Any) -> Any:
-        rows = await claim_batch(session, alert_id, ids, now, expires)
-        if rows:
-            addresses = await store.subscribed_addresses(session, sorted({r.contact_id for r in rows}))
-            read[rows[0].id] = store.with_addresses(rows, addresses)
-        return rows
-
-    async def already_read(app: Any, rows: list[Any]) -> Any:
-        return read.pop(rows[0].id)
-
-    deliver._claim_batch = claim_and_read  # type: ignore[assignment]
-    deliver._with_addresses = already_read  # type: ignore[assignment]
-
-
 WORKER_PATCHES = {
-    "addresses-in-claim": _patch_addresses_in_claim,
     "aiosqlite-thread": _patch_aiosqlite_thread,
     "no-writer-thread": _patch_no_writer_thread,
     "switch-interval": _patch_switch_interval,

@@ -1,9 +1,7 @@
 """The ``deliver(alert_id, channel, ids)`` job: claim, render, pace, send, record.
 
 1. **Claim** the batch in one guarded statement (``queued`` → ``sending``); rows another job claimed, or that
-   are not due yet, are not returned, so a redelivered job sends nothing twice. The addresses are read after
-   the claim's transaction, so that it holds SQLite's single writer turn only for its writes; rows whose contact
-   opted out meanwhile are not sent and end ``suppressed`` with the batch's outcomes.
+   are not due yet, are not returned, so a redelivered job sends nothing twice.
 2. **Render** from the per-(alert, language) cache and patch each recipient's links in.
 3. **Pace** by the channel's shared rate limit (slots reserved in Redis for the whole batch); when Redis cannot
    be reached the claimed rows go straight back to ``queued`` (nothing was sent) for the sweeper. A send goes
@@ -156,9 +154,7 @@ async def _send_one(
     return Outcome(claimed.id, provider_id=result.provider_id)
 
 
-async def _reserve(
-    app: WorkerContext, channel: str, claimed: list[delivery_store.Claimed], opted_out: list[int]
-) -> Reservation | None:
+async def _reserve(app: WorkerContext, channel: str, claimed: list[delivery_store.Claimed]) -> Reservation | None:
     """Reserve the batch's send slots; if Redis cannot be asked, hand the claimed rows back before failing.
 
     Nothing has been sent yet, so ``queued`` again is exact, and the sweeper re-enqueues them after
@@ -171,7 +167,7 @@ async def _reserve(
         return await limiter.reserve(len(claimed))
     except Exception:
         now = utcnow()
-        ids = [c.id for c in claimed] + opted_out  # the next claim suppresses those again
+        ids = [c.id for c in claimed]
         await app.runtime.write(delivery_store.requeue, ids, now, "rate_limiter", "rate limiter unreachable", now)
         raise
 
@@ -224,7 +220,6 @@ async def _write_outcomes(
     sent: list[tuple[int, str]],
     failures: dict[tuple[DeliveryState, str, str], list[int]],
     retries: dict[tuple[datetime, str, str], list[int]],
-    opted_out: list[int],
     first_sent: bool,
     now: datetime,
 ) -> None:
@@ -233,7 +228,6 @@ async def _write_outcomes(
     ``first_sent``: this batch may hold the alert's first sent message, to be stamped on the alert.
     """
     await delivery_store.mark_sent(session, sent, now)
-    await delivery_store.suppress_opted_out(session, opted_out, now)
     for (state, code, reason), ids in failures.items():
         await delivery_store.mark_failed(session, ids, state, code, reason, now)
     for (when, code, reason), ids in retries.items():
@@ -251,7 +245,6 @@ async def _record(
     alert: AlertForSending,
     outcomes: list[Outcome],
     attempts: dict[int, int],
-    opted_out: list[int],
 ) -> None:
     now = utcnow()
     sent = [(o.delivery_id, o.provider_id or "") for o in outcomes if o.error is None and not o.unexpected]
@@ -274,7 +267,7 @@ async def _record(
         else:
             retries[(when.replace(microsecond=0), code, reason)].append(outcome.delivery_id)
     first_sent = bool(sent) and not alert.first_sent_recorded
-    await app.runtime.write(_write_outcomes, alert_id, sent, failures, retries, opted_out, first_sent, now)
+    await app.runtime.write(_write_outcomes, alert_id, sent, failures, retries, first_sent, now)
     if first_sent:
         alert.first_sent_recorded = True  # one statement less in every later record of this worker
     for (when, _code, _reason), ids in retries.items():
@@ -291,7 +284,7 @@ async def _record(
 
 async def _claim_batch(
     session: AsyncSession, alert_id: str, ids: list[int], now: datetime, expires: datetime | None
-) -> list[delivery_store.ClaimedRow] | None:
+) -> list[delivery_store.Claimed] | None:
     """The claim step's one transaction; None when the batch is not to be sent (the alert is gone, or no longer
     sendable: its queued deliveries are suppressed). Expired, the claimed rows end ``expired``."""
     # Only the state is read per batch (it changes: cancel, expiry); the rest is cached by the worker.
@@ -301,20 +294,11 @@ async def _claim_batch(
     if state not in SENDABLE_STATES:
         await delivery_store.suppress_queued(session, alert_id, f"alert {state}", now)
         return None
-    claimed = await delivery_store.claim_rows(session, ids, now)
+    claimed = await delivery_store.claim(session, ids, now)
     if expires is not None and expires <= now:
         await delivery_store.expire_queued(session, [c.id for c in claimed], now)
         return []
     return claimed
-
-
-async def _with_addresses(
-    app: WorkerContext, rows: list[delivery_store.ClaimedRow]
-) -> tuple[list[delivery_store.Claimed], list[int]]:
-    """The claimed rows' addresses, read outside the claim's write transaction; and the rows whose contact went."""
-    contact_ids = sorted({r.contact_id for r in rows})
-    addresses = await app.runtime.read(delivery_store.subscribed_addresses, contact_ids)
-    return delivery_store.with_addresses(rows, addresses)
 
 
 async def deliver(ctx: dict[str, Any], alert_id: str, channel: str, ids: list[int]) -> dict[str, int]:
@@ -323,18 +307,15 @@ async def deliver(ctx: dict[str, Any], alert_id: str, channel: str, ids: list[in
     alert = await _cached_alert(app, alert_id)
     if alert is None:
         return {"claimed": 0}
-    rows = await app.runtime.write(_claim_batch, alert_id, ids, utcnow(), alert.expires)
-    if rows is None:
+    claimed = await app.runtime.write(_claim_batch, alert_id, ids, utcnow(), alert.expires)
+    if claimed is None:
         return {"claimed": 0}
-    if rows:
-        claimed, opted_out = await _with_addresses(app, rows)
-        outcomes: list[Outcome] = []
-        if claimed:
-            reserved = await _reserve(app, channel, claimed, opted_out)
-            outcomes = await _send_all(app, alert, channel, claimed, reserved)
-        await _record(app, alert_id, channel, alert, outcomes, {c.id: c.attempts for c in claimed}, opted_out)
+    if claimed:
+        reserved = await _reserve(app, channel, claimed)
+        outcomes = await _send_all(app, alert, channel, claimed, reserved)
+        await _record(app, alert_id, channel, alert, outcomes, {c.id: c.attempts for c in claimed})
     await finish_if_done(app, alert_id)
-    return {"claimed": len(rows)}
+    return {"claimed": len(claimed)}
 
 
 __all__ = ["deliver", "enqueue_deliveries"]

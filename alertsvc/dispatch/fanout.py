@@ -176,26 +176,16 @@ async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
 
 
 async def finish_if_done(app: WorkerContext, alert_id: str) -> bool:
-    """dispatching → sent once planning is over and no delivery awaits the dispatcher.
-
-    This runs after every delivery batch, and almost every time work remains: so it looks first in a read,
-    which on SQLite takes no writer turn, and only then checks again and moves the alert in a write transaction.
-    """
-    if not await app.runtime.read(_is_done, alert_id):
-        return False
+    """dispatching → sent once planning is over and no delivery awaits the dispatcher."""
     return await app.runtime.write(_finish, alert_id)
-
-
-async def _is_done(session: AsyncSession, alert_id: str) -> bool:
-    # Two columns, not the alert with its CAP document.
-    head = (await session.execute(select(Alert.state, Alert.planned_at).where(Alert.id == alert_id))).first()
-    if head is None or head.state != AlertState.DISPATCHING or head.planned_at is None:
-        return False
-    return not await delivery_store.has_pending(session, alert_id)
 
 
 async def _finish(session: AsyncSession, alert_id: str) -> bool:
     """:func:`finish_if_done`'s transaction (run by ``Runtime.write``: on SQLite, on the writer thread)."""
-    if not await _is_done(session, alert_id):  # another batch's finish got there first
+    # Two columns, not the alert with its CAP document: this runs after every delivery batch.
+    head = (await session.execute(select(Alert.state, Alert.planned_at).where(Alert.id == alert_id))).first()
+    if head is None or head.state != AlertState.DISPATCHING or head.planned_at is None:
+        return False
+    if await delivery_store.has_pending(session, alert_id):
         return False
     return await move(session, alert_id, AlertState.SENT, completed_at=utcnow())

@@ -36,11 +36,8 @@ def is_sqlite_file(url: str) -> bool:
     return parsed.get_backend_name() == "sqlite" and is_file_database(parsed.database)
 
 
-def create_engine(url: str, **pool: int) -> AsyncEngine:
-    """An async engine for ``url``; SQLite gets WAL and a busy timeout so the API and workers can share a file.
-
-    ``pool``: ``pool_size`` and ``max_overflow`` other than the defaults below.
-    """
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine for ``url``; SQLite gets WAL and a busy timeout so the API and workers can share a file."""
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
@@ -51,7 +48,6 @@ def create_engine(url: str, **pool: int) -> AsyncEngine:
         kwargs = {"connect_args": {"timeout": 30}, "pool_size": 4, "max_overflow": 4}
     else:
         kwargs.update(pool_size=10, max_overflow=20)
-    kwargs.update(pool)
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -140,21 +140,10 @@ class Claimed(NamedTuple):
     attempts: int
 
 
-class ClaimedRow(NamedTuple):
-    """A delivery row a claim moved to ``sending``, before its contact's address is read."""
-
-    id: int
-    contact_id: int
-    resident_id: int
-    language: str
-    attempts: int
-
-
-async def claim_rows(session: AsyncSession, ids: Sequence[int], now: datetime) -> list[ClaimedRow]:
+async def claim(session: AsyncSession, ids: Sequence[int], now: datetime) -> list[Claimed]:
     """Move due ``queued`` deliveries among ``ids`` to ``sending``; only rows this call moved come back.
 
-    The claim's write alone: the contacts are read by :func:`subscribed_addresses`, outside the write transaction
-    if the caller likes (on SQLite that keeps the single writer turn short).
+    A claimed delivery whose contact has opted out since planning ends ``suppressed`` here and is not returned.
     """
     if not ids:
         return []
@@ -168,49 +157,31 @@ async def claim_rows(session: AsyncSession, ids: Sequence[int], now: datetime) -
         .values(state=DeliveryState.SENDING.value, attempts=d.attempts + 1, updated_at=now)
         .returning(d.id, d.contact_id, d.resident_id, d.language, d.attempts)
     )
-    return [ClaimedRow(int(r[0]), int(r[1]), int(r[2]), str(r[3]), int(r[4])) for r in result]
-
-
-async def subscribed_addresses(session: AsyncSession, contact_ids: Sequence[int]) -> dict[int, str]:
-    """The addresses of those contacts that still exist and have not opted out."""
-    if not contact_ids:
-        return {}
-    connection = await session.connection()
-    rows = await connection.execute(
-        select(Contact.id, Contact.address).where(
-            ids_in(session, Contact.id, contact_ids), Contact.opted_out_at.is_(None)
+    rows = result.all()
+    if not rows:
+        return []
+    contact_ids = [int(row[1]) for row in rows]
+    contacts = {
+        int(cid): (str(address), opted_out_at is not None)
+        for cid, address, opted_out_at in await connection.execute(
+            select(Contact.id, Contact.address, Contact.opted_out_at).where(ids_in(session, Contact.id, contact_ids))
         )
-    )
-    return {int(cid): str(address) for cid, address in rows}
-
-
-def with_addresses(rows: Sequence[ClaimedRow], addresses: dict[int, str]) -> tuple[list[Claimed], list[int]]:
-    """The claimed rows to send, with their addresses, and the ids of those whose contact is gone (opted out or
-    removed since planning, e.g. an SMS STOP mid-fan-out), for :func:`suppress_opted_out`."""
-    claimed: list[Claimed] = []
-    gone: list[int] = []
+    }
+    claimed = []
+    opted_out = []
     for r in rows:
-        address = addresses.get(r.contact_id)
-        if address is None:
-            gone.append(r.id)
+        address, gone = contacts.get(int(r[1]), ("", True))
+        if gone:  # opted out (or removed) after planning, e.g. an SMS STOP mid-fan-out
+            opted_out.append(int(r[0]))
         else:
-            claimed.append(Claimed(r.id, r.contact_id, r.resident_id, r.language, address, r.attempts))
-    return claimed, gone
-
-
-async def claim(session: AsyncSession, ids: Sequence[int], now: datetime) -> list[Claimed]:
-    """:func:`claim_rows` and their addresses in one transaction; rows whose contact is gone end ``suppressed``."""
-    rows = await claim_rows(session, ids, now)
-    claimed, gone = with_addresses(rows, await subscribed_addresses(session, [r.contact_id for r in rows]))
-    await suppress_opted_out(session, gone, now)
+            claimed.append(Claimed(int(r[0]), int(r[1]), int(r[2]), str(r[3]), address, int(r[4])))
+    if opted_out:
+        await session.execute(
+            update(Delivery)
+            .where(ids_in(session, Delivery.id, opted_out), Delivery.state == DeliveryState.SENDING.value)
+            .values(state=DeliveryState.SUPPRESSED.value, reason="opted out", updated_at=now, final_at=now)
+        )
     return claimed
-
-
-async def suppress_opted_out(session: AsyncSession, ids: Sequence[int], now: datetime) -> None:
-    """``sending`` → ``suppressed``: claimed deliveries whose contact opted out (or went) before the send."""
-    await _from_sending(
-        session, ids, state=DeliveryState.SUPPRESSED.value, reason="opted out", updated_at=now, final_at=now
-    )
 
 
 def _sent_pairs(session: AsyncSession, pairs: Sequence[tuple[int, str]]) -> Any:

@@ -14,9 +14,7 @@ on the worker's own loop; one worker sent as many either way. Python's own 5 ms 
 clear difference with two workers (2,647 and 2,096 against 2,396 and 2,723 at 5 ms) and cost one worker CPU
 (491 against 404 µs an SMS). The work is an ordinary
 ``async def work(session, *args)`` over the store's functions, run by :meth:`SqliteWriter.run` on its own
-engine (the connections of an asyncio engine belong to the loop that opened them), whose connections make their
-``sqlite3`` calls on this thread instead of handing each to an aiosqlite thread (:mod:`alertsvc.store.inline_sqlite`;
-two workers: turns held 40 ms on average instead of 51). Its transactions take the
+engine (the connections of an asyncio engine belong to the loop that opened them). Its transactions take the
 same writer turns as every other (:func:`alertsvc.store.db.transaction`): between processes, and with the
 transactions of the process's main loop, through the turns file.
 
@@ -52,9 +50,7 @@ class SqliteWriter:
     """A daemon thread running an event loop with its own engine on the same SQLite file."""
 
     def __init__(self, url: str) -> None:
-        # Two connections: one for the write transaction that holds the turn, one for the reads beside it. More
-        # only added page caches (2 MiB each): two workers peaked 10 MiB higher with the default pool of 4 + 4.
-        self._engine: AsyncEngine = create_engine(url, pool_size=2, max_overflow=0)
+        self._engine: AsyncEngine = create_engine(url)
         connect_inline(self._engine)  # its statements block this thread's loop, which has nothing else to do
         self._sessions: async_sessionmaker[AsyncSession] = session_factory(self._engine)
         self._loop = _new_event_loop()
@@ -76,24 +72,8 @@ class SqliteWriter:
         future = asyncio.run_coroutine_threadsafe(self._in_transaction(work, *args), self._loop)
         return await asyncio.wrap_future(future)
 
-    async def read(self, work: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """``await work(session, *args)`` on the writer's loop in a session that only reads: no writer turn.
-
-        For the reads that go with the dispatcher's writes (a claimed batch's addresses, whether an alert is
-        done), which would otherwise cost the caller's busy loop a trip through an aiosqlite thread, and open
-        more pooled connections there (each with a page cache of its own).
-        """
-        if self._closed:
-            raise RuntimeError("the SQLite writer is closed")
-        future = asyncio.run_coroutine_threadsafe(self._in_session(work, *args), self._loop)
-        return await asyncio.wrap_future(future)
-
     async def _in_transaction(self, work: Callable[..., Awaitable[T]], *args: Any) -> T:
         async with transaction(self._sessions) as session:
-            return await work(session, *args)
-
-    async def _in_session(self, work: Callable[..., Awaitable[T]], *args: Any) -> T:
-        async with self._sessions() as session:
             return await work(session, *args)
 
     async def close(self) -> None:

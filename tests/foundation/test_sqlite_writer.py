@@ -91,25 +91,6 @@ async def test_writer_runs_sqlite_on_its_own_thread_not_on_aiosqlite_threads(wri
     assert during == before  # aiosqlite would have started a thread for the writer's connection
 
 
-async def test_writer_reads_on_its_thread_without_waiting_for_the_writer_turn(
-    database: tuple[str, AsyncEngine], writer: SqliteWriter
-) -> None:
-    """A read (a claimed batch's addresses) does not queue behind another process's write transaction."""
-    url, _ = database
-    await writer.run(_insert, "a")
-
-    async def names_and_thread(session: AsyncSession) -> tuple[list[str], str]:
-        rows = await session.execute(text("SELECT name FROM t ORDER BY rowid"))
-        return [row[0] for row in rows], threading.current_thread().name
-
-    holder = _other_holder(url)
-    try:
-        names, thread = await asyncio.wait_for(writer.read(names_and_thread), timeout=5)
-    finally:
-        os.close(holder)
-    assert (names, thread) == (["a"], "sqlite-writer")
-
-
 async def test_writer_rolls_back_and_raises_what_the_work_raised(
     database: tuple[str, AsyncEngine], writer: SqliteWriter
 ) -> None:

@@ -141,8 +141,8 @@ async def test_opted_out_and_unconfirmed_get_nothing(
 async def test_a_contact_gone_between_planning_and_sending_is_suppressed_not_sent(
     client: httpx.AsyncClient, runtime: Runtime, sender: str
 ) -> None:
-    """The deliver job reads addresses after its claim: a contact that opted out after planning, without its
-    queued delivery being suppressed with it (it was ``sending`` then, and came back for a retry), gets nothing."""
+    """The claim reads the contacts afresh: a contact that opted out after planning, without its queued delivery
+    being suppressed with it (it was ``sending`` then, and came back for a retry), gets nothing."""
     leaving = await add_resident(runtime.sessions, *INSIDE, sms="+15145550411")
     await add_resident(runtime.sessions, *INSIDE, sms="+15145550412")
     created = await send(client, sender, cap_alert())
