@@ -4,10 +4,9 @@ Why: aiosqlite hands every call (a cursor, each statement, each fetch, the commi
 wakes the caller's loop with the answer: two thread switches a call, a dozen for a deliver job's claim. The
 writer thread (:mod:`alertsvc.store.writer`) already runs nothing but write transactions, so blocking its loop
 costs nothing, while each of those switches waits for the GIL, which a worker's busy event loop holds about half
-the time. Two workers, a million residents: a transaction held SQLite's single writer turn 40 ms on average
-instead of 51 (bench/README.md, sixth session). Here the calls
-are made at once, on the writer's own thread, through the same SQLAlchemy dialect, statements and ``sqlite3``
-connection as everywhere else.
+the time. Here the calls are made at once, on the writer's own thread, through the same SQLAlchemy dialect,
+statements and ``sqlite3`` connection as everywhere else. Two workers, a million residents: a transaction held
+SQLite's single writer turn 40 ms on average instead of 51 (bench/README.md, sixth session).
 
 Written here rather than taken from a package: none offers it, and the two hooks used are small. aiosqlite's
 ``Connection`` sends each call through ``_execute`` (cursors too) and the rest (connecting, closing, the
