@@ -51,9 +51,6 @@ class _NeverStarted:
     def start(self) -> None:
         """Nothing to start: every call is made on the caller's thread."""
 
-    def join(self, timeout: float | None = None) -> None:
-        """Nothing to wait for."""
-
 
 class InlineConnection(aiosqlite.Connection):
     """An aiosqlite connection whose ``sqlite3`` calls block the calling thread instead of going to another."""
