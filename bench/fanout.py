@@ -476,7 +476,27 @@ def _patch_aiosqlite_thread() -> None:
     alertsvc.store.writer.connect_inline = lambda engine: None  # type: ignore[assignment]
 
 
+def _patch_job_timeline() -> None:
+    """Log each ``deliver`` job's start, end and size (to see how the batches spread over the workers)."""
+    import logging
+    import time
+
+    import alertsvc.dispatch.deliver as deliver_module
+
+    original = deliver_module.deliver
+    timeline = logging.getLogger("bench.timeline")
+
+    async def timed(ctx: dict[str, Any], alert_id: str, channel: str, ids: list[int]) -> dict[str, int]:
+        started = time.time()
+        result = await original(ctx, alert_id, channel, ids)
+        timeline.warning("job %s %d %.3f %.3f", channel, result.get("claimed", 0), started, time.time())
+        return result
+
+    deliver_module.deliver = timed  # type: ignore[assignment]
+
+
 WORKER_PATCHES = {
+    "job-timeline": _patch_job_timeline,
     "aiosqlite-thread": _patch_aiosqlite_thread,
     "no-writer-thread": _patch_no_writer_thread,
     "switch-interval": _patch_switch_interval,
