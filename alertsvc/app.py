@@ -18,7 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from alertsvc import __version__
-from alertsvc.api import alerts, health, hooks, problems, residents, sandbox, targeting, webhooks
+from alertsvc.api import alerts, health, hooks, metrics, problems, residents, sandbox, targeting, webhooks
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.settings import Settings, get_settings
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app.state.runtime = runtime
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(alerts.router)
     app.include_router(residents.router)
     app.include_router(targeting.router)

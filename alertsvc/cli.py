@@ -189,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys_create.add_argument(
         "--scopes",
         required=True,
-        help="comma-separated: alerts:read,alerts:write,alerts:send,residents:read,residents:write,admin",
+        help="comma-separated: alerts:read,alerts:write,alerts:send,residents:read,residents:write,metrics:read,admin",
     )
     keys_create.set_defaults(handler=cmd_keys_create)
     keys_revoke = keys.add_parser("revoke", help="revoke an API key by name")

@@ -15,7 +15,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me"  # noqa: S105 - the sentinel we refuse outside development
@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     sweep_interval_s: int = Field(default=10, ge=1, le=60)
     """How often the sweeper runs (at the seconds of each minute that are multiples of it; tests lower it)."""
     send_concurrency: int = 128
+    worker_metrics_addr: str | None = None
+    """``host:port`` on which an ``alertsvc worker`` serves its Prometheus metrics (unset: not served; the API
+    serves its own, and its in-process worker's, at ``GET /metrics``)."""
 
     max_alert_bytes: int = 1024 * 1024
     run_worker_in_process: bool | None = None
@@ -97,6 +100,15 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lock_minutes: int = 15
     """After ``login_max_failures`` wrong passwords in a row an account is locked for this long."""
+
+    @field_validator("worker_metrics_addr")
+    @classmethod
+    def _listen_address(cls, value: str | None) -> str | None:
+        if value:
+            from alertsvc.metrics import parse_listen_address
+
+            parse_listen_address(value)  # refused at start-up, not when the worker binds
+        return value or None
 
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:

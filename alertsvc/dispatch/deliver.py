@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,7 @@ from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
 from alertsvc.dispatch.ratelimit import Reservation
 from alertsvc.dispatch.render import Rendered, personalise, render_info
 from alertsvc.dispatch.retry import next_attempt
+from alertsvc.metrics import count_deliveries, send_timer
 from alertsvc.store import deliveries as delivery_store
 from alertsvc.store.models import Alert
 from alertsvc.store.types import utcnow
@@ -131,6 +133,7 @@ def _unsubscribe_url(app: WorkerContext, channel: str, contact_id: int) -> str:
 async def _send_one(
     adapter: Channel, app: WorkerContext, alert: AlertForSending, channel: str, claimed: delivery_store.Claimed
 ) -> Outcome:
+    """Render and send one message; what became of it, never an exception."""
     public = app.public_base
     try:
         message = personalise(
@@ -188,6 +191,7 @@ async def _send_all(
     adapter = app.channels[channel]
     limiter = app.limiters.get(channel)
     gate = app.send_gate(channel)
+    observe_send = send_timer(channel)
     by_index: dict[int, Outcome] = {}
     pending = iter(enumerate(claimed))
 
@@ -199,7 +203,10 @@ async def _send_all(
             async with gate:
                 on_time = slots is None or slots.lateness(position) <= LATE_TOLERANCE_S
                 if on_time or limiter is None or attempt == MAX_RESLOTS:
-                    return await _send_one(adapter, app, alert, channel, item)
+                    started = time.perf_counter()
+                    outcome = await _send_one(adapter, app, alert, channel, item)
+                    observe_send(time.perf_counter() - started)
+                    return outcome
             try:  # woke too late to use this slot: take a new one
                 slots, position = await limiter.reserve(1), 0
             except Exception:
@@ -268,6 +275,10 @@ async def _record(
             retries[(when.replace(microsecond=0), code, reason)].append(outcome.delivery_id)
     first_sent = bool(sent) and not alert.first_sent_recorded
     await app.runtime.write(_write_outcomes, alert_id, sent, failures, retries, first_sent, now)
+    count_deliveries(channel, "sent", len(sent))
+    for (state, _code, _reason), ids in failures.items():
+        count_deliveries(channel, state.value, len(ids))
+    count_deliveries(channel, "retry", sum(len(ids) for ids in retries.values()))
     if first_sent:
         alert.first_sent_recorded = True  # one statement less in every later record of this worker
     for (when, _code, _reason), ids in retries.items():

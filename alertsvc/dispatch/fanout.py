@@ -13,7 +13,8 @@ never enqueued (killed between the two) are found by the sweeper.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+import time
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,7 @@ from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
 from alertsvc.dispatch.targets import target_area, test_recipients_only, uses_area, uses_references
 from alertsvc.geo.targeting import bbox_filter_params
 from alertsvc.geo.zone_reach import zones_reached
+from alertsvc.metrics import FANOUT_SECONDS, PLANNED
 from alertsvc.store import audience as audience_store
 from alertsvc.store import deliveries as delivery_store
 from alertsvc.store.db import transaction
@@ -146,6 +148,7 @@ async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
     alert = await _start(app, alert_id)
     if alert is None:
         return "nothing to do"
+    started = time.perf_counter()
     cap = parse_cap_json(alert.cap)
     facts = alert_facts(cap, alert.expires_at)
     if str(cap.msg_type) == "Cancel":
@@ -164,6 +167,8 @@ async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
                 continue
             created = await app.runtime.write(delivery_store.insert_planned, _rows(alert_id, plans, now))
             counts["planned"] += len(created)
+            for channel, planned in Counter(row.channel for row in created).items():
+                PLANNED.labels(channel).inc(planned)
             # Rows held for quiet hours are left to the sweeper, which enqueues them once due.
             immediate = [(row.id, row.channel) for row in created if row.state == "queued" and not row.held]
             counts["queued"] += len(immediate)
@@ -171,6 +176,7 @@ async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
     async with transaction(app.runtime.sessions) as session:
         await session.execute(update(Alert).where(Alert.id == alert_id).values(planned_at=utcnow()))
     await finish_if_done(app, alert_id)
+    FANOUT_SECONDS.observe(time.perf_counter() - started)
     log.info("fan-out of %s planned %d deliveries in %d jobs", alert_id, counts["planned"], counts["jobs"])
     return counts
 

@@ -35,6 +35,7 @@ from alertsvc.dispatch.deliver import deliver
 from alertsvc.dispatch.fanout import fanout
 from alertsvc.dispatch.jobs import DELIVER, FANOUT, SEND_CONFIRMATION, SWEEP, WEBHOOK_PUMP
 from alertsvc.dispatch.sweeper import sweep
+from alertsvc.metrics import serve_worker_metrics
 from alertsvc.process import tune_gc_for_throughput
 from alertsvc.runtime import Runtime, open_runtime, redis_settings
 from alertsvc.settings import Settings
@@ -206,5 +207,8 @@ def run_standalone_worker(settings: Settings) -> None:
         finally:
             await runtime.close()
 
+    if settings.worker_metrics_addr:
+        serve_worker_metrics(settings.worker_metrics_addr)
+        log.info("worker metrics at http://%s/metrics", settings.worker_metrics_addr)
     log.info("arq worker starting against %s", redis_settings(settings.redis_url or "").host)
     run_event_loop(main())
