@@ -80,6 +80,13 @@ def parse_listen_address(value: str) -> tuple[str, int]:
 
 
 def serve_worker_metrics(address: str) -> None:
-    """Serve this process's metrics on ``address`` (``host:port``) from a daemon thread; OSError if taken."""
+    """Serve this process's metrics on ``address`` (``host:port``) from a daemon thread.
+
+    ValueError (which the CLI prints as one line) when the address cannot be bound: a second worker on the same
+    host given the same port must fail at start, plainly, not run without the metrics someone relies on.
+    """
     host, port = parse_listen_address(address)
-    start_http_server(port, addr=host)
+    try:
+        start_http_server(port, addr=host)
+    except OSError as exc:
+        raise ValueError(f"cannot serve worker metrics on {address}: {exc.strerror or exc}") from exc

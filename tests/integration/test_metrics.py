@@ -7,6 +7,7 @@ Read back with ``prometheus_client``'s text parser from what the endpoint serves
 from __future__ import annotations
 
 import math
+import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 from alertsvc.app import create_app
 from alertsvc.dispatch.jobs import DELIVER
 from alertsvc.embedded_redis import EmbeddedRedis, free_port
-from alertsvc.metrics import parse_listen_address
+from alertsvc.metrics import parse_listen_address, serve_worker_metrics
 from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.security.api_keys import create_key
 from alertsvc.security.scopes import Scope
@@ -138,6 +139,15 @@ def test_listen_addresses(text: str, expected: tuple[str, int]) -> None:
 def test_an_unusable_worker_metrics_address_is_refused_at_start_up(text: str) -> None:
     with pytest.raises(ValidationError, match="worker_metrics_addr"):
         Settings(_env_file=None, worker_metrics_addr=text)  # type: ignore[call-arg]
+
+
+def test_a_taken_worker_metrics_address_is_a_plain_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ValueError, match=f"cannot serve worker metrics on 127.0.0.1:{port}"):
+            serve_worker_metrics(f"127.0.0.1:{port}")
 
 
 # --- a real worker process ---------------------------------------------------------------------------------------
