@@ -18,6 +18,7 @@ from prometheus_client import generate_latest
 
 from alertsvc.api.deps import RuntimeDep, require
 from alertsvc.metrics import QUEUED_JOBS
+from alertsvc.runtime import Runtime
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 
@@ -27,7 +28,7 @@ TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 """What ``generate_latest`` writes: the text format every Prometheus reads (the library's own default answer)."""
 
 
-async def _read_queue_depth(runtime: RuntimeDep) -> None:
+async def _read_queue_depth(runtime: Runtime) -> None:
     """Set the queue gauges from Redis; NaN when Redis does not answer (the scrape itself still succeeds)."""
     ready_series, deferred_series = QUEUED_JOBS.labels("ready"), QUEUED_JOBS.labels("deferred")
     try:
