@@ -12,14 +12,12 @@ from __future__ import annotations
 import bisect
 import os
 import re
-import subprocess
-import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 import pytest
@@ -44,6 +42,7 @@ from channels.sandbox import MemoryOutbox, SandboxChannel
 from channels.sms import TwilioSms
 from tests.conftest import KeyMaker, auth, make_settings, wait_for
 from tests.factories import cap_alert
+from tests.integration.conftest import WorkerProcesses
 from tests.standins.twilio_api import TwilioStandin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,77 +51,9 @@ SECRET = "test-secret-key-that-is-long-enough-0123456789"
 PUBLIC_URL = "http://testserver"
 DONE = {state.value for state in DONE_FOR_DISPATCH}
 ACK_LINK = re.compile(r"/a/[0-9a-z]+\.[A-Za-z0-9_-]+")
-WORKER_MAIN = "import sys; from alertsvc.cli import main; sys.exit(main(['worker']))"
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------
-
-
-class WorkerProcesses:
-    """``alertsvc worker`` processes of one test; :meth:`close` kills whatever still runs."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.log_dir = log_dir
-        self._running: list[tuple[subprocess.Popen[bytes], IO[bytes], Path]] = []
-
-    def start(self, env: dict[str, str], name: str) -> subprocess.Popen[bytes]:
-        path = self.log_dir / f"{name}.log"
-        log = path.open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-c", WORKER_MAIN],
-            env=env,
-            cwd=self.log_dir,  # no stray .env is read
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._running.append((process, log, path))
-        return process
-
-    @staticmethod
-    def kill(process: subprocess.Popen[bytes]) -> None:
-        """SIGKILL, as a crash or the OOM killer would: no handler, no cleanup."""
-        process.kill()
-        process.wait(10)
-
-    def all_started(self) -> bool:
-        """Every process has logged its start (imports done; it connects and polls right after)."""
-        return all("arq worker starting" in path.read_text(errors="replace") for _, _, path in self._running)
-
-    def logs(self) -> str:
-        """The tail of each process's log, without the twilio client's line-per-request chatter."""
-        parts = []
-        for _, _, path in self._running:
-            lines = [
-                line for line in path.read_text(errors="replace").splitlines() if "twilio.async_http_client" not in line
-            ]
-            parts.append(f"--- {path.name}\n" + "\n".join(lines)[-6000:])
-        return "\n".join(parts)
-
-    def close(self) -> None:
-        for process, log, _ in self._running:
-            if process.poll() is None:
-                process.kill()
-            process.wait(10)
-            log.close()
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[WorkerProcesses]:
-    log_dir = tmp_path / "workers"
-    log_dir.mkdir()
-    processes = WorkerProcesses(log_dir)
-    try:
-        yield processes
-    finally:
-        processes.close()
-        print(processes.logs())  # shown by pytest when the test failed
-
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[TwilioStandin]:
-    async with TwilioStandin() as api:
-        yield api
 
 
 def worker_env(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import socket
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -26,14 +25,8 @@ from alertsvc.security.scopes import Scope
 from alertsvc.settings import Settings
 from tests.conftest import KeyMaker, auth, make_settings, wait_for
 from tests.factories import add_resident, cap_alert
-from tests.integration.test_crash_safety import (
-    WorkerProcesses,
-    add_residents,
-    crash,
-    submit,
-    until_done,
-    worker_env,
-)
+from tests.integration.conftest import WorkerProcesses
+from tests.integration.test_crash_safety import add_residents, crash, submit, until_done, worker_env
 from tests.integration.test_fanout import run_worker
 from tests.standins.twilio_api import TwilioStandin
 
@@ -151,24 +144,6 @@ def test_a_taken_worker_metrics_address_is_a_plain_error() -> None:
 
 
 # --- a real worker process ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def workers(tmp_path: Path) -> Iterator[WorkerProcesses]:
-    log_dir = tmp_path / "workers"
-    log_dir.mkdir()
-    processes = WorkerProcesses(log_dir)
-    try:
-        yield processes
-    finally:
-        processes.close()
-        print(processes.logs())  # shown by pytest when the test failed
-
-
-@pytest.fixture
-async def twilio() -> AsyncIterator[TwilioStandin]:
-    async with TwilioStandin() as api:
-        yield api
 
 
 @pytest.mark.slow
