@@ -7,11 +7,14 @@ Read back with ``prometheus_client``'s text parser from what the endpoint serves
 from __future__ import annotations
 
 import math
+import re
 import socket
 from pathlib import Path
 
 import httpx
 import pytest
+import yaml
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 
@@ -30,6 +33,7 @@ from tests.integration.test_crash_safety import add_residents, crash, submit, un
 from tests.integration.test_fanout import run_worker
 from tests.standins.twilio_api import TwilioStandin
 
+ROOT = Path(__file__).resolve().parents[2]
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -141,6 +145,21 @@ def test_a_taken_worker_metrics_address_is_a_plain_error() -> None:
         port = taken.getsockname()[1]
         with pytest.raises(ValueError, match=f"cannot serve worker metrics on 127.0.0.1:{port}"):
             serve_worker_metrics(f"127.0.0.1:{port}")
+
+
+def test_the_example_alerting_rules_use_only_metrics_we_serve() -> None:
+    """``config/prometheus/alertsvc.rules.yml`` must not drift from the metrics' names (``promtool check rules``
+    checks its syntax, not that the series exist)."""
+    served = {"up"}
+    for family in REGISTRY.collect():
+        suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_count", "_sum"]}.get(family.type, [""])
+        served.update(family.name + suffix for suffix in suffixes)
+    rules = yaml.safe_load((ROOT / "config" / "prometheus" / "alertsvc.rules.yml").read_text(encoding="utf-8"))
+    expressions = [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    series = re.compile(r"\b(?:alertsvc_\w+|up)\b(?=[{\[\s)])")  # a name followed by labels, a range or a space
+    used = {name for expression in expressions for name in series.findall(expression)}
+    assert used >= {"alertsvc_deliveries_total", "alertsvc_queued_jobs", "alertsvc_send_seconds_bucket"}
+    assert used <= served, used - served
 
 
 # --- a real worker process ---------------------------------------------------------------------------------------
