@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -160,6 +162,24 @@ def test_the_example_alerting_rules_use_only_metrics_we_serve() -> None:
     used = {name for expression in expressions for name in series.findall(expression)}
     assert used >= {"alertsvc_deliveries_total", "alertsvc_queued_jobs", "alertsvc_send_seconds_bucket"}
     assert used <= served, used - served
+
+
+def test_the_example_prometheus_files_pass_promtool(tmp_path: Path) -> None:
+    """``promtool check config`` on the scrape configuration, and the rules' own unit tests
+    (``alertsvc.rules.test.yml``: each alert fires when it should and the rate-limited fan-out raises none)."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian package prometheus): the alerting rules' unit tests did not run")
+    source = ROOT / "config" / "prometheus"
+    key = tmp_path / "alertsvc-metrics-key"
+    key.write_text("a-metrics-read-key\n")
+    config = (source / "prometheus.yml").read_text(encoding="utf-8")
+    (tmp_path / "prometheus.yml").write_text(config.replace("/etc/prometheus/alertsvc-metrics-key", str(key)))
+    for name in ("alertsvc.rules.yml", "alertsvc.rules.test.yml"):
+        shutil.copy(source / name, tmp_path / name)
+    for command in (["check", "config", "prometheus.yml"], ["test", "rules", "alertsvc.rules.test.yml"]):
+        result = subprocess.run([promtool, *command], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 # --- a real worker process ---------------------------------------------------------------------------------------
