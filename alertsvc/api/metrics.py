@@ -34,14 +34,16 @@ async def _read_queue_depth(runtime: Runtime) -> None:
     try:
         async with asyncio.timeout(QUEUE_READ_TIMEOUT):
             now_ms = int(time.time() * 1000)  # arq scores a job by the epoch milliseconds it is due at
-            ready = await runtime.redis.zcount(default_queue_name, "-inf", now_ms)
-            total = await runtime.redis.zcard(default_queue_name)
+            async with runtime.redis.pipeline(transaction=True) as pipe:  # one round trip, one consistent view
+                pipe.zcount(default_queue_name, "-inf", now_ms)
+                pipe.zcard(default_queue_name)
+                ready, total = await pipe.execute()
     except Exception:
         ready_series.set(float("nan"))
         deferred_series.set(float("nan"))
         return
     ready_series.set(ready)
-    deferred_series.set(max(0, total - ready))
+    deferred_series.set(total - ready)
 
 
 @router.get(
