@@ -22,7 +22,7 @@ async def start_app(app: web.Application, host: str = "127.0.0.1", port: int = 0
 
 
 def standalone_args(description: str) -> argparse.Namespace:
-    """The command line every stand-in accepts when run as ``python -m tests.standins.NAME``."""
+    """The command line every stand-in accepts when run as ``python -m standins.NAME``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)

@@ -29,7 +29,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from tests.standins._serve import serve_until_signalled, standalone_args
+from standins._serve import serve_until_signalled, standalone_args
 
 MAGIC_RCPT: dict[str, str] = {
     "bounce": "550 5.1.1 mailbox unavailable",

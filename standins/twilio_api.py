@@ -53,7 +53,7 @@ from urllib.parse import urlencode
 from aiohttp import ClientSession, ClientTimeout, web
 from twilio.request_validator import RequestValidator
 
-from tests.standins._serve import serve_until_signalled, standalone_args, start_app
+from standins._serve import serve_until_signalled, standalone_args, start_app
 
 API_VERSION = "2010-04-01"
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.standins._serve import serve_until_signalled, standalone_args, start_app
+from standins._serve import serve_until_signalled, standalone_args, start_app
 
 MAGIC_PATHS: dict[str, int] = {
     "ratelimit": 429,
