@@ -1,7 +1,7 @@
 """Bare ceilings per channel: how fast the client library alone can push messages into a local stand-in, and how
 close our adapters come to that.
 
-Each stand-in runs in its own process (``python -m tests.standins.NAME``) so the server does not compete with the
+Each stand-in runs in its own process (``python -m standins.NAME``) so the server does not compete with the
 client for one event loop. "bare" drives the same client library directly, with no classification, validation
 or rendering: twilio's async client with its stock ``AsyncTwilioHttpClient``; aiosmtplib with N persistent
 connections sending pre-built bytes; apprise's ``async_notify``. "adapter" sends through ``channels``.
@@ -33,7 +33,7 @@ from channels.email import SmtpEmail
 from channels.email_mime import ACK_LINK, UNSUBSCRIBE_LINK, EmailTemplate, build_message
 from channels.push import ApprisePush
 from channels.sms import TwilioSms
-from tests.standins.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+from standins.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
 FROM = "alerts@example.org"
@@ -42,9 +42,9 @@ BODY = "Hochwasser: Pegel steigt. Bitte höher gelegene Orte aufsuchen. Bestäti
 
 @contextmanager
 def standin(name: str) -> Iterator[int]:
-    """Start ``tests.standins.NAME`` in a child process; yield its port; stop it (SIGTERM) afterwards."""
+    """Start ``standins.NAME`` in a child process; yield its port; stop it (SIGTERM) afterwards."""
     process = subprocess.Popen(
-        [sys.executable, "-m", f"tests.standins.{name}", "--port", "0", "--no-record"],
+        [sys.executable, "-m", f"standins.{name}", "--port", "0", "--no-record"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

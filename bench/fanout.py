@@ -22,7 +22,7 @@ Columns:
   the client library even on a noisy run;
 * **peak MiB**: peak RSS (``VmHWM``) of the API process plus every worker process, summed.
 
-Stand-ins are ``tests.standins`` run as child processes with a counter around their handlers; nothing is patched
+Stand-ins are ``standins`` run as child processes with a counter around their handlers; nothing is patched
 in the client libraries or in alertsvc. Workers are configured by environment only (``--worker-env`` adds more).
 
     .venv/bin/python -m bench.fanout [--quick] [--sizes 100000,1000000] [--databases sqlite,postgresql]
@@ -101,7 +101,7 @@ class Arrivals:
 
 def _counting_standin(channel: str, arrivals: Arrivals) -> Any:
     if channel == "sms":
-        from tests.standins.twilio_api import TwilioStandin
+        from standins.twilio_api import TwilioStandin
 
         class CountingTwilio(TwilioStandin):
             async def _create_message(self, request: Any) -> Any:
@@ -112,7 +112,7 @@ def _counting_standin(channel: str, arrivals: Arrivals) -> Any:
 
         return CountingTwilio(record=False)
     if channel == "email":
-        from tests.standins.smtp_server import SmtpStandin
+        from standins.smtp_server import SmtpStandin
 
         class CountingSmtp(SmtpStandin):
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -122,7 +122,7 @@ def _counting_standin(channel: str, arrivals: Arrivals) -> Any:
                 return answer
 
         return CountingSmtp(record=False)
-    from tests.standins.push_endpoint import PushStandin
+    from standins.push_endpoint import PushStandin
 
     class CountingPush(PushStandin):
         async def _receive(self, request: Any) -> Any:
@@ -216,7 +216,7 @@ async def _bare_main(channel: str, port: int, count: int, concurrency: int, pool
         from twilio.http.async_http_client import AsyncTwilioHttpClient
         from twilio.rest import Client
 
-        from tests.standins.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+        from standins.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
         http = AsyncTwilioHttpClient(timeout=10)
         client = Client(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, http_client=http)
@@ -909,7 +909,7 @@ async def clear_deliveries(database: Database) -> None:
 
 def service_env(database: Database, redis_url: str, standins: dict[str, Standin], tmp: Path,
                 extra: dict[str, str]) -> dict[str, str]:  # fmt: skip
-    from tests.standins.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+    from standins.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
     return {
         "DATABASE_URL": database.url,

@@ -7,7 +7,7 @@ and single-process use. Entries are plain JSON-serialisable dicts:
 ``{"channel", "to", "subject", "body", "provider_id", "at"}`` (``at``: ISO 8601 UTC).
 
 Magic recipients make the sandbox fail on purpose, so the whole pipeline (retries, final states) can be tried
-without a provider. They match the local stand-ins in ``tests/standins``:
+without a provider. They match the local stand-ins in ``standins``:
 
 =======  ==================================  ===============================================
 channel  recipient                           result

@@ -57,7 +57,7 @@ from standins._serve import serve_until_signalled, standalone_args, start_app
 
 API_VERSION = "2010-04-01"
 DEFAULT_ACCOUNT_SID = "AC" + "0" * 32
-DEFAULT_AUTH_TOKEN = "standin-auth-token"
+DEFAULT_AUTH_TOKEN = "standin-auth-token"  # noqa: S105 - the stand-in's own, never a real secret
 
 # code -> (HTTP status, message); the messages paraphrase Twilio's documented errors.
 ERRORS: dict[int, tuple[int, str]] = {

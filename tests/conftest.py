@@ -28,7 +28,6 @@ from alertsvc.security.api_keys import create_key
 from alertsvc.security.scopes import Scope
 from alertsvc.settings import Settings
 
-SHARED = Path(os.environ.get("ALERTSVC_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 DEFAULT_PG = "postgresql+asyncpg://root@127.0.0.1:5432/test"
 
 
@@ -170,9 +169,10 @@ def auth(key: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def cap_samples() -> Path:
-    path = Path(os.environ.get("ALERTSVC_CAP_SAMPLES", SHARED / "cap-samples"))
-    assert path.is_dir(), f"CAP samples not found at {path}; set ALERTSVC_CAP_SAMPLES"
-    return path
+    from tests.cap.samples import SAMPLES
+
+    assert SAMPLES.is_dir(), f"CAP samples not found at {SAMPLES}; set ALERTSVC_CAP_SAMPLES"
+    return SAMPLES
 
 
 async def wait_for(predicate: Callable[[], Awaitable[bool]], within: float = 20.0, interval: float = 0.05) -> None:

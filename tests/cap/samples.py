@@ -1,7 +1,7 @@
-"""Where the shared CAP conformance samples are, and what the README says each must do.
+"""Where the CAP conformance samples are, and what their README says each must do.
 
-Read by path from ``../shared/cap-samples`` next to the repository (never copied in), or from
-``ALERTSVC_CAP_SAMPLES``.
+They live in the repository, ``tests/data/cap-samples`` (real alerts from google/cap-library, Apache-2.0, with
+the licence beside them), so a fresh clone tests itself; ``ALERTSVC_CAP_SAMPLES`` points elsewhere.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SAMPLES = Path(os.environ.get("ALERTSVC_CAP_SAMPLES", Path(__file__).resolve().parents[3] / "shared" / "cap-samples"))
+SAMPLES = Path(os.environ.get("ALERTSVC_CAP_SAMPLES", Path(__file__).resolve().parents[1] / "data" / "cap-samples"))
 SCHEMA = SAMPLES / "cap12.xsd"
 
 # The README table, row by row.

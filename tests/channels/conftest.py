@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.standins.push_endpoint import PushStandin
-from tests.standins.smtp_server import SmtpStandin
-from tests.standins.twilio_api import TwilioStandin
+from standins.push_endpoint import PushStandin
+from standins.smtp_server import SmtpStandin
+from standins.twilio_api import TwilioStandin
 
 SLOW = 1.5
 """How long the stand-ins' slow recipients take; adapters under test get a much shorter timeout."""

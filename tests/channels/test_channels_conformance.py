@@ -17,9 +17,9 @@ from channels.email import SmtpEmail
 from channels.push import ApprisePush
 from channels.sandbox import MemoryOutbox, SandboxChannel
 from channels.sms import TwilioSms
-from tests.standins.push_endpoint import PushStandin
-from tests.standins.smtp_server import SmtpStandin
-from tests.standins.twilio_api import TwilioStandin
+from standins.push_endpoint import PushStandin
+from standins.smtp_server import SmtpStandin
+from standins.twilio_api import TwilioStandin
 
 TIMEOUT = 0.4
 CASES: dict[str, type[ChannelError] | None] = {

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from channels.base import Message, PermanentError
 from channels.email import SmtpConfig, SmtpEmail, classify_smtp_reply, parse_smtp_url
 from channels.email_mime import ACK_LINK, UNSUBSCRIBE_LINK, EmailTemplate, check_address, check_link
-from tests.standins.smtp_server import SmtpStandin
+from standins.smtp_server import SmtpStandin
 
 FROM = "alerts@example.org"
 TEXT = (

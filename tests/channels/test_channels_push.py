@@ -21,7 +21,7 @@ from channels.push import (
     plugin_class,
     validate_push_url,
 )
-from tests.standins.push_endpoint import PushStandin
+from standins.push_endpoint import PushStandin
 
 WITH_JSON = DEFAULT_PUSH_SCHEMES | {"json", "jsons"}
 

@@ -12,8 +12,8 @@ from twilio.request_validator import RequestValidator
 from channels.base import Message, PermanentError, RateLimited, TransientError
 from channels.sms import TwilioSms, parse_retry_after
 from channels.twilio_codes import CALLBACK_ERRORS, REST_ERRORS, CallbackOutcome, callback_outcome, classify_rest_error
-from tests.standins._serve import start_app
-from tests.standins.twilio_api import CALLBACK_OUTCOMES, MAGIC_TO, TwilioStandin
+from standins._serve import start_app
+from standins.twilio_api import CALLBACK_OUTCOMES, MAGIC_TO, TwilioStandin
 
 
 def _sms(api: TwilioStandin, **overrides: str) -> TwilioSms:

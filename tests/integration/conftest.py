@@ -10,7 +10,7 @@ from typing import IO
 
 import pytest
 
-from tests.standins.twilio_api import TwilioStandin
+from standins.twilio_api import TwilioStandin
 
 WORKER_MAIN = "import sys; from alertsvc.cli import main; sys.exit(main(['worker']))"
 

@@ -40,10 +40,10 @@ from alertsvc.tracking.states import DONE_FOR_DISPATCH, DeliveryState
 from channels.base import Message, Reconciler, TransientError
 from channels.sandbox import MemoryOutbox, SandboxChannel
 from channels.sms import TwilioSms
+from standins.twilio_api import TwilioStandin
 from tests.conftest import KeyMaker, auth, make_settings, wait_for
 from tests.factories import cap_alert
 from tests.integration.conftest import WorkerProcesses
-from tests.standins.twilio_api import TwilioStandin
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "test-secret-key-that-is-long-enough-0123456789"

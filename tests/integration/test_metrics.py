@@ -28,12 +28,12 @@ from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.security.api_keys import create_key
 from alertsvc.security.scopes import Scope
 from alertsvc.settings import Settings
+from standins.twilio_api import TwilioStandin
 from tests.conftest import KeyMaker, auth, make_settings, wait_for
 from tests.factories import add_resident, cap_alert
 from tests.integration.conftest import WorkerProcesses
 from tests.integration.test_crash_safety import add_residents, crash, submit, until_done, worker_env
 from tests.integration.test_fanout import run_worker
-from tests.standins.twilio_api import TwilioStandin
 
 ROOT = Path(__file__).resolve().parents[2]
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
