@@ -18,7 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from alertsvc import __version__
-from alertsvc.api import alerts, health, hooks, metrics, problems, residents, sandbox, targeting, webhooks
+from alertsvc.api import alerts, docs, health, hooks, metrics, problems, residents, sandbox, targeting, webhooks
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.settings import Settings, get_settings
@@ -70,11 +70,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         version=__version__,
         description="Public-warning and community-safety alerts: CAP 1.2 in, geo-targeted SMS, e-mail and push out.",
         lifespan=lifespan,
+        docs_url=None,  # alertsvc.api.docs serves /docs from vendored files (no CDN, no inline script)
+        redoc_url=None,  # off: why in alertsvc.api.docs
     )
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app)
     app.include_router(health.router)
+    app.include_router(docs.router)
     app.include_router(metrics.router)
     app.include_router(alerts.router)
     app.include_router(residents.router)
