@@ -4,7 +4,8 @@ close our adapters come to that.
 Each stand-in runs in its own process (``python -m standins.NAME``) so the server does not compete with the
 client for one event loop. "bare" drives the same client library directly, with no classification, validation
 or rendering: twilio's async client with its stock ``AsyncTwilioHttpClient``; aiosmtplib with N persistent
-connections sending pre-built bytes; apprise's ``async_notify``. "adapter" sends through ``channels``.
+connections sending pre-built bytes; apprise's ``async_notify``. "adapter" sends through ``channels``. The bare
+senders are ``bench/_bare_clients.py``'s, the ones ``bench/fanout.py`` measures its bare rows with as well.
 
     .venv/bin/python -m bench.ceilings [--messages 5000] [--concurrency 128] [--smtp-pool 8]
 """
@@ -16,27 +17,23 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 import warnings
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import aiosmtplib
-import apprise
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.rest import Client
-
-from channels.base import Message
-from channels.email import SmtpEmail
-from channels.email_mime import ACK_LINK, UNSUBSCRIBE_LINK, EmailTemplate, build_message
-from channels.push import ApprisePush
-from channels.sms import TwilioSms
-from standins.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
-FROM = "alerts@example.org"
+if str(ROOT) not in sys.path:  # ``python bench/ceilings.py`` as well as ``python -m bench.ceilings``
+    sys.path.insert(0, str(ROOT))
+
+from bench._bare_clients import FROM, SMS_FROM, apprise_sender, run, smtp_sender, twilio_sender  # noqa: E402
+from channels.base import Message  # noqa: E402
+from channels.email import SmtpEmail  # noqa: E402
+from channels.email_mime import ACK_LINK, UNSUBSCRIBE_LINK, EmailTemplate, build_message  # noqa: E402
+from channels.push import ApprisePush  # noqa: E402
+from channels.sms import TwilioSms  # noqa: E402
+from standins.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN  # noqa: E402
+
 BODY = "Hochwasser: Pegel steigt. Bitte höher gelegene Orte aufsuchen. Bestätigen: https://a.example/a/tok"
 
 
@@ -59,38 +56,17 @@ def standin(name: str) -> Iterator[int]:
         process.wait(timeout=10)
 
 
-async def run(count: int, concurrency: int, send: Callable[[int], Awaitable[Any]]) -> float:
-    """Messages per second for ``count`` sends with at most ``concurrency`` in flight; every send must succeed."""
-    next_index = iter(range(count))
-
-    async def worker() -> None:
-        for i in next_index:
-            await send(i)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return count / (time.perf_counter() - started)
-
-
 async def sms_rows(count: int, concurrency: int) -> list[tuple[str, float, float]]:
     with standin("twilio_api") as port:
         base = f"http://127.0.0.1:{port}"
-        http = AsyncTwilioHttpClient(timeout=10)
-        client = Client(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, http_client=http)
-        client.api.base_url = base
-        messages = client.api.v2010.account.messages
-
-        async def bare(i: int) -> None:
-            await messages.create_async(to=f"+1555{i:07d}", from_="+15005550006", body=BODY)
-
-        await run(200, concurrency, bare)  # warm-up: connections, imports
-        bare_rate = await run(count, concurrency, bare)
-        await http.close()
+        async with twilio_sender(base, BODY) as bare:
+            await run(200, concurrency, bare)  # warm-up: connections, imports
+            bare_rate = await run(count, concurrency, bare)
 
         adapter = TwilioSms(
             account_sid=DEFAULT_ACCOUNT_SID,
             auth_token=DEFAULT_AUTH_TOKEN,
-            from_="+15005550006",
+            from_=SMS_FROM,
             base_url=base,
             max_connections=concurrency,
         )
@@ -115,23 +91,9 @@ async def email_rows(count: int, concurrency: int, pool: int) -> list[tuple[str,
         to="r@example.net", reference="d", ack_link="https://a.example/a/t", unsubscribe_link="https://a.example/u/t"
     )
     with standin("smtp_server") as port:
-        connections: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
-        for _ in range(pool):
-            smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, local_hostname="example.org", timeout=10)
-            await smtp.connect()
-            connections.put_nowait(smtp)
-
-        async def bare(i: int) -> None:
-            smtp = await connections.get()
-            try:
-                await smtp.sendmail(FROM, [f"r{i}@example.net"], prebuilt, mail_options=["BODY=8BITMIME"])
-            finally:
-                connections.put_nowait(smtp)
-
-        await run(200, concurrency, bare)
-        bare_rate = await run(count, concurrency, bare)
-        while not connections.empty():
-            await connections.get_nowait().quit()
+        async with smtp_sender(port, pool, prebuilt) as bare:
+            await run(200, concurrency, bare)
+            bare_rate = await run(count, concurrency, bare)
 
         adapter = SmtpEmail(url=f"smtp://127.0.0.1:{port}", from_addr=FROM, pool_size=pool)
 
@@ -169,15 +131,9 @@ async def email_rows(count: int, concurrency: int, pool: int) -> list[tuple[str,
 async def push_rows(count: int, concurrency: int) -> list[tuple[str, float, float]]:
     with standin("push_endpoint") as port:
         url = f"json://127.0.0.1:{port}/bench"
-
-        async def bare(i: int) -> None:
-            notifier = apprise.Apprise()
-            notifier.add(url)
-            with await notifier.async_notify(body=BODY, title="Flood") as result:
-                assert result.status == apprise.AppriseResultStatus.SUCCESS
-
-        await run(100, concurrency, bare)
-        bare_rate = await run(count, concurrency, bare)
+        async with apprise_sender(lambda i: url, "Flood", BODY) as bare:
+            await run(100, concurrency, bare)
+            bare_rate = await run(count, concurrency, bare)
         adapter = ApprisePush(allow_private=True, schemes={"json"})
 
         async def through_adapter(i: int) -> None:

@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # ``python bench/fanout.py`` as well as ``python -m bench.fanout``
     sys.path.insert(0, str(ROOT))
 
-from bench.ceilings import FROM, run  # noqa: E402
+from bench._bare_clients import FROM, apprise_sender, run, smtp_sender, twilio_sender  # noqa: E402
 from bench.targeting import residents as generate_residents  # noqa: E402
 from bench.targeting import star_polygon  # noqa: E402
 
@@ -210,61 +210,20 @@ def pipeline_payloads() -> Payloads:
 async def _bare_main(channel: str, port: int, count: int, concurrency: int, pool: int) -> None:
     """Warm up, print ``ready``, wait for a line on stdin, send ``count`` messages, print the client-side rate."""
     warnings.simplefilter("ignore")
-    closers: list[Any] = []
     payloads = pipeline_payloads()
     if channel == "sms":
-        from twilio.http.async_http_client import AsyncTwilioHttpClient
-        from twilio.rest import Client
-
-        from standins.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-
-        http = AsyncTwilioHttpClient(timeout=10)
-        client = Client(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, http_client=http)
-        client.api.base_url = f"http://127.0.0.1:{port}"
-        messages = client.api.v2010.account.messages
-        closers.append(http.close)
-
-        async def send(i: int) -> None:
-            await messages.create_async(to=f"+1555{i:07d}", from_="+15005550006", body=payloads.sms)
-
+        sender = twilio_sender(f"http://127.0.0.1:{port}", payloads.sms)
     elif channel == "email":
-        import aiosmtplib
-
-        connections: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
-        for _ in range(pool):
-            smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, local_hostname="example.org", timeout=10)
-            await smtp.connect()
-            connections.put_nowait(smtp)
-
-        async def send(i: int) -> None:
-            smtp = await connections.get()
-            try:
-                await smtp.sendmail(FROM, [f"r{i}@example.net"], payloads.email, mail_options=["BODY=8BITMIME"])
-            finally:
-                connections.put_nowait(smtp)
-
-        async def quit_all() -> None:
-            while not connections.empty():
-                await connections.get_nowait().quit()
-
-        closers.append(quit_all)
+        sender = smtp_sender(port, pool, payloads.email)
     else:
-        import apprise
-
-        async def send(i: int) -> None:
-            notifier = apprise.Apprise()
-            notifier.add(f"ntfy://127.0.0.1:{port}/t{i}")
-            with await notifier.async_notify(body=payloads.push_body, title=payloads.push_title) as result:
-                assert result.status == apprise.AppriseResultStatus.SUCCESS
-
-    await run(100, concurrency, send)
-    print("ready", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-    cpu_before = time.process_time()
-    rate = await run(count, concurrency, send)
-    print(json.dumps({"client_rate": rate, "cpu_s": time.process_time() - cpu_before}), flush=True)
-    for close in closers:
-        await close()
+        sender = apprise_sender(lambda i: f"ntfy://127.0.0.1:{port}/t{i}", payloads.push_title, payloads.push_body)
+    async with sender as send:
+        await run(100, concurrency, send)
+        print("ready", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        cpu_before = time.process_time()
+        rate = await run(count, concurrency, send)
+        print(json.dumps({"client_rate": rate, "cpu_s": time.process_time() - cpu_before}), flush=True)
 
 
 # ----------------------------------------------------------------------------------------------------------------
