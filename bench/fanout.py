@@ -47,7 +47,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
@@ -56,103 +56,14 @@ if str(ROOT) not in sys.path:  # ``python bench/fanout.py`` as well as ``python 
     sys.path.insert(0, str(ROOT))
 
 from bench._bare_clients import FROM, apprise_sender, run, smtp_sender, twilio_sender  # noqa: E402
+from bench._fanout.children import Child  # noqa: E402
+from bench._fanout.config import ALERT_WORDS, CHANNELS, CLIENT_CONCURRENCY, SECRET, SMTP_POOL  # noqa: E402
+from bench._fanout.standin import Arrivals, Standin, rate_of  # noqa: E402
 from bench.targeting import residents as generate_residents  # noqa: E402
 from bench.targeting import star_polygon  # noqa: E402
 
-CHANNELS = ("sms", "email", "push")
-STANDIN_MODULE = {"sms": "twilio_api", "email": "smtp_server", "push": "push_endpoint"}
-SECRET = "bench-fanout-secret-key-0123456789abcdef"
 WARMUP_RESIDENTS = 600
 WARMUP_BOX = (10.0, 10.0, 10.01, 10.01)  # far from the city: a warm-up alert reaches only these
-SMTP_POOL = 4
-"""``channels.email.SmtpEmail``'s default pool, which ``dispatch.context.build_channels`` uses."""
-CLIENT_CONCURRENCY = 128
-ALERT_WORDS = {
-    "language": "en-US",
-    "event": "Flood",
-    "senderName": "City Safety Office",
-    "headline": "Flood: water rising",
-    "description": "The river is rising fast.",
-    "instruction": "Move to higher ground now.",
-}
-"""The words of every benchmark alert: the bare clients send what the pipeline renders from them."""
-"""``bench/ceilings.py``'s concurrency for the bare runs (``send_concurrency`` defaults to 128 as well)."""
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# child process 1: a stand-in with a counter (``python -m bench.fanout standin sms``)
-
-
-@dataclass
-class Arrivals:
-    """Messages a stand-in accepted: how many, first and last (wall clock, comparable across processes)."""
-
-    count: int = 0
-    first: float = 0.0
-    last: float = 0.0
-
-    def hit(self) -> None:
-        now = time.time()
-        if not self.count:
-            self.first = now
-        self.count += 1
-        self.last = now
-
-
-def _counting_standin(channel: str, arrivals: Arrivals) -> Any:
-    if channel == "sms":
-        from standins.twilio_api import TwilioStandin
-
-        class CountingTwilio(TwilioStandin):
-            async def _create_message(self, request: Any) -> Any:
-                response = await super()._create_message(request)
-                if response.status == 201:
-                    arrivals.hit()
-                return response
-
-        return CountingTwilio(record=False)
-    if channel == "email":
-        from standins.smtp_server import SmtpStandin
-
-        class CountingSmtp(SmtpStandin):
-            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-                answer = await super().handle_DATA(server, session, envelope)
-                if answer.startswith("250"):
-                    arrivals.hit()
-                return answer
-
-        return CountingSmtp(record=False)
-    from standins.push_endpoint import PushStandin
-
-    class CountingPush(PushStandin):
-        async def _receive(self, request: Any) -> Any:
-            response = await super()._receive(request)
-            if response.status == 200:
-                arrivals.hit()
-            return response
-
-    return CountingPush(record=False)
-
-
-async def _standin_main(channel: str) -> None:
-    """Serve; answer ``stats`` and ``reset`` lines on stdin with one JSON line each; stop at EOF."""
-    arrivals = Arrivals()
-    standin = _counting_standin(channel, arrivals)
-    loop = asyncio.get_running_loop()
-    done = asyncio.Event()
-
-    def commands() -> None:
-        for line in sys.stdin:
-            command = line.strip()
-            if command == "reset":
-                arrivals.count, arrivals.first, arrivals.last = 0, 0.0, 0.0
-            print(json.dumps({"count": arrivals.count, "first": arrivals.first, "last": arrivals.last}), flush=True)
-        loop.call_soon_threadsafe(done.set)
-
-    async with standin as running:
-        print(f"listening {running.port}", flush=True)
-        threading.Thread(target=commands, daemon=True).start()
-        await done.wait()
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -479,71 +390,6 @@ def _worker_main(patches: Sequence[str]) -> None:
 
 # ----------------------------------------------------------------------------------------------------------------
 # the orchestrator
-
-
-class Child:
-    """A child process spoken to line by line on stdin/stdout (stand-ins and bare clients)."""
-
-    def __init__(self, args: Sequence[str], env: dict[str, str] | None = None) -> None:
-        self.process = subprocess.Popen(
-            list(args),
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
-        )
-
-    @property
-    def stdout(self) -> TextIO:
-        assert self.process.stdout is not None
-        return self.process.stdout
-
-    def line(self) -> str:
-        text = self.stdout.readline()
-        if not text:
-            raise RuntimeError(f"child {self.process.args} ended: {self.process.wait()}")
-        return text.strip()
-
-    def say(self, text: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(text + "\n")
-        self.process.stdin.flush()
-
-    def ask(self, text: str) -> dict[str, Any]:
-        self.say(text)
-        answer: dict[str, Any] = json.loads(self.line())
-        return answer
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-class Standin(Child):
-    def __init__(self, channel: str) -> None:
-        super().__init__([sys.executable, "-m", "bench.fanout", "standin", channel])
-        self.channel = channel
-        self.port = int(self.line().rsplit(" ", 1)[1])
-
-    def reset(self) -> None:
-        self.ask("reset")
-
-    def stats(self) -> Arrivals:
-        data = self.ask("stats")
-        return Arrivals(int(data["count"]), float(data["first"]), float(data["last"]))
-
-
-def rate_of(arrivals: Arrivals) -> float:
-    span = arrivals.last - arrivals.first
-    return (arrivals.count - 1) / span if arrivals.count > 1 and span > 0 else float("nan")
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -1191,9 +1037,6 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def cli() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "standin":
-        asyncio.run(_standin_main(sys.argv[2]))
-        return
     if len(sys.argv) > 1 and sys.argv[1] == "worker":
         _worker_main(sys.argv[2:])
         return
