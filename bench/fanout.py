@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import signal
 import sqlite3
@@ -55,337 +54,17 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # ``python bench/fanout.py`` as well as ``python -m bench.fanout``
     sys.path.insert(0, str(ROOT))
 
-from bench._bare_clients import FROM, apprise_sender, run, smtp_sender, twilio_sender  # noqa: E402
-from bench._fanout.children import Child  # noqa: E402
+from bench._bare_clients import FROM  # noqa: E402
+from bench._fanout.bare import NO_CEILING, Ceiling, bare_ceiling  # noqa: E402
+from bench._fanout.children import python_module  # noqa: E402
 from bench._fanout.config import ALERT_WORDS, CHANNELS, CLIENT_CONCURRENCY, SECRET, SMTP_POOL  # noqa: E402
 from bench._fanout.standin import Arrivals, Standin, rate_of  # noqa: E402
+from bench._fanout.worker_patches import WORKER_PATCHES  # noqa: E402
 from bench.targeting import residents as generate_residents  # noqa: E402
 from bench.targeting import star_polygon  # noqa: E402
 
 WARMUP_RESIDENTS = 600
 WARMUP_BOX = (10.0, 10.0, 10.01, 10.01)  # far from the city: a warm-up alert reaches only these
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# child process 2: the bare client library (``python -m bench.fanout bare sms --port P --count N``)
-
-
-@dataclass(frozen=True)
-class Payloads:
-    sms: str
-    email: bytes
-    push_title: str
-    push_body: str
-
-
-def pipeline_payloads() -> Payloads:
-    """What the pipeline sends for a benchmark alert on each channel, for the bare clients to send as well.
-
-    Same templates, same links (a real signed token, so the same length), same size on the wire: the stand-ins
-    (aiosmtpd reads a message line by line) then do the same work per message in the bare run as in ours, and
-    only the client side differs.
-    """
-    from alertsvc.dispatch.render import personalise, render_info
-    from alertsvc.security.links import LinkSigner
-    from alertsvc.settings import Settings
-
-    settings = Settings()  # the worker's defaults: public URL, SMS segment budget
-    rendered = render_info(
-        ALERT_WORDS,
-        status="Actual",
-        msg_type="Alert",
-        sender_name="bench@city.example",
-        public_url=settings.public_url,
-        max_segments=settings.sms_max_segments,
-        email_from=FROM,
-    )
-    links = {kind: LinkSigner(SECRET, kind) for kind in ("ack", "unsubscribe")}
-    base = settings.public_url.rstrip("/")
-
-    def one(channel: str, to: str) -> Any:
-        return personalise(
-            rendered,
-            channel,
-            to=to,
-            reference="1234567",
-            ack_url=f"{base}/a/{links['ack'].sign(1234567)}",
-            unsubscribe_url=f"{base}/u/{links['unsubscribe'].sign(7654321)}",
-        )
-
-    email = one("email", "r1234567@example.net").mime
-    push = one("push", "ntfy://127.0.0.1/t")
-    assert email is not None
-    return Payloads(one("sms", "+15550001234").body, email, push.subject or "", push.body)
-
-
-async def _bare_main(channel: str, port: int, count: int, concurrency: int, pool: int) -> None:
-    """Warm up, print ``ready``, wait for a line on stdin, send ``count`` messages, print the client-side rate."""
-    warnings.simplefilter("ignore")
-    payloads = pipeline_payloads()
-    if channel == "sms":
-        sender = twilio_sender(f"http://127.0.0.1:{port}", payloads.sms)
-    elif channel == "email":
-        sender = smtp_sender(port, pool, payloads.email)
-    else:
-        sender = apprise_sender(lambda i: f"ntfy://127.0.0.1:{port}/t{i}", payloads.push_title, payloads.push_body)
-    async with sender as send:
-        await run(100, concurrency, send)
-        print("ready", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-        cpu_before = time.process_time()
-        rate = await run(count, concurrency, send)
-        print(json.dumps({"client_rate": rate, "cpu_s": time.process_time() - cpu_before}), flush=True)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# child process 3 (only with --worker-patch): ``alertsvc worker`` with experimental changes applied in that process
-
-
-def _patch_quiet_twilio_log() -> None:
-    """The twilio client logs every request (about ten lines) at INFO, and ``alertsvc worker`` logs INFO."""
-    import logging
-
-    logging.getLogger("twilio").setLevel(logging.WARNING)
-
-
-def _patch_quiet_arq_log() -> None:
-    """arq logs two INFO lines per job."""
-    import logging
-
-    logging.getLogger("arq.worker").setLevel(logging.WARNING)
-
-
-def _patch_profile() -> None:
-    """cProfile the worker; the stats go to ``worker-<pid>.prof`` in the current directory at exit."""
-    import atexit
-    import cProfile
-
-    profile = cProfile.Profile()
-    profile.enable()
-    atexit.register(lambda: (profile.disable(), profile.dump_stats(f"worker-{os.getpid()}.prof")))
-
-
-def _patch_memory() -> None:
-    """tracemalloc in the worker: the allocation sites at its highest point go to ``worker-<pid>-memory.txt``.
-
-    A thread looks twice a second and keeps a snapshot whenever the traced total beats the last one; the sites
-    (three frames deep) of the best one are written at exit. Slows the worker about twofold: for finding what
-    holds memory, not for the table.
-    """
-    import atexit
-    import threading
-    import tracemalloc
-
-    tracemalloc.start(3)
-    best: dict[str, Any] = {"size": 0, "snapshot": None}
-
-    def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            current, _ = tracemalloc.get_traced_memory()
-            if current > best["size"] * 1.05:
-                best["size"], best["snapshot"] = current, tracemalloc.take_snapshot()
-
-    def report() -> None:
-        snapshot = best["snapshot"]
-        if snapshot is None:
-            return
-        lines = [f"traced at the highest snapshot: {best['size'] / 2**20:.1f} MiB"]
-        for stat in snapshot.statistics("traceback")[:25]:
-            lines.append(f"{stat.size / 2**20:8.2f} MiB {stat.count:>9,} blocks")
-            lines.extend(f"      {frame}" for frame in stat.traceback.format()[-6:])
-        Path(f"worker-{os.getpid()}-memory.txt").write_text("\n".join(lines) + "\n")
-
-    threading.Thread(target=watch, daemon=True).start()
-    atexit.register(report)
-
-
-def _patch_memray() -> None:
-    """memray in the worker (``pip install -e .[bench]``): every allocation, native ones included, goes to
-    ``worker-<pid>.memray``. Far cheaper than tracemalloc at a million residents (the run takes about twice as
-    long); ``python -m memray summary FILE`` lists what was held at the highest point, ``flamegraph`` draws it.
-    """
-    import atexit
-
-    import memray
-
-    tracker = memray.Tracker(f"worker-{os.getpid()}.memray", trace_python_allocators=True)
-    tracker.__enter__()
-    atexit.register(tracker.__exit__, None, None, None)
-
-
-def _patch_sqlite_memory() -> None:
-    """Print SQLite's own memory (all connections of the process) every second, to the worker's log.
-
-    ``used`` is everything SQLite holds (page caches, prepared statements, schemas), ``page cache`` the part
-    that is cached pages; each as (now, highest) in KiB. From ``sqlite3_status64``, through ctypes: the
-    ``sqlite3`` module does not expose it.
-    """
-    import ctypes
-    import ctypes.util
-    import sqlite3  # noqa: F401  (loads the library whose counters are read)
-    import threading
-
-    library = ctypes.CDLL(ctypes.util.find_library("sqlite3") or "libsqlite3.so.0")
-
-    def status(op: int) -> tuple[int, int]:
-        now, highest = ctypes.c_int64(), ctypes.c_int64()
-        library.sqlite3_status64(op, ctypes.byref(now), ctypes.byref(highest), 0)
-        return now.value // 1024, highest.value // 1024
-
-    def watch() -> None:
-        while True:
-            time.sleep(1)
-            print(f"sqlite memory KiB: used {status(0)}, page cache {status(2)}", flush=True)  # MEMORY_USED, OVERFLOW
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-def _patch_db_timing() -> None:
-    """Print, every 2 s, how long the worker's transactions waited for their turn and how long they and their
-    statements took (busy-handler sleeps included), to the worker's log: where a worker that is neither CPU- nor
-    provider-bound waits for its database. Every SQLite writer turn also goes to a file (its path is logged), to
-    see who held the database when.
-    """
-    import contextlib
-    import tempfile
-    import threading
-    from collections import defaultdict
-
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    from alertsvc.store import db
-
-    stats: dict[str, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])  # count, total s, max s
-    timeline_path = Path(tempfile.gettempdir()) / f"alertsvc-turns-{os.getpid()}.txt"
-    timeline = timeline_path.open("w", buffering=1)  # open for the process's life
-    print(f"db-timing: every writer turn (caller, asked, got, gave back) goes to {timeline_path}", flush=True)
-
-    def add(key: str, seconds: float) -> None:
-        entry = stats[key]
-        entry[0] += 1
-        entry[1] += seconds
-        entry[2] = max(entry[2], seconds)
-
-    original_turns = db._sqlite_writer_turns
-
-    class TimedTurns:
-        def __init__(self, turns: Any) -> None:
-            self.turns = turns
-
-        def turn(self) -> Any:
-            caller = sys._getframe(3)  # turn() <- transaction() <- its context manager <- the caller
-            work = caller.f_locals.get("work") if caller.f_code.co_name == "_in_transaction" else None
-            return TimedTurn(self.turns.turn(), getattr(work, "__name__", caller.f_code.co_name))
-
-    class TimedTurn:
-        def __init__(self, turn: Any, caller: str) -> None:
-            self.inner = turn
-            self.caller = caller
-
-        async def __aenter__(self) -> None:
-            self.started = time.time()
-            await self.inner.__aenter__()
-            self.entered = time.time()
-            add("turn wait", self.entered - self.started)
-
-        async def __aexit__(self, *exc: Any) -> Any:
-            left = time.time()
-            add("turn held", left - self.entered)
-            timeline.write(f"{self.caller} {self.started:.4f} {self.entered:.4f} {left:.4f}\n")
-            return await self.inner.__aexit__(*exc)
-
-    def timed_turns(sessions: Any) -> Any:
-        turns = original_turns(sessions)
-        return None if turns is None else TimedTurns(turns)
-
-    db._sqlite_writer_turns = timed_turns
-
-    @event.listens_for(Engine, "before_cursor_execute")
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        conn.info["statement_started"] = time.perf_counter()
-
-    @event.listens_for(Engine, "after_cursor_execute")
-    def after(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        started = conn.info.pop("statement_started", None)
-        if started is not None:
-            add(" ".join(statement.split()[:3])[:40], time.perf_counter() - started)
-
-    def report() -> None:
-        while True:
-            time.sleep(2)
-            lines = [
-                f"  {key:42s} n={n:6.0f} total={total:7.3f}s mean={1000 * total / n:7.2f}ms max={1000 * most:7.1f}ms"
-                for key, (n, total, most) in sorted(stats.items(), key=lambda item: -item[1][1])
-                if n
-            ]
-            with contextlib.suppress(Exception):
-                print("db timing over 2 s:\n" + "\n".join(lines), flush=True)
-            stats.clear()
-
-    threading.Thread(target=report, daemon=True).start()
-
-
-def _patch_switch_interval() -> None:
-    """A GIL switch interval of 0.5 ms instead of 5 ms (experiment)."""
-    sys.setswitchinterval(float(os.environ.get("BENCH_SWITCH_INTERVAL", "0.0005")))
-
-
-def _patch_no_writer_thread() -> None:
-    """SQLite write transactions on the worker's own loop, as before the writer thread (for A/B runs)."""
-    import alertsvc.runtime
-
-    alertsvc.runtime.is_sqlite_file = lambda url: False  # type: ignore[assignment]
-
-
-def _patch_aiosqlite_thread() -> None:
-    """The writer thread's statements through aiosqlite's own thread, as before the inline connections (A/B)."""
-    import alertsvc.store.writer
-
-    alertsvc.store.writer.connect_inline = lambda engine: None  # type: ignore[assignment]
-
-
-def _patch_job_timeline() -> None:
-    """Log each ``deliver`` job's start, end and size (to see how the batches spread over the workers)."""
-    import logging
-    import time
-
-    import alertsvc.dispatch.deliver as deliver_module
-
-    original = deliver_module.deliver
-    timeline = logging.getLogger("bench.timeline")
-
-    async def timed(ctx: dict[str, Any], alert_id: str, channel: str, ids: list[int]) -> dict[str, int]:
-        started = time.time()
-        result = await original(ctx, alert_id, channel, ids)
-        timeline.warning("job %s %d %.3f %.3f", channel, result.get("claimed", 0), started, time.time())
-        return result
-
-    deliver_module.deliver = timed  # type: ignore[assignment]
-
-
-WORKER_PATCHES = {
-    "job-timeline": _patch_job_timeline,
-    "aiosqlite-thread": _patch_aiosqlite_thread,
-    "no-writer-thread": _patch_no_writer_thread,
-    "switch-interval": _patch_switch_interval,
-    "db-timing": _patch_db_timing,
-    "memray": _patch_memray,
-    "sqlite-memory": _patch_sqlite_memory,
-    "memory": _patch_memory,
-    "quiet-twilio-log": _patch_quiet_twilio_log,
-    "quiet-arq-log": _patch_quiet_arq_log,
-    "profile": _patch_profile,
-}
-
-
-def _worker_main(patches: Sequence[str]) -> None:
-    for name in patches:
-        WORKER_PATCHES[name]()
-    from alertsvc.cli import main as alertsvc_main
-
-    sys.exit(alertsvc_main(["worker"]))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -445,35 +124,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time a live process has used so far (``/proc/PID/stat``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass(frozen=True)
-class Ceiling:
-    rate: float
-    cpu_us: float
-    """Client CPU microseconds per message, all bare processes together."""
-
-
-NO_CEILING = Ceiling(float("nan"), float("nan"))
-
-
-def bare_ceiling(standin: Standin, processes: int, count: int, pool: int) -> Ceiling:
-    """Messages/s at the stand-in with ``processes`` bare clients sending ``count`` messages between them."""
-    options = ["--count", str(count // processes), "--concurrency", str(CLIENT_CONCURRENCY), "--pool", str(pool)]
-    command = [sys.executable, "-m", "bench.fanout", "bare", standin.channel, "--port", str(standin.port), *options]
-    children = [Child(command) for _ in range(processes)]
-    try:
-        for child in children:
-            if child.line() != "ready":
-                raise RuntimeError("bare client did not get ready")
-        standin.reset()
-        for child in children:
-            child.say("go")
-        cpu = sum(float(json.loads(child.line())["cpu_s"]) for child in children)
-        return Ceiling(rate_of(standin.stats()), cpu / count * 1e6)
-    finally:
-        for child in children:
-            child.stop()
 
 
 # --- data ---------------------------------------------------------------------------------------------------------
@@ -911,7 +561,7 @@ async def run_database(kind: str, population: Population, args: argparse.Namespa
                 await flush_redis(args.redis)
                 command = alertsvc_command("worker")
                 if args.worker_patch:
-                    command = [sys.executable, "-m", "bench.fanout", "worker", *args.worker_patch]
+                    command = python_module("bench._fanout.worker_patches", *args.worker_patch)
                 processes = [
                     start_logged(command, env, tmp / f"worker-{kind}-{size}-{workers}-{n}.log") for n in range(workers)
                 ]
@@ -1037,19 +687,6 @@ async def main(args: argparse.Namespace) -> None:
 
 
 def cli() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "worker":
-        _worker_main(sys.argv[2:])
-        return
-    if len(sys.argv) > 1 and sys.argv[1] == "bare":
-        parser = argparse.ArgumentParser()
-        parser.add_argument("channel", choices=CHANNELS)
-        parser.add_argument("--port", type=int, required=True)
-        parser.add_argument("--count", type=int, required=True)
-        parser.add_argument("--concurrency", type=int, default=CLIENT_CONCURRENCY)
-        parser.add_argument("--pool", type=int, default=SMTP_POOL)
-        a = parser.parse_args(sys.argv[2:])
-        asyncio.run(_bare_main(a.channel, a.port, a.count, a.concurrency, a.pool))
-        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="100,000 residents only")
     parser.add_argument("--sizes", default="100000,1000000")
