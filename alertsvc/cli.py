@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -42,7 +43,33 @@ async def _with_database(settings: Settings, work: Callable[[Any], Awaitable[int
         await engine.dispose()
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+def next_steps(settings: Settings, sign_in: Sequence[str] | None = None) -> str:
+    """Where to go once the server is up: console, API docs, residents' sign-up, and how to sign in.
+
+    Printed to stdout, not logged: the demo's sign-in lines carry passwords, and logs are kept.
+    """
+    base = settings.public_url.rstrip("/")
+    lines = [
+        f"{settings.service_name} is up: {base}/",
+        f"  console (dispatchers):    {base}/console/",
+        f"  API docs:                 {base}/docs",
+        f"  residents sign up:        {base}/r/subscribe",
+    ]
+    if settings.sandbox:
+        lines.append(f"  sandbox outbox (admins):  {base}/console/outbox  (nothing leaves this machine)")
+    lines.extend(
+        sign_in
+        or [
+            "To sign in to the console, make a user with:",
+            '  alertsvc users create EMAIL --role dispatcher|approver|admin --name "Display Name"',
+            "  (the password is printed on its last line)",
+        ]
+    )
+    return "\n".join(lines)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings, sign_in: Sequence[str] | None = None) -> int:
+    """Serve until stopped; once listening, print :func:`next_steps` (``sign_in`` replaces its sign-in hint)."""
     import uvicorn
 
     from alertsvc.app import create_app
@@ -55,10 +82,27 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if settings.sandbox:
         log.info("sandbox providers: nothing leaves this machine; see /api/v1/sandbox/outbox")
     app = create_app(settings)
+
+    class AnnouncingServer(uvicorn.Server):
+        """uvicorn's server, saying where to go next once it listens (not before: the port may be taken)."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                print(next_steps(settings, sign_in), flush=True)
+
+    server = AnnouncingServer(
+        uvicorn.Config(app, host=args.host, port=args.port, log_level="info", proxy_headers=True)
+    )
     # The app and its libraries are imported by now; with the embedded defaults this process also runs the worker.
     tune_gc_for_throughput()
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=True)
-    return 0
+    try:
+        server.run()
+    finally:
+        if not server.started and sign_in:
+            # The server never came up, so the sign-in lines (the demo's one-time passwords) were not shown.
+            print("\n".join(sign_in), flush=True)
+    return 0 if server.started else 3
 
 
 def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
@@ -88,8 +132,13 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(sessions: Any) -> int:
         async with sessions() as session, session.begin():
-            user = await create_user(session, args.email, Role(args.role), password, actor="cli")
-        print(f"created {args.role} {user.email}")
+            user = await create_user(
+                session, args.email, Role(args.role), password, actor="cli", display_name=args.name
+            )
+        named = f" ({user.display_name})" if user.display_name else ""
+        print(f"created {args.role} {user.email}{named}")
+        if not args.password:
+            print("sign in to the console at /console/ with this e-mail and the password below (shown only once):")
         return 0
 
     code = asyncio.run(_with_database(settings, work))
@@ -147,19 +196,25 @@ def cmd_residents_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from alertsvc.demo import load_demo
+    from alertsvc.demo import DemoLoad, load_demo
+
+    loaded = DemoLoad()
 
     async def work(sessions: Any) -> int:
-        summary = await load_demo(sessions, settings, residents=args.residents)
-        print(summary)
+        nonlocal loaded
+        loaded = await load_demo(sessions, settings, residents=args.residents)
+        print(loaded.summary(), flush=True)
         return 0
 
     code = asyncio.run(_with_database(settings, work))
-    if code == 0 and not args.no_serve:
-        settings.sandbox = True
-        ns = argparse.Namespace(host=args.host, port=args.port)
-        return cmd_serve(ns, settings)
-    return code
+    if code != 0:
+        return code
+    if args.no_serve:
+        print("\n".join(loaded.sign_in_lines()))
+        return 0
+    settings.sandbox = True
+    ns = argparse.Namespace(host=args.host, port=args.port)
+    return cmd_serve(ns, settings, sign_in=loaded.sign_in_lines())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     users_create.add_argument("email")
     users_create.add_argument("--role", required=True, choices=["dispatcher", "approver", "admin"])
     users_create.add_argument("--password", help="omit to have one generated and printed on the last line")
+    users_create.add_argument("--name", help='the name the console shows, e.g. --name "Alex Tremblay"')
     users_create.set_defaults(handler=cmd_users_create)
 
     keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)

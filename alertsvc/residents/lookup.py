@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.residents.validation import CHANNELS, TOMBSTONE_PREFIX
 from alertsvc.store.models import Contact, Resident
 
-__all__ = ["ContactView", "ResidentView", "get_resident", "mask"]
+__all__ = ["ContactView", "ResidentView", "count_with_ref_prefix", "get_resident", "mask"]
 
 VISIBLE = 4
 
@@ -91,3 +91,10 @@ async def get_resident(session: AsyncSession, ref: str) -> ResidentView | None:
         updated_at=resident.updated_at,
         contacts=[_contact_view(contact) for contact in contacts],
     )
+
+
+async def count_with_ref_prefix(session: AsyncSession, prefix: str) -> int:
+    """How many residents have a ref starting with ``prefix`` (e.g. the demo's ``demo-``): loaders that number
+    their rows use it to add only the ones not there yet."""
+    query = select(func.count()).select_from(Resident).where(Resident.ref.startswith(prefix, autoescape=True))
+    return int(await session.scalar(query) or 0)
