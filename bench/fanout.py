@@ -35,19 +35,15 @@ import argparse
 import asyncio
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # ``python bench/fanout.py`` as well as ``python -m bench.fanout``
@@ -57,251 +53,22 @@ from bench._bare_clients import FROM  # noqa: E402
 from bench._fanout.bare import NO_CEILING, Ceiling, bare_ceiling  # noqa: E402
 from bench._fanout.children import python_module  # noqa: E402
 from bench._fanout.config import ALERT_WORDS, CHANNELS, CLIENT_CONCURRENCY, SECRET, SMTP_POOL  # noqa: E402
+from bench._fanout.database import (  # noqa: E402
+    Database,
+    clear_deliveries,
+    create_database,
+    drop_database,
+    migrate_and_load,
+    set_confirmed,
+    targeting_seconds,
+)
+from bench._fanout.population import WARMUP_RESIDENTS, Population, build_population, warmup_polygon  # noqa: E402
 from bench._fanout.sampling import PssSampler, cpu_seconds, peak_rss_mib  # noqa: E402
 from bench._fanout.standin import Arrivals, Standin, rate_of  # noqa: E402
 from bench._fanout.worker_patches import WORKER_PATCHES  # noqa: E402
-from bench.targeting import residents as generate_residents  # noqa: E402
-from bench.targeting import star_polygon  # noqa: E402
-
-WARMUP_RESIDENTS = 600
-WARMUP_BOX = (10.0, 10.0, 10.01, 10.01)  # far from the city: a warm-up alert reaches only these
-
 
 # ----------------------------------------------------------------------------------------------------------------
 # the orchestrator
-
-
-# --- data ---------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Population:
-    """Residents (ids 1..n, then the warm-up ones) and their contacts, as columns ready for bulk loading."""
-
-    size: int
-    polygon_cap: str
-    residents: list[tuple[Any, ...]]
-    contacts: list[tuple[Any, ...]]
-    inside_contacts: dict[str, list[int]]
-    """Contact ids, per channel, of the residents inside the polygon: the ones each channel's alert reaches."""
-    warmup_contacts: dict[str, int] = field(default_factory=dict)
-
-
-def rounded_polygon() -> Any:
-    """The star polygon of ``bench/targeting.py`` with 6-decimal vertices, so CAP text and truth agree exactly."""
-    from alertsvc.geo.areas import LatLon, PolygonArea
-
-    star = star_polygon()
-    points = [LatLon(lat=round(p.lat, 6), lon=round(p.lon, 6)) for p in star.points[:-1]]
-    return PolygonArea(points=(*points, points[0]))
-
-
-def cap_polygon(points: Sequence[Any]) -> str:
-    return " ".join(f"{p.lat:.6f},{p.lon:.6f}" for p in points)
-
-
-def build_population(size: int, push_port: int, email_every: int, push_every: int) -> Population:
-    from alertsvc.geo.targeting import TargetArea
-
-    polygon = rounded_polygon()
-    lats, lons = generate_residents(size, polygon)
-    inside = TargetArea([polygon]).contains(lats, lons)
-    residents: list[tuple[Any, ...]] = []
-    contacts: list[tuple[Any, ...]] = []
-    inside_contacts: dict[str, list[int]] = {channel: [] for channel in CHANNELS}
-    contact_id = 0
-
-    def add(resident_id: int, channel: str, address: str, is_inside: bool) -> None:
-        nonlocal contact_id
-        contact_id += 1
-        contacts.append((contact_id, resident_id, channel, address))
-        if is_inside:
-            inside_contacts[channel].append(contact_id)
-
-    for i in range(size):
-        residents.append((i + 1, f"r{i}", float(lats[i]), float(lons[i])))
-        flag = bool(inside[i])
-        add(i + 1, "sms", f"+1555{i:07d}", flag)
-        if i % email_every == 0:
-            add(i + 1, "email", f"r{i}@example.net", flag)
-        if i % push_every == 1:
-            add(i + 1, "push", f"ntfy://127.0.0.1:{push_port}/t{i}", flag)
-    rng = np.random.default_rng(3)
-    min_lat, min_lon, max_lat, max_lon = WARMUP_BOX
-    warmup_first_contact = contact_id + 1
-    for j in range(WARMUP_RESIDENTS):
-        rid = size + j + 1
-        residents.append((rid, f"w{j}", float(rng.uniform(min_lat, max_lat)), float(rng.uniform(min_lon, max_lon))))
-        add(rid, "sms", f"+1666{j:07d}", False)
-        add(rid, "email", f"w{j}@example.net", False)
-        add(rid, "push", f"ntfy://127.0.0.1:{push_port}/w{j}", False)
-    population = Population(size, cap_polygon(polygon.points), residents, contacts, inside_contacts)
-    population.warmup_contacts = {channel: WARMUP_RESIDENTS for channel in CHANNELS}
-    population.warmup_contacts["_first"] = warmup_first_contact
-    return population
-
-
-def confirmed_at_load(population: Population, contact: tuple[Any, ...]) -> bool:
-    """SMS contacts and the warm-up residents' contacts start confirmed; e-mail and push wait for their turn."""
-    return contact[2] == "sms" or contact[0] >= population.warmup_contacts["_first"]
-
-
-def load_sqlite(path: Path, population: Population) -> None:
-    now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA synchronous=OFF")
-    db.executemany(
-        "INSERT INTO residents (id, ref, lat, lon, language, timezone, test_recipient, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, 'en', 'UTC', 0, ?, ?)",
-        ((*r, now, now) for r in population.residents),
-    )
-    db.executemany(
-        "INSERT INTO contacts (id, resident_id, channel, address, confirmed_at, verify_attempts, created_at) "
-        "VALUES (?, ?, ?, ?, ?, 0, ?)",
-        ((*c, now if confirmed_at_load(population, c) else None, now) for c in population.contacts),
-    )
-    db.commit()
-    db.execute("ANALYZE")
-    db.close()
-
-
-async def load_postgresql(dsn: str, population: Population) -> None:
-    import asyncpg
-
-    now = datetime.now(UTC)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.copy_records_to_table(
-            "residents",
-            columns=["id", "ref", "lat", "lon", "language", "timezone", "test_recipient", "created_at", "updated_at"],
-            records=((*r, "en", "UTC", False, now, now) for r in population.residents),
-        )
-        await conn.copy_records_to_table(
-            "contacts",
-            columns=["id", "resident_id", "channel", "address", "confirmed_at", "verify_attempts", "created_at"],
-            records=((*c, now if confirmed_at_load(population, c) else None, 0, now) for c in population.contacts),
-        )
-        for table in ("residents", "contacts"):
-            await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-        await conn.execute("ANALYZE")
-    finally:
-        await conn.close()
-
-
-# --- databases ------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Database:
-    kind: str
-    url: str
-    admin_dsn: str | None = None
-    name: str | None = None
-
-    @property
-    def asyncpg_dsn(self) -> str:
-        return self.url.replace("postgresql+asyncpg://", "postgresql://")
-
-
-async def create_database(kind: str, tmp: Path, size: int, pg_base: str) -> Database:
-    if kind == "sqlite":
-        return Database(kind, f"sqlite+aiosqlite:///{tmp / f'fanout-{size}.sqlite3'}")
-    import asyncpg
-
-    name = f"alertsvc_bench_fanout_{size}_{os.getpid()}"
-    admin = await asyncpg.connect(f"{pg_base}/test")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = f"{pg_base.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
-    return Database(kind, url, f"{pg_base}/test", name)
-
-
-async def drop_database(database: Database) -> None:
-    if database.kind != "postgresql" or database.admin_dsn is None:
-        path = database.url.removeprefix("sqlite+aiosqlite:///")
-        for suffix in ("", "-wal", "-shm"):
-            await asyncio.to_thread(Path(f"{path}{suffix}").unlink, missing_ok=True)
-        return
-    import asyncpg
-
-    admin = await asyncpg.connect(database.admin_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{database.name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-async def migrate_and_load(database: Database, population: Population) -> float:
-    from alertsvc.store.db import create_engine
-    from alertsvc.store.migrate import upgrade
-
-    engine = create_engine(database.url)
-    await upgrade(engine)
-    await engine.dispose()
-    started = time.perf_counter()
-    if database.kind == "sqlite":
-        await asyncio.to_thread(load_sqlite, Path(database.url.removeprefix("sqlite+aiosqlite:///")), population)
-    else:
-        await load_postgresql(database.asyncpg_dsn, population)
-    return time.perf_counter() - started
-
-
-async def targeting_seconds(database: Database, population: Population, repeat: int = 3) -> tuple[float, int]:
-    """Best time of the bbox query + exact test over the database for the alert's polygon, and how many inside."""
-    from alertsvc.geo.targeting import TargetArea, bbox_filter_params
-    from alertsvc.store.audience import residents_in_boxes
-    from alertsvc.store.db import create_engine, session_factory
-
-    engine = create_engine(database.url)
-    sessions = session_factory(engine)
-    target = TargetArea([rounded_polygon()])
-    boxes = bbox_filter_params(target)
-    best, found = float("inf"), 0
-    try:
-        for _ in range(repeat):
-            started = time.perf_counter()
-            found = 0
-            async with sessions() as session:
-                async for chunk in residents_in_boxes(session, boxes):
-                    found += int(np.count_nonzero(target.contains(chunk.lats, chunk.lons)))
-            best = min(best, time.perf_counter() - started)
-    finally:
-        await engine.dispose()
-    return best, found
-
-
-async def set_confirmed(database: Database, contact_ids: Sequence[int], confirmed: bool) -> None:
-    from sqlalchemy import update
-
-    from alertsvc.store.db import create_engine
-    from alertsvc.store.models import Contact
-
-    engine = create_engine(database.url)
-    value = datetime.now(UTC) if confirmed else None
-    try:
-        async with engine.begin() as conn:
-            for start in range(0, len(contact_ids), 20_000):
-                chunk = list(contact_ids[start : start + 20_000])
-                await conn.execute(update(Contact).where(Contact.id.in_(chunk)).values(confirmed_at=value))
-    finally:
-        await engine.dispose()
-
-
-async def clear_deliveries(database: Database) -> None:
-    from sqlalchemy import delete
-
-    from alertsvc.store.db import create_engine
-    from alertsvc.store.models import Delivery
-
-    engine = create_engine(database.url)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(delete(Delivery))
-    finally:
-        await engine.dispose()
 
 
 # --- services -------------------------------------------------------------------------------------------------------
@@ -396,16 +163,6 @@ def cap_document(polygon: str, label: str) -> dict[str, Any]:
     }
 
 
-def warmup_polygon() -> str:
-    min_lat, min_lon, max_lat, max_lon = WARMUP_BOX
-    pad = 0.001
-    corners = [
-        (min_lat - pad, min_lon - pad), (min_lat - pad, max_lon + pad), (max_lat + pad, max_lon + pad),
-        (max_lat + pad, min_lon - pad), (min_lat - pad, min_lon - pad),
-    ]  # fmt: skip
-    return " ".join(f"{lat:.6f},{lon:.6f}" for lat, lon in corners)
-
-
 @dataclass
 class AlertRun:
     expected: int
@@ -487,7 +244,7 @@ async def run_database(kind: str, population: Population, args: argparse.Namespa
     rows: list[Row] = []
     try:
         load_s = await migrate_and_load(database, population)
-        targeting, found = await targeting_seconds(database, population)
+        targeting, found = await targeting_seconds(database)
         expected_inside = len(population.inside_contacts["sms"])
         print(f"  {kind}: loaded in {load_s:.1f}s; targeting {targeting:.3f}s, {found:,} inside "
               f"(expected {expected_inside:,})", flush=True)  # fmt: skip
