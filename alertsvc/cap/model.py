@@ -164,7 +164,7 @@ class Alert(CapModel):
     def reference_keys(self) -> list[CapKey]:
         """The alerts this one refers to, in order, as (sender, identifier, sent) triples.
 
-        ``sent`` is rewritten in the same CAP form as :attr:`key` (``-00:00`` as ``+00:00``), so a reference
+        ``sent`` is rewritten in the same CAP form as :attr:`key` (``Z`` or ``+00:00`` as ``-00:00``), so a reference
         and the key of the alert it names compare equal however the referring sender wrote the offset.
         """
         keys: list[CapKey] = []

@@ -4,6 +4,9 @@ CAP 1.2 writes ``YYYY-MM-DDThh:mm:ss±hh:mm``. The offset is part of what the se
 it is kept as given (``-05:00`` stays ``-05:00``) instead of being converted to UTC, and a time without one is
 refused rather than guessed. On input we also accept ``Z`` and fractional seconds, which many producers emit;
 fractions are truncated, because CAP cannot write them back and an alert must round-trip to an equal alert.
+
+UTC is written ``-00:00``, as CAP 1.2 (section 3.3.2, "Date and Time Fields") says it is, never ``+00:00`` or
+``Z``; both ``+00:00`` and ``-00:00`` (and ``Z``) are read as UTC.
 """
 
 from __future__ import annotations
@@ -64,13 +67,13 @@ def normalize_cap_time(value: datetime) -> datetime:
 
 
 def format_cap_time(value: datetime) -> str:
-    """Write CAP's form: no fractions, offset always as ``±hh:mm`` (UTC as ``+00:00``, never ``Z``).
+    """Write CAP's form: no fractions, offset always as ``±hh:mm`` (UTC as ``-00:00``, never ``+00:00`` or ``Z``).
 
     Formatted by hand rather than with ``strftime``, whose ``%Y`` does not pad years below 1000 everywhere.
     """
     v = normalize_cap_time(value)
     offset = v.utcoffset() or timedelta(0)
-    sign = "-" if offset < timedelta(0) else "+"
+    sign = "-" if offset <= timedelta(0) else "+"  # a zero offset is UTC, which CAP 1.2 writes "-00:00"
     minutes = abs(int(offset.total_seconds())) // 60
     return (
         f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
-from alertsvc.cap.times import CapTimeError, parse_cap_time
+from alertsvc.cap.times import CapTimeError, format_cap_time, parse_cap_time
 from alertsvc.geo.areas import AreaError, parse_cap_circle, parse_cap_polygon
 
 # Characters XML 1.0 cannot carry at all: a JSON alert holding one could never be written as CAP XML.
@@ -129,11 +129,17 @@ def split_reference(token: str) -> tuple[str, str, str] | None:
 
 
 def _references(value: str) -> str:
+    """Check every ``sender,identifier,sent`` triple, and write each ``sent`` in CAP form (UTC as ``-00:00``).
+
+    The triples are joined by single spaces: CAP only says "separated by whitespace", and the canonical time
+    makes the served ``references`` name an alert exactly as that alert's own ``sent`` is served.
+    """
     tokens = value.split()
     if not tokens:
         raise PydanticCustomError(
             "cap_references", "must not be empty: list each earlier alert as sender,identifier,sent"
         )
+    written: list[str] = []
     for number, token in enumerate(tokens, start=1):
         parts = split_reference(token)
         if parts is None:
@@ -143,13 +149,14 @@ def _references(value: str) -> str:
                 {"number": number, "token": token[:80]},
             )
         try:
-            parse_cap_time(parts[2])
+            sent = format_cap_time(parse_cap_time(parts[2]))
         except CapTimeError as exc:
             raise PydanticCustomError(
                 "cap_references", "reference {number}: {reason}", {"number": number, "reason": str(exc)}
             ) from None
-    return value
+        written.append(f"{parts[0]},{parts[1]},{sent}")
+    return " ".join(written)
 
 
 References = Annotated[Text, AfterValidator(_references)]
-"""Whitespace-separated ``sender,identifier,sent`` triples naming earlier alerts; present means non-empty."""
+"""Whitespace-separated ``sender,identifier,sent`` triples naming earlier alerts, written back canonically."""

@@ -126,7 +126,7 @@ def test_expires_before_sent_is_an_error() -> None:
     assert problems(document) == [
         (
             "info[1].expires",
-            "expires (2024-05-01T18:00:00+00:00) is before the alert was sent (2024-05-01T14:00:00-05:00)",
+            "expires (2024-05-01T18:00:00-00:00) is before the alert was sent (2024-05-01T14:00:00-05:00)",
         )
     ]
     parse_cap_json(documents.alert(info=[documents.info(expires="2024-05-01T19:00:00Z")]))  # equal is fine

@@ -101,6 +101,34 @@ def test_output_follows_schema_order_whatever_the_input_order(cap_schema: Any) -
     assert out.index(b"<identifier>") < out.index(b"<sender>") < out.index(b"<scope>") < out.index(b"<info>")
 
 
+@pytest.mark.parametrize("utc", ["Z", "+00:00", "-00:00"])
+def test_utc_is_written_minus_zero_everywhere(utc: str, cap_schema: Any) -> None:
+    """CAP 1.2 section 3.3.2: "The timezone for UTC MUST be represented as -00:00", in XML and JSON alike;
+    all three spellings are read, and the alert round-trips to an equal one."""
+    stamp = f"2024-05-01T19:00:00{utc}"
+    references = f"a@x,ID-1,{stamp} b@y,ID-2,2024-05-01T11:00:00-05:00"
+    document = documents.alert(
+        sent=stamp,
+        msgType="Update",
+        references=references,
+        info=[documents.info(effective=stamp, onset=stamp, expires="2024-05-01T21:00:00+00:00")],
+    )
+    alert = parse_cap_json(document)
+    data = alert_to_xml(alert)
+    cap_schema.validate(data.decode())
+    for element in ("sent", "effective", "onset"):
+        assert f"<{element}>2024-05-01T19:00:00-00:00</{element}>".encode() in data
+    assert b"<expires>2024-05-01T21:00:00-00:00</expires>" in data
+    assert b"+00:00" not in data and b"Z<" not in data
+    as_json = alert_to_json(alert)
+    assert as_json["sent"] == as_json["info"][0]["onset"] == "2024-05-01T19:00:00-00:00"
+    assert alert.key[2] == "2024-05-01T19:00:00-00:00"
+    assert alert.reference_keys()[0] == ("a@x", "ID-1", "2024-05-01T19:00:00-00:00")
+    assert parse_cap_xml(data) == alert
+    assert alert_to_xml(parse_cap_xml(data)) == data
+    assert parse_cap_json(as_json) == alert
+
+
 def test_writes_utf8_with_declaration() -> None:
     out = alert_to_xml(parse_cap_json(documents.alert(note="Montréal ✓")))
     assert out.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
