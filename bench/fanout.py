@@ -34,27 +34,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # ``python bench/fanout.py`` as well as ``python -m bench.fanout``
     sys.path.insert(0, str(ROOT))
 
-from bench._bare_clients import FROM  # noqa: E402
+from bench._fanout.alerts import AlertRun, send_alert  # noqa: E402
 from bench._fanout.bare import NO_CEILING, Ceiling, bare_ceiling  # noqa: E402
-from bench._fanout.children import python_module  # noqa: E402
-from bench._fanout.config import ALERT_WORDS, CHANNELS, CLIENT_CONCURRENCY, SECRET, SMTP_POOL  # noqa: E402
+from bench._fanout.config import CHANNELS, CLIENT_CONCURRENCY, SMTP_POOL  # noqa: E402
 from bench._fanout.database import (  # noqa: E402
-    Database,
     clear_deliveries,
     create_database,
     drop_database,
@@ -64,149 +58,21 @@ from bench._fanout.database import (  # noqa: E402
 )
 from bench._fanout.population import WARMUP_RESIDENTS, Population, build_population, warmup_polygon  # noqa: E402
 from bench._fanout.sampling import PssSampler, cpu_seconds, peak_rss_mib  # noqa: E402
-from bench._fanout.standin import Arrivals, Standin, rate_of  # noqa: E402
+from bench._fanout.services import (  # noqa: E402
+    create_key,
+    flush_redis,
+    service_env,
+    start_api,
+    start_logged,
+    stop_service,
+    wait_http,
+    worker_command,
+)
+from bench._fanout.standin import Standin  # noqa: E402
 from bench._fanout.worker_patches import WORKER_PATCHES  # noqa: E402
 
 # ----------------------------------------------------------------------------------------------------------------
 # the orchestrator
-
-
-# --- services -------------------------------------------------------------------------------------------------------
-
-
-def service_env(database: Database, redis_url: str, standins: dict[str, Standin], tmp: Path,
-                extra: dict[str, str]) -> dict[str, str]:  # fmt: skip
-    from standins.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-
-    return {
-        "DATABASE_URL": database.url,
-        "REDIS_URL": redis_url,
-        "ALERTSVC_SANDBOX": "0",
-        "ALERTSVC_SECRET_KEY": SECRET,
-        "ALERTSVC_DATA_DIR": str(tmp / "data"),
-        "ALERTSVC_RUN_WORKER_IN_PROCESS": "0",
-        "ALERTSVC_TWILIO_BASE_URL": f"http://127.0.0.1:{standins['sms'].port}",
-        "ALERTSVC_TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
-        "ALERTSVC_TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
-        "ALERTSVC_SMTP_URL": f"smtp://127.0.0.1:{standins['email'].port}",
-        "ALERTSVC_EMAIL_FROM": FROM,
-        "ALERTSVC_PUSH_ALLOW_PRIVATE": "1",
-        "PYTHONWARNINGS": "ignore",
-        **extra,
-    }
-
-
-def alertsvc_command(*args: str) -> list[str]:
-    return [sys.executable, "-c", "import sys; from alertsvc.cli import main; sys.exit(main())", *args]
-
-
-def start_logged(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(args, cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-
-
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def create_key(env: dict[str, str]) -> str:
-    command = alertsvc_command("keys", "create", f"bench-{time.time_ns()}", "--scopes", "alerts:read,alerts:send")
-    result = subprocess.run(command, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, check=True)
-    return result.stdout.strip().splitlines()[-1].strip()
-
-
-async def wait_http(url: str, within: float = 60.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + within
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
-
-
-def cap_document(polygon: str, label: str) -> dict[str, Any]:
-    now = datetime.now(UTC).replace(microsecond=0)
-
-    def cap_time(moment: datetime) -> str:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-    return {
-        "identifier": f"BENCH-{label}-{time.time_ns()}",
-        "sender": "bench@city.example",
-        "sent": cap_time(now),
-        "status": "Actual",
-        "msgType": "Alert",
-        "scope": "Public",
-        "info": [
-            {
-                **ALERT_WORDS,
-                "category": ["Met"],
-                "urgency": "Immediate",
-                "severity": "Severe",
-                "certainty": "Observed",
-                "expires": cap_time(now + timedelta(hours=2)),
-                "area": [{"areaDesc": "bench polygon", "polygon": [polygon]}],
-            }
-        ],
-    }
-
-
-@dataclass
-class AlertRun:
-    expected: int
-    arrived: int
-    accept_to_first: float
-    rate: float
-    api_seconds: float
-    final_state: str
-
-
-async def send_alert(api: str, key: str, polygon: str, label: str, standins: dict[str, Standin],
-                     expected: dict[str, int], within: float) -> dict[str, AlertRun]:  # fmt: skip
-    """Post an alert; wait until every expected message arrived and the alert is ``sent``."""
-    import httpx
-
-    for channel in expected:
-        standins[channel].reset()
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=api, headers=headers, timeout=30) as client:
-        posted = time.time()
-        response = await client.post("/api/v1/alerts", json=cap_document(polygon, label))
-        accepted = time.time()
-        if response.status_code != 201:
-            raise RuntimeError(f"alert refused: {response.status_code} {response.text[:500]}")
-        alert_id = response.json()["id"]
-        deadline = time.monotonic() + within
-        arrivals = {channel: Arrivals() for channel in expected}
-        while time.monotonic() < deadline:
-            arrivals = {channel: standins[channel].stats() for channel in expected}
-            if all(arrivals[c].count >= n for c, n in expected.items()):
-                break
-            await asyncio.sleep(0.25)
-        state = "?"
-        while time.monotonic() < deadline + 30:
-            state = (await client.get(f"/api/v1/alerts/{alert_id}")).json()["state"]
-            if state == "sent":
-                break
-            await asyncio.sleep(0.25)
-    runs = {}
-    for channel, n in expected.items():
-        got = arrivals[channel]
-        first = got.first - posted if got.count else float("nan")
-        runs[channel] = AlertRun(n, got.count, first, rate_of(got), accepted - posted, state)
-    return runs
 
 
 @dataclass
@@ -222,16 +88,6 @@ class Row:
     peak_mib: float = float("nan")
     peak_pss_mib: float = float("nan")
     load_s: float = float("nan")
-
-
-async def flush_redis(url: str) -> None:
-    from redis.asyncio import Redis
-
-    redis = Redis.from_url(url)
-    try:
-        await redis.flushdb()
-    finally:
-        await redis.aclose()
 
 
 Ceilings = dict[tuple[str, int], Ceiling]
@@ -251,19 +107,13 @@ async def run_database(kind: str, population: Population, args: argparse.Namespa
         env = service_env(database, args.redis, standins, tmp, dict(args.worker_env))
         await flush_redis(args.redis)
         key = create_key(env)
-        port = 18000 + os.getpid() % 1000
-        api_process = start_logged(
-            alertsvc_command("serve", "--host", "127.0.0.1", "--port", str(port)), env, tmp / f"api-{kind}-{size}.log"
-        )
-        api = f"http://127.0.0.1:{port}"
+        api_process, api = start_api(env, tmp / f"api-{kind}-{size}.log")
         try:
             await wait_http(f"{api}/healthz")
             active = "sms"  # the channel whose inside contacts are confirmed now
             for workers in args.workers:
                 await flush_redis(args.redis)
-                command = alertsvc_command("worker")
-                if args.worker_patch:
-                    command = python_module("bench._fanout.worker_patches", *args.worker_patch)
+                command = worker_command(args.worker_patch)
                 processes = [
                     start_logged(command, env, tmp / f"worker-{kind}-{size}-{workers}-{n}.log") for n in range(workers)
                 ]
@@ -304,9 +154,9 @@ async def run_database(kind: str, population: Population, args: argparse.Namespa
                 finally:
                     sampler.stop()
                     for process in processes:
-                        stop_process(process)
+                        stop_service(process)
         finally:
-            stop_process(api_process)
+            stop_service(api_process)
     finally:
         await drop_database(database)
     return rows

@@ -17,6 +17,17 @@ from typing import Any, TextIO
 from bench._fanout.config import ROOT
 
 
+def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
+    """SIGTERM, and SIGKILL if it has not ended within ``timeout`` seconds (nothing if it has ended already)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def python_module(module: str, *args: str) -> list[str]:
     """The command that runs ``python -m MODULE ARGS`` with this interpreter (from ``ROOT``, as children start)."""
     return [sys.executable, "-m", module, *args]
@@ -57,12 +68,6 @@ class Child:
         return answer
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            if self.process.stdin is not None:
-                self.process.stdin.close()
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process.poll() is None and self.process.stdin is not None:
+            self.process.stdin.close()
+        stop_process(self.process, timeout=10)
