@@ -33,21 +33,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # ``python bench/fanout.py`` as well as ``python -m bench.fanout``
     sys.path.insert(0, str(ROOT))
 
-from bench._fanout.alerts import AlertRun, send_alert  # noqa: E402
+from bench._fanout.alerts import send_alert  # noqa: E402
 from bench._fanout.bare import NO_CEILING, Ceiling, bare_ceiling  # noqa: E402
-from bench._fanout.config import CHANNELS, CLIENT_CONCURRENCY, SMTP_POOL  # noqa: E402
+from bench._fanout.config import CHANNELS, SMTP_POOL  # noqa: E402
 from bench._fanout.database import (  # noqa: E402
     clear_deliveries,
     create_database,
@@ -69,25 +67,11 @@ from bench._fanout.services import (  # noqa: E402
     worker_command,
 )
 from bench._fanout.standin import Standin  # noqa: E402
+from bench._fanout.table import Row, print_table  # noqa: E402
 from bench._fanout.worker_patches import WORKER_PATCHES  # noqa: E402
 
 # ----------------------------------------------------------------------------------------------------------------
 # the orchestrator
-
-
-@dataclass
-class Row:
-    size: int
-    database: str
-    workers: int
-    channel: str
-    run: AlertRun | None
-    targeting: float
-    bare: Ceiling
-    cpu_us: float = float("nan")
-    peak_mib: float = float("nan")
-    peak_pss_mib: float = float("nan")
-    load_s: float = float("nan")
 
 
 Ceilings = dict[tuple[str, int], Ceiling]
@@ -162,37 +146,6 @@ async def run_database(kind: str, population: Population, args: argparse.Namespa
     return rows
 
 
-def print_table(rows: list[Row], args: argparse.Namespace) -> None:
-    print()
-    print(
-        f"| {'residents':>9} | {'db':<10} | {'workers':>7} | {'channel':<7} | {'msgs':>7} | {'targeting s':>11} "
-        f"| {'accept→first s':>14} | {'msg/s':>7} | {'bare msg/s':>10} | {'ratio':>5} "
-        f"| {'CPU µs/msg':>10} | {'bare µs':>7} | {'CPU ratio':>9} | {'peak MiB':>8} | {'PSS MiB':>7} |"
-    )
-    print(f"|{'-' * 10}:|{'-' * 12}|{'-' * 8}:|{'-' * 9}|{'-' * 8}:|{'-' * 12}:|{'-' * 15}:|{'-' * 8}:|"
-          f"{'-' * 11}:|{'-' * 6}:|{'-' * 11}:|{'-' * 8}:|{'-' * 10}:|{'-' * 9}:|{'-' * 8}:|")  # fmt: skip
-    for r in rows:
-        run_ = r.run
-        msgs = f"{run_.arrived:,}" if run_ else "-"
-        if run_ and run_.arrived < run_.expected:
-            msgs += "!"
-        first = f"{run_.accept_to_first:.3f}" if run_ else "-"
-        rate = run_.rate if run_ else float("nan")
-        print(
-            f"| {r.size:>9,} | {r.database:<10} | {r.workers:>7} | {r.channel:<7} | {msgs:>7} | {r.targeting:>11.3f} "
-            f"| {first:>14} | {rate:>7,.0f} | {r.bare.rate:>10,.0f} | {rate / r.bare.rate:>5.2f} "
-            f"| {r.cpu_us:>10.0f} | {r.bare.cpu_us:>7.0f} | {r.bare.cpu_us / r.cpu_us:>9.2f} | {r.peak_mib:>8.0f} "
-            f"| {r.peak_pss_mib:>7.0f} |"
-        )
-    print(
-        f"\n{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; messages ('!': fewer than expected) counted at"
-        f" the stand-in; bare: {args.ceiling_messages:,} messages (push {args.push_ceiling_messages:,}),"
-        f" concurrency {CLIENT_CONCURRENCY} a process, SMTP {SMTP_POOL} connections a process;"
-        "\npeak MiB: VmHWM of the API process + every worker process; PSS MiB: the highest sum of their PSS, sampled"
-        " every 0.25 s (shared pages counted once)."
-    )
-
-
 def copy_logs(source: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for log in source.glob("*.log"):
@@ -235,7 +188,7 @@ async def main(args: argparse.Namespace) -> None:
                 standin.stop()
             if args.keep_logs:
                 await asyncio.to_thread(copy_logs, tmp, Path(args.keep_logs))
-        print_table(rows, args)
+        print_table(rows, args.ceiling_messages, args.push_ceiling_messages)
 
 
 def cli() -> None:
