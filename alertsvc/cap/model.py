@@ -28,8 +28,8 @@ from alertsvc.cap.values import (
     CircleText,
     DecimalNumber,
     Language,
+    OptionalReferences,
     PolygonText,
-    References,
     Size,
     Text,
     Token,
@@ -142,7 +142,7 @@ class Alert(CapModel):
     addresses: Text | None = None
     code: list[Text] = Field(default_factory=list)
     note: Text | None = None
-    references: References | None = None
+    references: OptionalReferences = None
     incidents: Text | None = None
     info: list[Info] = Field(default_factory=list)
 

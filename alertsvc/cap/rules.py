@@ -54,7 +54,7 @@ def _blank(value: Any) -> bool:
 
 def _references_rules(data: Mapping[str, Any]) -> Iterator[FieldError]:
     msg_type = _text(_get(data, "msgType"))
-    if msg_type in {str(t) for t in NEEDS_REFERENCES} and _get(data, "references") is None:
+    if msg_type in {str(t) for t in NEEDS_REFERENCES} and _blank(_get(data, "references")):  # empty = absent
         yield FieldError(
             ["references"], f"required when msgType is {msg_type}: name the earlier alert(s) as sender,identifier,sent"
         )

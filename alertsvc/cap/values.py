@@ -135,7 +135,7 @@ def _references(value: str) -> str:
     makes the served ``references`` name an alert exactly as that alert's own ``sent`` is served.
     """
     tokens = value.split()
-    if not tokens:
+    if not tokens:  # only when :data:`OptionalReferences` is bypassed: a blank value is absent there
         raise PydanticCustomError(
             "cap_references", "must not be empty: list each earlier alert as sender,identifier,sent"
         )
@@ -160,3 +160,17 @@ def _references(value: str) -> str:
 
 References = Annotated[Text, AfterValidator(_references)]
 """Whitespace-separated ``sender,identifier,sent`` triples naming earlier alerts, written back canonically."""
+
+
+def _blank_is_absent(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+OptionalReferences = Annotated[References | None, BeforeValidator(_blank_is_absent)]
+"""``alert.references``: empty or whitespace-only means no references, as if the element were absent.
+
+Environment Canada's NAAD feed writes ``<references/>`` on every new alert (msgType ``Alert``); an empty list of
+earlier alerts names none, which is what an absent element says, so it is accepted and not written back. Whether
+references are *required* (Update, Cancel, Ack, Error) is a rule of :mod:`alertsvc.cap.rules`, which treats a
+blank value the same way and so still refuses an Update whose ``references`` is empty, at ``references``.
+"""

@@ -7,9 +7,9 @@ Reading
     are not always in schema order); unknown CAP elements and repeated singletons are reported.
 
 Versions
-    CAP 1.2 is read as is. CAP 1.1 uses the same elements and is converted by reading it under 1.2's rules:
-    when it is valid there it becomes an ordinary 1.2 alert; when it is not (a ``resource`` without
-    ``mimeType``, 1.1's deprecated ``Very Likely`` certainty), its problems are reported like any other.
+    CAP 1.2 is read as is. CAP 1.1 uses the same elements and is converted by reading it under 1.2's rules,
+    after :mod:`alertsvc.cap.cap11` has applied its element-by-element decisions (see there): it becomes an
+    ordinary 1.2 alert, or its problems are reported like any other.
     CAP 1.0 and any other root element or namespace are refused with an "unsupported CAP version" error.
 
 Extension elements
@@ -29,6 +29,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from alertsvc.cap.cap11 import upgrade_cap11
 from alertsvc.cap.errors import BODY, CapError, FieldError, Loc
 from alertsvc.cap.jsonform import alert_to_json
 from alertsvc.cap.layout import CAP10_NAMESPACES, CAP11_NS, CAP12_NS, LAYOUT, Element
@@ -111,6 +112,9 @@ def parse_cap_xml(data: bytes) -> Alert:
     namespace = _check_root(root)
     errors: list[FieldError] = []
     document = _read_group(root, "alert", namespace, [], errors)
+    if namespace == CAP11_NS:
+        document, problems = upgrade_cap11(document)
+        errors += problems
     return validate_alert(document, errors)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from alertsvc.cap import CapError, FieldError, alert_to_xml, parse_cap_json, parse_cap_xml
+from alertsvc.cap import CapError, FieldError, alert_to_json, alert_to_xml, parse_cap_json, parse_cap_xml
 from alertsvc.geo.areas import AreaError, parse_cap_polygon
 
 from . import documents
@@ -102,8 +102,20 @@ def test_identifier_and_sender_characters(field: str, value: str) -> None:
 @pytest.mark.parametrize("msg_type", ["Update", "Cancel", "Ack", "Error"])
 def test_msg_types_that_need_references(msg_type: str) -> None:
     assert paths(documents.alert(msgType=msg_type)) == ["references"]
-    assert paths(documents.alert(msgType=msg_type, references="  ")) == ["references"]
+    required = f"required when msgType is {msg_type}: name the earlier alert(s) as sender,identifier,sent"
+    for blank in ("", "  ", "\n\t "):
+        assert problems(documents.alert(msgType=msg_type, references=blank)) == [("references", required)]
     parse_cap_json(documents.alert(msgType=msg_type, references="a@x,ID-1,2024-05-01T10:00:00-05:00"))
+
+
+@pytest.mark.parametrize("blank", ["", "  ", "\n\t "])
+def test_blank_references_on_an_alert_are_absent(blank: str) -> None:
+    """Environment Canada's NAAD feed sends ``<references/>`` on new alerts: nothing is referenced, so nothing
+    is wrong; the element is treated as absent (and not written back)."""
+    alert = parse_cap_json(documents.alert(msgType="Alert", references=blank))
+    assert alert.references is None and alert.reference_keys() == []
+    assert "references" not in alert_to_json(alert)
+    assert b"references" not in alert_to_xml(alert)
 
 
 @pytest.mark.parametrize(

@@ -173,6 +173,43 @@ def test_malformed_xml_is_one_readable_body_error(data: bytes) -> None:
     assert msg.startswith("not well-formed XML: ")
 
 
+@pytest.mark.parametrize("element", ["<references/>", "<references></references>", "<references>\n  </references>"])
+def test_naad_empty_references_on_an_alert_is_accepted(element: str, cap_schema: Any) -> None:
+    """Environment Canada's NAAD feed writes an empty ``<references/>`` on new alerts (msgType Alert)."""
+    data = sample("canada.cap").replace(b"<msgType>Update</msgType>", b"<msgType>Alert</msgType>")
+    start, end = data.index(b"<references>"), data.index(b"</references>") + len(b"</references>")
+    alert = parse_cap_xml(data[:start] + element.encode() + data[end:])
+    assert alert.references is None
+    out = alert_to_xml(alert)
+    assert b"references" not in out
+    cap_schema.validate(out.decode())
+    assert parse_cap_xml(out) == alert
+
+
+@pytest.mark.parametrize("msg_type", ["Update", "Cancel"])
+def test_empty_references_on_an_update_or_cancel_is_refused(msg_type: str) -> None:
+    body = HEAD.replace("<msgType>Alert</msgType>", f"<msgType>{msg_type}</msgType><references/>")
+    assert errors_of(xml(body + f"<info>{INFO.format(certainty='Likely')}</info>")) == [
+        ("references", f"required when msgType is {msg_type}: name the earlier alert(s) as sender,identifier,sent")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("msg_type", "message"),
+    [
+        ("Alert", "must not be empty in a CAP 1.1 document: list each earlier alert as sender,identifier,sent, "
+         "or leave the element out"),
+        ("Update", "required when msgType is Update: name the earlier alert(s) as sender,identifier,sent"),
+    ],
+)  # fmt: skip
+def test_empty_references_stay_refused_in_cap11(msg_type: str, message: str) -> None:
+    """The NAAD tolerance is for CAP 1.2: the 1.1 conformance sample noaa_errors.cap stays refused for it."""
+    body = HEAD.replace("<msgType>Alert</msgType>", f"<msgType>{msg_type}</msgType><references> </references>")
+    assert errors_of(xml(body + f"<info>{INFO.format(certainty='Likely')}</info>", namespace=CAP11)) == [
+        ("references", message)
+    ]
+
+
 def test_cap11_valid_under_12_is_converted() -> None:
     alert = parse_cap_xml(xml(HEAD + f"<info>{INFO.format(certainty='Likely')}</info>", namespace=CAP11))
     assert b"<certainty>Likely</certainty>" in alert_to_xml(alert)
