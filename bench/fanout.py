@@ -5,38 +5,35 @@ For each number of residents (10 % inside a 200-vertex polygon), database (SQLit
 ``alerts:send``, so it is sent at once) once per channel, and the stand-ins time what arrives. Every resident has
 an SMS contact, a share also an e-mail address and a push URL (``ntfy://`` to the push stand-in); each channel is
 measured on its own (only that channel's contacts of the targeted residents are confirmed during its alert).
+Next to each row, the same stand-in driven by the bare client library from as many processes, in the same run.
 
-Columns:
+This file is the command line and the order of the steps; each step is a module of ``bench/_fanout/``:
 
-* **targeting s**: ``residents_in_boxes`` + ``TargetArea.contains`` for the alert's area over the database,
-  in this process, best of 3 (the rest of the pipeline is not in it);
-* **accept→first s**: from the moment the POST is sent to the first message at the stand-in (API included);
-* **msg/s**: deliveries per second at the stand-in, first to last message of the alert;
-* **bare msg/s**: the same stand-in driven bare by the same client library (stock twilio async client,
-  aiosmtplib with as many connections as the adapter pools, apprise ``async_notify``) from as many processes
-  as there are workers, in the same run, timed the same way (first to last message at the stand-in);
-* **ratio**: msg/s ÷ bare msg/s;
-* **CPU µs/msg**: CPU time (user + system) of the worker processes during the channel's alert, fan-out included,
-  per message; **bare µs**: the same for the bare client processes; **CPU ratio**: bare µs ÷ CPU µs/msg. Unlike
-  msg/s this hardly moves when something else runs on the machine, so it shows what the pipeline costs on top of
-  the client library even on a noisy run;
-* **peak MiB**: peak RSS (``VmHWM``) of the API process plus every worker process, summed.
+* ``population``: the residents and their contacts, generated (``bench/targeting.py``'s), and the alerts' areas;
+* ``database``: the scratch database, migrated, bulk-loaded, its targeting timed, contacts confirmed per channel;
+* ``services``: ``alertsvc serve`` and ``alertsvc worker`` processes, configured by environment only;
+* ``worker_patches``: ``--worker-patch`` experiments applied inside the worker processes;
+* ``alerts``: one alert posted through the API and awaited at the stand-ins;
+* ``standin``: the ``standins`` servers in child processes with a counter around their handlers;
+* ``bare``: the bare-library ceilings (``bench/_bare_clients.py``'s senders, in child processes);
+* ``sampling``: CPU seconds, peak RSS and sampled PSS of the processes under test;
+* ``table``: the result table (its docstring explains the columns); ``children``, ``config``: shared plumbing.
 
-Stand-ins are ``standins`` run as child processes with a counter around their handlers; nothing is patched
-in the client libraries or in alertsvc. Workers are configured by environment only (``--worker-env`` adds more).
+Nothing is patched in the client libraries or in alertsvc; ``--worker-env`` adds to the workers' environment.
 
     .venv/bin/python -m bench.fanout [--quick] [--sizes 100000,1000000] [--databases sqlite,postgresql]
         [--workers 1,2] [--channels sms,email,push] [--worker-env ALERTSVC_DELIVERY_BATCH_SIZE=500 ...]
 """
-
 from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
 import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +44,7 @@ from bench._fanout.alerts import send_alert  # noqa: E402
 from bench._fanout.bare import NO_CEILING, Ceiling, bare_ceiling  # noqa: E402
 from bench._fanout.config import CHANNELS, SMTP_POOL  # noqa: E402
 from bench._fanout.database import (  # noqa: E402
+    Database,
     clear_deliveries,
     create_database,
     drop_database,
@@ -70,15 +68,41 @@ from bench._fanout.standin import Standin  # noqa: E402
 from bench._fanout.table import Row, print_table  # noqa: E402
 from bench._fanout.worker_patches import WORKER_PATCHES  # noqa: E402
 
-# ----------------------------------------------------------------------------------------------------------------
-# the orchestrator
-
-
 Ceilings = dict[tuple[str, int], Ceiling]
+"""The bare client's figures per (channel, number of processes)."""
+
+
+async def confirm_only(database: Database, population: Population, active: str, channel: str) -> str:
+    """Make ``channel``'s inside contacts the confirmed ones instead of ``active``'s; the channel now active.
+
+    Every resident has an SMS contact, so with every channel confirmed each alert would send on all three at
+    once; one channel at a time measures each on its own.
+    """
+    if channel != active:
+        await set_confirmed(database, population.inside_contacts[active], False)
+        await set_confirmed(database, population.inside_contacts[channel], True)
+    return channel
+
+
+def workers_cpu(processes: Sequence[subprocess.Popen[bytes]]) -> float:
+    return sum(cpu_seconds(p.pid) for p in processes)
+
+
+def memory_peaks(api_process: subprocess.Popen[bytes], processes: Sequence[subprocess.Popen[bytes]],
+                 sampler: PssSampler) -> tuple[float, float]:  # fmt: skip
+    """Summed ``VmHWM`` of the API and the workers, and the sampled summed PSS; both printed as well."""
+    sampler.stop()
+    worker_peaks = [peak_rss_mib(p.pid) for p in processes]
+    api_peak = peak_rss_mib(api_process.pid)
+    print(f"  peak RSS: API {api_peak:.0f} MiB, workers " + ", ".join(f"{m:.0f}" for m in worker_peaks)
+          + f" MiB; summed PSS at most {sampler.peak:.0f} MiB", flush=True)  # fmt: skip
+    return api_peak + sum(worker_peaks), sampler.peak
 
 
 async def run_database(kind: str, population: Population, args: argparse.Namespace, tmp: Path,
                        standins: dict[str, Standin], ceilings: Ceilings) -> list[Row]:  # fmt: skip
+    """Steps 1 to 4 on one database: load, time the targeting, start the API, then for each number of workers
+    start them, warm them up and send one alert per channel; a row per channel and number of workers."""
     size = population.size
     database = await create_database(kind, tmp, size, args.pg)
     rows: list[Row] = []
@@ -94,7 +118,7 @@ async def run_database(kind: str, population: Population, args: argparse.Namespa
         api_process, api = start_api(env, tmp / f"api-{kind}-{size}.log")
         try:
             await wait_http(f"{api}/healthz")
-            active = "sms"  # the channel whose inside contacts are confirmed now
+            active = "sms"  # the channel whose inside contacts are confirmed now (SMS from the load)
             for workers in args.workers:
                 await flush_redis(args.redis)
                 command = worker_command(args.worker_patch)
@@ -102,6 +126,7 @@ async def run_database(kind: str, population: Population, args: argparse.Namespa
                     start_logged(command, env, tmp / f"worker-{kind}-{size}-{workers}-{n}.log") for n in range(workers)
                 ]
                 sampler = PssSampler([api_process.pid, *(p.pid for p in processes)]).start()
+                these: list[Row] = []
                 try:
                     warm = await send_alert(api, key, warmup_polygon(), "warmup", standins,
                                             {c: WARMUP_RESIDENTS for c in args.channels}, within=120)  # fmt: skip
@@ -109,32 +134,24 @@ async def run_database(kind: str, population: Population, args: argparse.Namespa
                         print(f"  warm-up incomplete: {warm}", flush=True)
                     await clear_deliveries(database)
                     for channel in args.channels:
-                        if channel != active:
-                            await set_confirmed(database, population.inside_contacts[active], False)
-                            await set_confirmed(database, population.inside_contacts[channel], True)
-                            active = channel
+                        active = await confirm_only(database, population, active, channel)
                         expected = len(population.inside_contacts[channel])
-                        cpu_before = sum(cpu_seconds(p.pid) for p in processes)
+                        cpu_before = workers_cpu(processes)
                         result = await send_alert(
                             api, key, population.polygon_cap, channel, standins, {channel: expected},
                             within=60 + expected / 100,
                         )  # fmt: skip
                         run_result = result[channel]
-                        cpu_us = (sum(cpu_seconds(p.pid) for p in processes) - cpu_before) / expected * 1e6
+                        cpu_us = (workers_cpu(processes) - cpu_before) / expected * 1e6
                         bare = ceilings.get((channel, workers), NO_CEILING)
-                        rows.append(Row(size, kind, workers, channel, run_result, targeting, bare, cpu_us,
-                                        load_s=load_s))  # fmt: skip
+                        these.append(Row(size, kind, workers, channel, run_result, targeting, bare, cpu_us,
+                                         load_s=load_s))  # fmt: skip
                         print(f"  {kind} workers={workers} {channel}: {run_result}", flush=True)
                         await clear_deliveries(database)
-                    sampler.stop()
-                    worker_peaks = [peak_rss_mib(p.pid) for p in processes]
-                    api_peak = peak_rss_mib(api_process.pid)
-                    peak = api_peak + sum(worker_peaks)
-                    print(f"  peak RSS: API {api_peak:.0f} MiB, workers " + ", ".join(f"{m:.0f}" for m in worker_peaks)
-                          + f" MiB; summed PSS at most {sampler.peak:.0f} MiB", flush=True)  # fmt: skip
-                    for row in rows:
-                        if row.workers == workers:
-                            row.peak_mib, row.peak_pss_mib = peak, sampler.peak
+                    peak, pss = memory_peaks(api_process, processes, sampler)
+                    for row in these:
+                        row.peak_mib, row.peak_pss_mib = peak, pss
+                    rows += these
                 finally:
                     sampler.stop()
                     for process in processes:
@@ -144,6 +161,18 @@ async def run_database(kind: str, population: Population, args: argparse.Namespa
     finally:
         await drop_database(database)
     return rows
+
+
+def measure_ceilings(args: argparse.Namespace, standins: dict[str, Standin]) -> Ceilings:
+    """Step 5, first: each channel's bare client from as many processes as each worker count."""
+    ceilings: Ceilings = {}
+    for workers in [] if args.skip_ceilings else args.workers:
+        for channel in args.channels:
+            count = args.push_ceiling_messages if channel == "push" else args.ceiling_messages
+            ceilings[(channel, workers)] = ceiling = bare_ceiling(standins[channel], workers, count, SMTP_POOL)
+            print(f"bare {channel} x{workers}: {ceiling.rate:,.0f} msg/s, {ceiling.cpu_us:.0f} µs CPU/msg",
+                  flush=True)  # fmt: skip
+    return ceilings
 
 
 def copy_logs(source: Path, target: Path) -> None:
@@ -159,6 +188,14 @@ def parse_env(text: str) -> tuple[str, str]:
     return name, value
 
 
+def parse_patches(text: str) -> list[str]:
+    names = [name for name in text.split(",") if name]
+    unknown = [name for name in names if name not in WORKER_PATCHES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown patch {', '.join(unknown)}; known: {', '.join(WORKER_PATCHES)}")
+    return names
+
+
 async def main(args: argparse.Namespace) -> None:
     warnings.simplefilter("ignore")
     with tempfile.TemporaryDirectory(prefix="bench-fanout-") as tmp_name:
@@ -166,14 +203,7 @@ async def main(args: argparse.Namespace) -> None:
         standins = {channel: Standin(channel) for channel in CHANNELS}
         rows: list[Row] = []
         try:
-            ceilings: Ceilings = {}
-            for workers in [] if args.skip_ceilings else args.workers:
-                for channel in args.channels:
-                    count = args.push_ceiling_messages if channel == "push" else args.ceiling_messages
-                    ceilings[(channel, workers)] = bare_ceiling(standins[channel], workers, count, SMTP_POOL)
-                    ceiling = ceilings[(channel, workers)]
-                    print(f"bare {channel} x{workers}: {ceiling.rate:,.0f} msg/s, {ceiling.cpu_us:.0f} µs CPU/msg",
-                          flush=True)  # fmt: skip
+            ceilings = measure_ceilings(args, standins)
             for size in args.sizes:
                 started = time.perf_counter()
                 population = build_population(size, standins["push"].port, args.email_every, args.push_every)
@@ -207,7 +237,7 @@ def cli() -> None:
     parser.add_argument("--worker-env", type=parse_env, action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument(
         "--worker-patch",
-        type=lambda text: [name for name in text.split(",") if name],
+        type=parse_patches,
         default=[],
         help=f"experiments applied inside the worker processes only: {', '.join(WORKER_PATCHES)}",
     )

@@ -2,8 +2,24 @@
 
 Kept apart from the measuring so that the columns (and the README that explains them) change in one place. A
 figure that was not measured (no bare run with ``--skip-ceilings``) prints as ``nan`` rather than hiding the row.
-"""
 
+Columns:
+
+* **targeting s**: ``residents_in_boxes`` + ``TargetArea.contains`` for the alert's area over the database,
+  in the benchmark's process, best of 3 (the rest of the pipeline is not in it);
+* **accept→first s**: from the moment the POST is sent to the first message at the stand-in (API included);
+* **msg/s**: deliveries per second at the stand-in, first to last message of the alert;
+* **bare msg/s**: the same stand-in driven bare by the same client library (stock twilio async client,
+  aiosmtplib with as many connections as the adapter pools, apprise ``async_notify``) from as many processes
+  as there are workers, in the same run, timed the same way (first to last message at the stand-in);
+* **ratio**: msg/s ÷ bare msg/s;
+* **CPU µs/msg**: CPU time (user + system) of the worker processes during the channel's alert, fan-out included,
+  per message; **bare µs**: the same for the bare client processes; **CPU ratio**: bare µs ÷ CPU µs/msg. Unlike
+  msg/s this hardly moves when something else runs on the machine, so it shows what the pipeline costs on top of
+  the client library even on a noisy run;
+* **peak MiB**: peak RSS (``VmHWM``) of the API process plus every worker process, summed;
+* **PSS MiB**: the highest sum of the same processes' proportional set size, sampled every 0.25 s.
+"""
 from __future__ import annotations
 
 import os
