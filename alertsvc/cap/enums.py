@@ -89,7 +89,8 @@ class Severity(StrEnum):
 
 
 class Certainty(StrEnum):
-    """``info.certainty``. CAP 1.1's deprecated ``Very Likely`` is not a member: 1.2 removed it."""
+    """``info.certainty``. CAP 1.1's deprecated ``Very Likely`` is not a member: 1.2 removed it (a CAP 1.1
+    document's ``Very Likely`` is read as ``Likely``, see :mod:`alertsvc.cap.cap11`)."""
 
     Observed = "Observed"
     Likely = "Likely"

@@ -49,7 +49,7 @@ def parse_cap_time(text: str) -> datetime:
     elif sign:
         tz = _offset(sign, off_h, off_m)
     else:
-        raise CapTimeError(f"{text[:40]!r} has no UTC offset; CAP requires one, e.g. {EXAMPLE}")
+        raise CapTimeError(f"{text[:40]!r} has no UTC offset; CAP 1.2 requires one, e.g. {EXAMPLE}")
     try:
         return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), tzinfo=tz)
     except ValueError as exc:
@@ -60,7 +60,7 @@ def normalize_cap_time(value: datetime) -> datetime:
     """An aware datetime with a fixed offset in whole minutes, truncated to the second."""
     offset = value.utcoffset()
     if offset is None:
-        raise CapTimeError(f"{value.isoformat()} has no UTC offset; CAP requires one, e.g. {EXAMPLE}")
+        raise CapTimeError(f"{value.isoformat()} has no UTC offset; CAP 1.2 requires one, e.g. {EXAMPLE}")
     if offset.total_seconds() % 60:
         raise CapTimeError(f"UTC offset {offset} is not a whole number of minutes")
     return value.replace(microsecond=0, tzinfo=timezone(offset))

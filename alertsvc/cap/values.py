@@ -70,7 +70,11 @@ def _decimal_in(value: Any) -> Any:
         return float(value)
     if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
         return float(value.strip())
-    raise PydanticCustomError("cap_decimal", "{value} is not a decimal number", {"value": repr(value)[:40]})
+    raise PydanticCustomError(
+        "cap_decimal",
+        "{value} is not a decimal number: CAP 1.2 requires one here (feet, e.g. 1500.5)",
+        {"value": repr(value)[:40]},
+    )
 
 
 def decimal_text(value: float) -> str:

@@ -215,13 +215,48 @@ def test_cap11_valid_under_12_is_converted() -> None:
     assert b"<certainty>Likely</certainty>" in alert_to_xml(alert)
 
 
-def test_cap11_not_valid_under_12_reports_its_problems() -> None:
-    resource = "<resource><resourceDesc>map</resourceDesc></resource>"  # mimeType optional in 1.1, required in 1.2
-    body = HEAD + f"<info>{INFO.format(certainty='Very Likely')}{resource}</info>"
-    assert [path for path, _ in errors_of(xml(body, namespace=CAP11))] == [
-        "info[0].certainty",
-        "info[0].resource[0].mimeType",
+def test_cap11_optional_elements_that_12_requires_get_safe_values(cap_schema: Any) -> None:
+    """A 1.1 resource may leave out mimeType (1.2 requires it): it becomes application/octet-stream, which claims
+    nothing about the content. 1.1's deprecated "Very Likely" is read as "Likely", as CAP 1.1 says to."""
+    resources = (
+        "<resource><resourceDesc>map</resourceDesc><uri>https://x.example/m</uri></resource>"
+        "<resource><resourceDesc>blank</resourceDesc><mimeType> </mimeType></resource>"
+        "<resource><resourceDesc>typed</resourceDesc><mimeType>image/png</mimeType></resource>"
+    )
+    body = HEAD + f"<info>{INFO.format(certainty='Very Likely')}{resources}</info>"
+    alert = parse_cap_xml(xml(body, namespace=CAP11))
+    assert [r.mime_type for r in alert.info[0].resource] == [
+        "application/octet-stream",
+        "application/octet-stream",
+        "image/png",
     ]
+    assert str(alert.info[0].certainty) == "Likely"
+    out = alert_to_xml(alert)
+    cap_schema.validate(out.decode())
+    assert parse_cap_xml(out) == alert
+
+
+def test_cap11_response_types_are_all_cap12_values() -> None:
+    kinds = ["Shelter", "Evacuate", "Prepare", "Execute", "Monitor", "Assess", "None"]  # the 1.1 list
+    types = "".join(f"<responseType>{kind}</responseType>" for kind in kinds)
+    info = INFO.format(certainty="Likely").replace("<urgency>", types + "<urgency>")
+    alert = parse_cap_xml(xml(HEAD + f"<info>{info}</info>", namespace=CAP11))
+    assert [str(kind) for kind in alert.info[0].response_type] == kinds
+
+
+def test_cap11_values_that_cannot_become_cap12_are_refused_as_cap12_requirements() -> None:
+    area = "<area><areaDesc>a</areaDesc><altitude>1000 ft</altitude><ceiling>2000</ceiling></area>"
+    head = HEAD.replace("<sent>2024-05-01T14:00:00-05:00</sent>", "<sent>2024-05-01T14:00:00</sent>")
+    body = head + f"<info>{INFO.format(certainty='Likely')}{area}</info>"
+    problems = errors_of(xml(body, namespace=CAP11))
+    assert [path for path, _ in problems] == ["sent", "info[0].area[0].altitude"]
+    assert all("CAP 1.2 requires" in message for _, message in problems), problems
+
+
+def test_cap12_keeps_its_own_rules_for_what_11_allowed() -> None:
+    resource = "<resource><resourceDesc>map</resourceDesc></resource>"
+    body = HEAD + f"<info>{INFO.format(certainty='Very Likely')}{resource}</info>"
+    assert [path for path, _ in errors_of(xml(body))] == ["info[0].certainty", "info[0].resource[0].mimeType"]
 
 
 def test_structure_problems_have_paths() -> None:
