@@ -29,10 +29,14 @@ log = logging.getLogger(__name__)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document, with the CAP JSON schema registered for the raw-body alert endpoint."""
+    """The OpenAPI document: FastAPI's, completed with every answer each operation can give (problems, headers:
+    ``alertsvc.api.openapi``), and the CAP JSON schema registered for the raw-body alert endpoint."""
+    from alertsvc.api import openapi
+
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    openapi.complete(schema, app.routes)
     cap_schema = CapAlert.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name, definition in cap_schema.pop("$defs", {}).items():

@@ -1,4 +1,8 @@
-"""Request dependencies as ``Annotated`` aliases: the session, the runtime and the caller's identity."""
+"""Request dependencies as ``Annotated`` aliases: the session, the runtime and the caller's identity.
+
+Each one that can refuse a request says which problems it answers (``@answers``), so that every operation using it
+lists them in the OpenAPI document (``alertsvc.api.openapi``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.api.openapi import answers
 from alertsvc.api.problems import Problem
 from alertsvc.runtime import Runtime
 from alertsvc.security.api_keys import authenticate
@@ -17,6 +22,7 @@ from alertsvc.security.scopes import Scope
 from alertsvc.settings import Settings
 
 
+@answers(503)  # the runtime is the database and Redis: either may stop answering (alertsvc.api.problems)
 def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -44,6 +50,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API key made with `alerts
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
+@answers(401)
 async def current_principal(
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -61,6 +68,7 @@ async def current_principal(
 def require(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     """A dependency that admits only principals holding ``scope`` (403 otherwise)."""
 
+    @answers(403)
     async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if not principal.can(scope):
             raise Problem(403, f"this API key lacks the '{scope.value}' scope")

@@ -5,14 +5,20 @@ records, and answers at once (STYLE.md 12). A forged or missing signature gets 4
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response, Security
+from fastapi.security import APIKeyHeader
 from twilio.request_validator import RequestValidator
 
+from alertsvc.api.body import read_limited
 from alertsvc.api.deps import RuntimeDep
+from alertsvc.api.openapi import answers, problems
 from alertsvc.api.problems import Problem
+from alertsvc.api.routing import ApiRoute
 from alertsvc.residents.optout import find_contact, opt_in, opt_out
 from alertsvc.residents.sms_signup import confirm_by_keyword, join_by_sms
 from alertsvc.security.audit import record
@@ -21,21 +27,50 @@ from alertsvc.store.db import transaction
 from alertsvc.store.models import Reply
 from alertsvc.store.types import utcnow
 from alertsvc.tracking.acks import Answer, recent_alert_for_contact, record_answer
-from alertsvc.tracking.callbacks import apply_twilio_status
+from alertsvc.tracking.callbacks import record_twilio_status
 from alertsvc.tracking.keywords import Intent, intent_of, join_zone
 
-router = APIRouter(prefix="/hooks/twilio", tags=["provider webhooks"])
+router = APIRouter(prefix="/hooks/twilio", tags=["provider webhooks"], route_class=ApiRoute)
 TWIML = "application/xml"
+FORM = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 1000
+ASCII_SPACE = " \t\n\r\f\v"
+"""What is trimmed from ``From``: the same characters in Python and in the document's (ECMA) pattern."""
+ERROR_CODE = re.compile(r"[0-9]{1,9}")
+"""Twilio's error codes are five digits; anything else is not one (and must not reach int() or the database)."""
+
+_signature = APIKeyHeader(
+    name="X-Twilio-Signature",
+    scheme_name="TwilioSignature",
+    auto_error=False,
+    description="Twilio's signature of the public URL and the form, made with the account's auth token.",
+)
 
 
-async def verified_form(request: Request, runtime: RuntimeDep) -> dict[str, str]:
-    """The form fields of a request Twilio signed; 403 otherwise."""
-    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-        raise Problem(413, "webhook body too large")
-    form = await request.form()
-    params = {key: str(value) for key, value in form.items()}
-    signature = request.headers.get("X-Twilio-Signature", "")
+@answers(
+    (400, f"More than {MAX_FORM_FIELDS} form fields."),
+    (403, "X-Twilio-Signature is missing or does not match."),
+    (413, f"The form is larger than {MAX_FORM_BYTES} bytes."),
+    (415, f"Not {FORM}, which is what Twilio sends."),
+)
+async def verified_form(
+    request: Request, runtime: RuntimeDep, signature: Annotated[str | None, Security(_signature)] = None
+) -> dict[str, str]:
+    """The form fields of a request Twilio signed; 403 otherwise. The body is read within its limit before
+    parsing, whatever Content-Length claims (a chunked body has none)."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != FORM:
+        raise Problem(415, f"send the form as {FORM}")
+    body = await read_limited(request, MAX_FORM_BYTES)
+    try:
+        pairs = parse_qsl(
+            body.decode("latin-1"), keep_blank_values=True, errors="replace", max_num_fields=MAX_FORM_FIELDS
+        )
+    except ValueError:
+        raise Problem(400, f"more than {MAX_FORM_FIELDS} form fields") from None
+    params = dict(pairs)
+    signature = signature or ""
     url = runtime.settings.public_url.rstrip("/") + request.url.path
     if request.url.query:
         url += "?" + request.url.query
@@ -48,6 +83,47 @@ async def verified_form(request: Request, runtime: RuntimeDep) -> dict[str, str]
 Form = Annotated[dict[str, str], Depends(verified_form)]
 
 
+def _form_body(description: str, fields: dict[str, str], rules: dict[str, Any]) -> dict[str, Any]:
+    """The request body of a Twilio webhook: a signed form; fields not named here are signed too, and ignored."""
+    schema = {
+        "type": "object",
+        "properties": {name: {"type": "string", "description": text} for name, text in fields.items()},
+        "additionalProperties": {"type": "string"},
+        **rules,
+    }
+    return {"requestBody": {"required": True, "description": description, "content": {FORM: {"schema": schema}}}}
+
+
+def _non_empty(name: str) -> dict[str, Any]:
+    return {"required": [name], "properties": {name: {"minLength": 1}}}
+
+
+STATUS_BODY = _form_body(
+    "Twilio's status callback for one message.",
+    {
+        "MessageSid": "The message's id (older callbacks: SmsSid).",
+        "MessageStatus": "queued, sending, sent, delivered, read, undelivered or failed (older callbacks: SmsStatus).",
+        "SmsSid": "The message's id, in older callbacks.",
+        "SmsStatus": "The status, in older callbacks.",
+        "ErrorCode": "Twilio's error code for undelivered and failed messages.",
+    },
+    {
+        "allOf": [
+            {"anyOf": [_non_empty("MessageSid"), _non_empty("SmsSid")]},
+            {"anyOf": [_non_empty("MessageStatus"), _non_empty("SmsStatus")]},
+        ]
+    },
+)
+INBOUND_BODY = _form_body(
+    "One SMS a resident sent to the service's number.",
+    {
+        "From": "The sender's number.",
+        "Body": "The text: a keyword (STOP, START, HELP, JOIN <zone>, SAFE ...) or a reply.",
+    },
+    {"required": ["From"], "properties": {"From": {"pattern": r"[^ \t\n\r\f\v]"}}},
+)
+
+
 def twiml(message: str | None = None) -> Response:
     body = f"<Message>{escape(message)}</Message>" if message else ""
     return Response(f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>', media_type=TWIML)
@@ -58,6 +134,8 @@ def twiml(message: str | None = None) -> Response:
     summary="Twilio delivery status callback",
     dependencies=[Depends(rate_limit("hooks", "6000/minute"))],
     status_code=204,
+    openapi_extra=STATUS_BODY,
+    responses=problems((422, "Neither MessageSid nor SmsSid, or neither MessageStatus nor SmsStatus, is given.")),
 )
 async def status_callback(form: Form, runtime: RuntimeDep) -> Response:
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
@@ -67,9 +145,8 @@ async def status_callback(form: Form, runtime: RuntimeDep) -> Response:
             422, "MessageSid and MessageStatus are required", [{"loc": ["body", "MessageSid"], "msg": "required"}]
         )
     code_text = form.get("ErrorCode") or ""
-    error_code = int(code_text) if code_text.isdigit() else None
-    async with transaction(runtime.sessions) as session:
-        await apply_twilio_status(session, sid, status, error_code, utcnow())
+    error_code = int(code_text) if ERROR_CODE.fullmatch(code_text) else None
+    await record_twilio_status(runtime.sessions, sid, status, error_code, utcnow())
     return Response(status_code=204)
 
 
@@ -78,10 +155,14 @@ async def status_callback(form: Form, runtime: RuntimeDep) -> Response:
     summary="Inbound SMS: STOP/START/HELP keywords, acknowledgements and replies",
     dependencies=[Depends(rate_limit("hooks", "6000/minute"))],
     response_class=Response,
-    responses={200: {"content": {TWIML: {}}, "description": "TwiML reply"}},
+    openapi_extra=INBOUND_BODY,
+    responses={
+        200: {"content": {TWIML: {"schema": {"type": "string"}}}, "description": "A TwiML reply."},
+        **problems((422, "From is missing or only spaces.")),
+    },
 )
 async def inbound_sms(form: Form, runtime: RuntimeDep) -> Response:
-    number = form.get("From", "").strip()
+    number = form.get("From", "").strip(ASCII_SPACE)
     body = form.get("Body", "")
     if not number:
         raise Problem(422, "From is required", [{"loc": ["body", "From"], "msg": "required"}])

@@ -4,7 +4,9 @@
      "detail": "2 problems in the alert", "errors": [{"loc": ["info", 0, "area", 0, "polygon", 0], "msg": "..."}]}
 
 Handlers here translate every exception the API can meet (our own, FastAPI's validation, Starlette's HTTP
-errors) into that shape, and turn anything unexpected into a bare 500 that leaks nothing.
+errors) into that shape; a database or Redis that does not answer becomes a 503 with ``Retry-After`` (the request
+may succeed when repeated), and anything else unexpected a bare 500 that leaks nothing. :class:`ProblemDocument`
+is the shape as a schema, for the OpenAPI document (``alertsvc.api.openapi``).
 """
 
 from __future__ import annotations
@@ -14,15 +16,54 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import redis.exceptions
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from alertsvc.cap import CapError
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+RETRY_UNAVAILABLE_SECONDS = 5
+"""What ``Retry-After`` says when the database or Redis did not answer: long enough for a restart to begin."""
+
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,  # connection refused or lost; SQLite "database is locked"
+    sqlalchemy.exc.InterfaceError,  # a connection closed under us
+    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
+    sqlalchemy.exc.DisconnectionError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,  # a driver's own refusal before SQLAlchemy wraps it (asyncpg connecting)
+)
+"""Failures that say storage is unreachable for now, not that the request or the code is wrong."""
+
+
+class ProblemError(BaseModel):
+    """One thing wrong with the request: where (``loc``, e.g. ``["body", "info", 0, "area"]``) and why."""
+
+    model_config = ConfigDict(title="ProblemError")
+
+    loc: list[str | int] = Field(description="Path to the field at fault: `body`, `query`, `path` or `header` first.")
+    msg: str
+
+
+class ProblemDocument(BaseModel):
+    """An RFC 9457 problem document, the body of every error answer (``application/problem+json``)."""
+
+    model_config = ConfigDict(title="Problem")
+
+    type: str = Field(description="Always `about:blank`: the status code says what kind of problem it is.")
+    title: str = Field(description="The status code's reason phrase.")
+    status: int = Field(ge=400, le=599, description="The HTTP status code, repeated.")
+    detail: str = Field(description="What went wrong, in a sentence.")
+    errors: list[ProblemError] = Field(description="Each field at fault (empty when no one field is).")
 
 
 class Problem(Exception):
@@ -59,6 +100,25 @@ def _loc_from_fastapi(loc: Sequence[Any]) -> list[str | int]:
     return [part if isinstance(part, int) else str(part) for part in loc]
 
 
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` value for a 405: the methods of every route at the most specific path matching this URL.
+
+    Starlette lists only the first route that matched the path, so ``GET /a/{token}`` and ``POST /a/{token}``,
+    declared separately, would each claim to be the only one. "Most specific" is OpenAPI's rule: a concrete path
+    (``/api/v1/residents/import``) comes before a templated one (``/api/v1/residents/{ref}``).
+    """
+    scope = dict(request.scope)
+    found: dict[int, set[str]] = {}
+    for context in iter_route_contexts(request.app.routes):
+        methods = context.methods
+        if not methods:
+            continue
+        match, _ = context.matches(scope)
+        if match is not Match.NONE:
+            found.setdefault(len(context.param_convertors), set()).update(methods)
+    return ", ".join(sorted(found[min(found)])) if found else ""
+
+
 def install(app: FastAPI) -> None:
     """Register the problem handlers on ``app``."""
 
@@ -78,9 +138,24 @@ def install(app: FastAPI) -> None:
         return problem_response(422, "the request is not valid", errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        return problem_response(exc.status_code, detail, headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+        return problem_response(exc.status_code, detail, headers=headers)
+
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The class only: a driver's message can carry the statement's parameters (addresses, numbers).
+        log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem_response(
+            503,
+            "the database or Redis is not answering; try again shortly",
+            headers={"Retry-After": str(RETRY_UNAVAILABLE_SECONDS)},
+        )
+
+    for unavailable in UNAVAILABLE:
+        app.add_exception_handler(unavailable, _unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
