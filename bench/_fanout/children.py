@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import IO, Any
 
 from bench._fanout.config import ROOT
 
@@ -47,14 +47,14 @@ class Child:
         )
 
     @property
-    def stdout(self) -> TextIO:
+    def stdout(self) -> IO[str]:
         assert self.process.stdout is not None
         return self.process.stdout
 
     def line(self) -> str:
         text = self.stdout.readline()
         if not text:
-            raise RuntimeError(f"child {self.process.args} ended: {self.process.wait()}")
+            raise RuntimeError(f"child {self.process.args!r} ended: {self.process.wait()}")
         return text.strip()
 
     def say(self, text: str) -> None:

@@ -40,7 +40,12 @@ def _patch_profile() -> None:
 
     profile = cProfile.Profile()
     profile.enable()
-    atexit.register(lambda: (profile.disable(), profile.dump_stats(f"worker-{os.getpid()}.prof")))
+
+    def dump() -> None:
+        profile.disable()
+        profile.dump_stats(f"worker-{os.getpid()}.prof")
+
+    atexit.register(dump)
 
 
 def _patch_memory() -> None:
@@ -214,14 +219,14 @@ def _patch_no_writer_thread() -> None:
     """SQLite write transactions on the worker's own loop, as before the writer thread (for A/B runs)."""
     import alertsvc.runtime
 
-    alertsvc.runtime.is_sqlite_file = lambda url: False  # type: ignore[assignment]
+    alertsvc.runtime.is_sqlite_file = lambda url: False  # type: ignore[attr-defined, unused-ignore]
 
 
 def _patch_aiosqlite_thread() -> None:
     """The writer thread's statements through aiosqlite's own thread, as before the inline connections (A/B)."""
     import alertsvc.store.writer
 
-    alertsvc.store.writer.connect_inline = lambda engine: None  # type: ignore[assignment]
+    alertsvc.store.writer.connect_inline = lambda engine: None  # type: ignore[attr-defined, unused-ignore]
 
 
 def _patch_job_timeline() -> None:
@@ -240,7 +245,7 @@ def _patch_job_timeline() -> None:
         timeline.warning("job %s %d %.3f %.3f", channel, result.get("claimed", 0), started, time.time())
         return result
 
-    deliver_module.deliver = timed  # type: ignore[assignment]
+    deliver_module.deliver = timed
 
 
 WORKER_PATCHES: dict[str, Callable[[], None]] = {
