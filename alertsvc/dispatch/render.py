@@ -10,15 +10,17 @@ so a drill can never read like the real thing.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from alertsvc.dispatch.sms_text import fit_sms
+from alertsvc.i18n import N_, translator
 from alertsvc.resources import templates_dir
 from channels.base import Message
 from channels.email_mime import ACK_LINK, UNSUBSCRIBE_LINK, EmailTemplate
@@ -39,16 +41,21 @@ def _environment(root: str) -> Environment:
     )
 
 
+LABELS: Final[Mapping[str, str]] = MappingProxyType({
+    "cancel": N_("CANCELLED"), "update": N_("UPDATE"), "test": N_("TEST - NOT A REAL ALERT"),
+    "exercise": N_("EXERCISE - NOT A REAL ALERT"), "reply": N_("Reply or tap"),
+    "answer": N_("Tell us you are safe or need help"), "unsubscribe": N_("Unsubscribe"),
+    "instruction": N_("What to do"), "expires": N_("Valid until"), "from": N_("From"),
+})  # fmt: skip
+"""The templates' ``labels.<key>``: fixed words of the messages, in English (the ``messages`` catalogue's ids)."""
+
+
 @lru_cache(maxsize=16)
-def labels(language: str, root: str) -> dict[str, str]:
-    """Fixed words of the messages, in the language's primary subtag, English when we have none."""
-    primary = language.lower().split("-", 1)[0]
-    for candidate in (primary, "en"):
-        path = Path(root) / "messages" / candidate / "labels.json"
-        if path.is_file():
-            data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-            return data
-    raise FileNotFoundError("templates/messages/en/labels.json is missing")
+def labels(language: str) -> dict[str, str]:
+    """:data:`LABELS` in the language's primary subtag, English when the ``messages`` domain lacks it; built once per
+    language and process, so rendering does no catalogue work."""
+    _ = translator("messages", language)
+    return {key: _(text) for key, text in LABELS.items()}
 
 
 def marker_for(status: str, msg_type: str, words: dict[str, str]) -> str:
@@ -93,7 +100,7 @@ def render_info(
     base = str(root or templates_dir())
     env = _environment(base)
     language = str(info.get("language") or "en-US")
-    words = labels(language, base)
+    words = labels(language)
     marker = marker_for(status, msg_type, words)
     headline = str(info.get("headline") or info.get("event") or "")
     description = str(info.get("description") or "")

@@ -1,62 +1,48 @@
-"""Translations of the resident pages (English, French, Spanish) from gettext ``.po`` catalogues.
+"""The resident pages' language and translator: the ``resident`` domain of :mod:`alertsvc.i18n`, chosen per request.
 
-The catalogues are read with Babel at first use, so no compile step is needed to run from a checkout. The page
-language is the first of ``?lang=``, the ``Accept-Language`` header's best match, then English.
+The language is the resident's stored language when the page knows the resident, then ``?lang=``, then the
+``Accept-Language`` header's best match, then English (:func:`alertsvc.i18n.negotiate`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import lru_cache
-from pathlib import Path
+from typing import Final
 
-LOCALES_DIR = Path(__file__).with_name("locales")
-LANGUAGES = ("en", "fr", "es")
+from fastapi import Request
 
+from alertsvc.i18n import DEFAULT, DOMAINS, N_, Translator, negotiate, translator
 
-@lru_cache(maxsize=8)
-def _catalog(language: str) -> dict[str, str]:
-    path = LOCALES_DIR / language / "LC_MESSAGES" / "resident.po"
-    if not path.is_file():
-        return {}
-    # Deferred: Babel is only needed for a non-English resident page, not in every API process from import on.
-    from babel.messages.pofile import read_po
+DOMAIN: Final = "resident"
+LANGUAGES: Final = DOMAINS[DOMAIN]
 
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=language)
-    return {str(m.id): str(m.string) for m in catalog if m.id and m.string and not m.fuzzy}
-
-
-def gettext_for(language: str) -> Callable[[str], str]:
-    table = _catalog(language) if language != "en" else {}
-
-    def gettext(message: str) -> str:
-        return table.get(message, message)
-
-    return gettext
+RUNTIME_MSGIDS: Final = (
+    # CAP categories and severities, shown with _(category) and _(severity) (alertsvc.residents.validation)
+    N_("Geo"), N_("Met"), N_("Safety"), N_("Security"), N_("Rescue"), N_("Fire"), N_("Health"), N_("Env"),
+    N_("Transport"), N_("Infra"), N_("CBRNE"), N_("Other"),
+    N_("Minor"), N_("Moderate"), N_("Severe"), N_("Extreme"),
+    # form fields named in error lists, shown with _(field)
+    N_("lat"), N_("lon"), N_("sms"), N_("email"), N_("push"), N_("zone"),
+    # texts the routes translate without an ``_`` name in sight
+    N_("This form has expired. Please try again."), N_("choose a neighbourhood or give coordinates"),
+)  # fmt: skip
+"""Texts translated from a variable, named here so that ``pybabel extract`` keeps their translations."""
 
 
-def negotiate_language(accept_language: str | None, supported: tuple[str, ...], default: str = "en") -> str:
+def gettext_for(language: str | None) -> Translator:
+    """The resident pages' translator for ``language`` (English when it is not one of :data:`LANGUAGES`)."""
+    return translator(DOMAIN, language)
+
+
+def negotiate_language(accept_language: str | None, supported: tuple[str, ...], default: str = DEFAULT) -> str:
     """The best of ``supported`` (primary tags) for an ``Accept-Language`` header, quality values honoured."""
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        if tag and quality > 0:
-            ranked.append((-quality, position, tag.strip().replace("_", "-").split("-", 1)[0].lower()))
-    for _quality, _position, primary in sorted(ranked):
-        if primary in supported:
-            return primary
-    return default
+    return negotiate(supported, accept_language=accept_language, default=default)
 
 
-def pick_language(query: str | None, accept_language: str | None) -> str:
-    """``?lang=`` when supported, else the best match of ``Accept-Language``, else English."""
-    if query and query[:2].lower() in LANGUAGES:
-        return query[:2].lower()
-    return negotiate_language(accept_language, LANGUAGES)
+def pick_language(query: str | None, accept_language: str | None, stored: str | None = None) -> str:
+    """The resident's ``stored`` language when supported, else ``?lang=``, else ``Accept-Language``, else English."""
+    return negotiate(LANGUAGES, stored=stored, query=query, accept_language=accept_language)
+
+
+def language_of(request: Request, stored: str | None = None) -> str:
+    """:func:`pick_language` for a request; ``stored`` is the resident's language when the page knows who it is."""
+    return pick_language(request.query_params.get("lang"), request.headers.get("accept-language"), stored)

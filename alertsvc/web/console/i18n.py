@@ -1,80 +1,91 @@
-"""Console language: English and French, chosen by the dispatcher's switch or the browser's Accept-Language.
+"""Console language: the ``console`` domain of :mod:`alertsvc.i18n` (English and French), chosen by the dispatcher's
+switch (kept in the session) or the browser's Accept-Language.
 
-The catalogue is gettext-style: the English text is the message id, and ``i18n/fr.json`` maps each id to its
-French text. Why not compiled ``.mo`` files: the console's few hundred strings are easier to review as one JSON
-file, and a test checks that every string the templates use has a French entry. Numbers go through Babel, so a
-French dispatcher reads ``12 345``; times are ISO-like UTC in both languages.
+A dispatcher whose browser asks for Spanish reads the console in English: the console has no Spanish catalogue
+(the resident pages and the messages do). Numbers go through Babel, so a French dispatcher reads ``12 345``; times
+are ISO-like UTC in both languages.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Final
 
-from alertsvc.web.i18n import negotiate_language
+from alertsvc.i18n import DEFAULT, DOMAINS, N_, Translator, format_number
+from alertsvc.i18n import negotiate as _negotiate
+from alertsvc.i18n import supported as _supported
+from alertsvc.i18n import translator as _translator
 
-SUPPORTED = ("en", "fr")
-DEFAULT = "en"
-CATALOGUE_DIR = Path(__file__).resolve().parent / "i18n"
+DOMAIN: Final = "console"
+SUPPORTED: Final = DOMAINS[DOMAIN]
+__all__ = ["DEFAULT", "RUNTIME_MSGIDS", "SUPPORTED", "moment", "negotiate", "number", "supported", "translator"]
 
-if TYPE_CHECKING:
-    from babel.core import Locale
+RUNTIME_MSGIDS: Final = (
+    # status banners and chips (pages.STATUS_WORDS)
+    N_("ACTUAL"), N_("Real alert: it goes to the public."),
+    N_("EXERCISE"), N_("Drill: it goes to test recipients only, marked EXERCISE."),
+    N_("TEST"), N_("Technical test: it goes to test recipients only, marked TEST."),
+    N_("SYSTEM"), N_("System message: stored, sent to nobody."),
+    N_("DRAFT"), N_("Draft: stored, sent to nobody."),
+    # CAP message types: _(alert.msg_type), and _(msg_type|upper) in the banner
+    N_("Alert"), N_("Update"), N_("Cancel"), N_("UPDATE"), N_("CANCEL"),
+    # alert states (alertsvc.alerts.states.AlertState), roles (alertsvc.security.scopes.Role), channels
+    N_("draft"), N_("pending_approval"), N_("approved"), N_("dispatching"), N_("sent"), N_("cancelled"),
+    N_("expired"), N_("rejected"),
+    N_("dispatcher"), N_("approver"), N_("admin"),
+    N_("sms"), N_("email"), N_("push"),
+    # form field labels (compose.FIELD_LABELS), and how an error names a field of the second message
+    N_("Status"), N_("Message type"), N_("References"), N_("Category"), N_("Urgency"), N_("Severity"),
+    N_("Certainty"), N_("Expires in (minutes)"), N_("Language"), N_("Event"), N_("Headline"), N_("Description"),
+    N_("Instruction"), N_("Target area"), N_("Area description"), N_("Polygons"), N_("Circles"), N_("Named zones"),
+    N_("Residents this alert reaches (type to confirm)"),
+    N_("{field} (message {n})"),
+    # CAP values offered by the compose form (compose.CATEGORIES, URGENCIES, SEVERITIES, CERTAINTIES)
+    N_("Geo"), N_("Met"), N_("Safety"), N_("Security"), N_("Rescue"), N_("Fire"), N_("Health"), N_("Env"),
+    N_("Transport"), N_("Infra"), N_("CBRNE"), N_("Other"),
+    N_("Immediate"), N_("Expected"), N_("Future"), N_("Past"), N_("Unknown"),
+    N_("Extreme"), N_("Severe"), N_("Moderate"), N_("Minor"),
+    N_("Observed"), N_("Likely"), N_("Possible"), N_("Unlikely"),
+    # time-to-warn milestones (alert.html)
+    N_("Approved"), N_("First message sent"), N_("50 % done"), N_("90 % done"), N_("100 % done"),
+    # error texts raised elsewhere and shown with _(message)
+    N_("A rejection needs a reason the author will read."),
+    N_("Choose a role."),
+    N_("Choose at least one scope."),
+    N_("No alert with that id."),
+    N_("No notice template with that name."),
+    N_("Only an admin can do this."),
+    N_("Only an approver or an admin can do this."),
+    N_("Sign-in failed: check the e-mail address and password. Repeated failures lock the account for a while."),
+    N_("The outbox exists only in sandbox mode."),
+    N_("You cannot deactivate yourself."),
+    N_("an alert must be approved by someone other than its author"),
+    N_("no area has a polygon, circle or known zone: it would reach nobody"),
+    N_("required element 'event' is missing"),
+    N_("required element 'status' is missing"),
+    N_("the form has expired or did not come from this console; reload the page and try again"),
+)  # fmt: skip
+"""Texts the console translates from a variable, named here so that ``pybabel extract`` keeps their translations
+(tests/i18n checks the lists they come from against this one)."""
 
-Translate = Callable[..., str]
 
-
-@lru_cache(maxsize=len(SUPPORTED))
-def catalogue(lang: str) -> dict[str, str]:
-    """The id → text map for ``lang`` (empty for English: ids are the English text)."""
-    path = CATALOGUE_DIR / f"{lang}.json"
-    if lang == DEFAULT or not path.is_file():
-        return {}
-    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-    return data
-
-
-def translator(lang: str) -> Translate:
-    """``_("Reach: {n} residents", n=3)``: the text in ``lang`` (English when missing), then formatted."""
-    table = catalogue(lang if lang in SUPPORTED else DEFAULT)
-
-    def translate(message: str, **values: Any) -> str:
-        text = table.get(message) or message
-        return text.format(**values) if values else text
-
-    return translate
+def translator(lang: str | None) -> Translator:
+    """``_("Cancelled by {who}.", who=name)``: the text in ``lang`` (English when missing), then formatted."""
+    return _translator(DOMAIN, lang)
 
 
 def supported(lang: str | None) -> str | None:
     """``lang`` reduced to a supported primary tag, or None."""
-    if not lang:
-        return None
-    primary = lang.strip().replace("_", "-").split("-", 1)[0].lower()
-    return primary if primary in SUPPORTED else None
+    return _supported(lang, SUPPORTED)
 
 
-def negotiate(accept_language: str | None) -> str:
-    """The best supported language for an ``Accept-Language`` header (quality values honoured)."""
-    return negotiate_language(accept_language, SUPPORTED, DEFAULT)
-
-
-def _locale(lang: str) -> Locale:
-    # Deferred (here and in number): Babel loads with the first console page that needs it, not at import.
-    from babel.core import Locale, UnknownLocaleError
-
-    try:
-        return Locale.parse(lang)
-    except (UnknownLocaleError, ValueError):
-        return Locale.parse(DEFAULT)
+def negotiate(accept_language: str | None, stored: str | None = None) -> str:
+    """The dispatcher's ``stored`` choice when supported, else the best match of ``Accept-Language``, else English."""
+    return _negotiate(SUPPORTED, stored=stored, accept_language=accept_language)
 
 
 def number(value: int | float, lang: str) -> str:
-    from babel.numbers import format_decimal  # deferred: see _locale
-
-    return format_decimal(value, locale=_locale(lang))
+    return format_number(value, lang)
 
 
 def moment(value: datetime | None) -> str:

@@ -41,18 +41,18 @@ def session_of(request: Request) -> ConsoleSession | None:
 def language_of(request: Request) -> str:
     """The page language: the dispatcher's choice (kept in the session), else the browser's preference."""
     session = session_of(request)
-    if session is not None and session.lang in i18n.SUPPORTED:
-        return session.lang
-    return i18n.negotiate(request.headers.get("accept-language"))
+    return i18n.negotiate(request.headers.get("accept-language"), stored=session.lang if session else None)
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     """Render ``templates/console/<name>`` with the common context."""
     lang = language_of(request)
     session = session_of(request)
+    translate = i18n.translator(lang)
     values: dict[str, Any] = {
         "lang": lang,
-        "_": i18n.translator(lang),
+        "_": translate,
+        "ngettext": translate.ngettext,
         "num": lambda value: i18n.number(value, lang),
         "when": i18n.moment,
         "csrf_token": session.csrf if session else "",
