@@ -10,7 +10,9 @@
 4. **Send** concurrently through the channel adapter, holding no database session meanwhile (STYLE.md 7).
 5. **Record** every outcome in one transaction: ``sent`` with the provider id, a final failure, or back to
    ``queued`` with a backoff for transient errors, bounded by the alert's ``expires``; retries are enqueued as
-   deferred jobs. Only this module retries; adapters only classify (STYLE.md 1).
+   deferred jobs. Only this module retries; adapters only classify (STYLE.md 1). Status callbacks the provider
+   sent before this record landed were kept and are applied with it (:mod:`alertsvc.tracking.machine`, which
+   makes every move of a delivery).
 """
 
 from __future__ import annotations
@@ -35,9 +37,9 @@ from alertsvc.dispatch.ratelimit import Reservation
 from alertsvc.dispatch.render import Rendered, personalise, render_info
 from alertsvc.dispatch.retry import next_attempt
 from alertsvc.metrics import count_deliveries, send_timer
-from alertsvc.store import deliveries as delivery_store
 from alertsvc.store.models import Alert
 from alertsvc.store.types import utcnow
+from alertsvc.tracking import machine
 from alertsvc.tracking.states import DeliveryState
 from channels.base import Channel, ChannelError, PermanentError, RateLimited, TransientError
 
@@ -131,7 +133,7 @@ def _unsubscribe_url(app: WorkerContext, channel: str, contact_id: int) -> str:
 
 
 async def _send_one(
-    adapter: Channel, app: WorkerContext, alert: AlertForSending, channel: str, claimed: delivery_store.Claimed
+    adapter: Channel, app: WorkerContext, alert: AlertForSending, channel: str, claimed: machine.Claimed
 ) -> Outcome:
     """Render and send one message; what became of it, never an exception."""
     public = app.public_base
@@ -157,7 +159,7 @@ async def _send_one(
     return Outcome(claimed.id, provider_id=result.provider_id)
 
 
-async def _reserve(app: WorkerContext, channel: str, claimed: list[delivery_store.Claimed]) -> Reservation | None:
+async def _reserve(app: WorkerContext, channel: str, claimed: list[machine.Claimed]) -> Reservation | None:
     """Reserve the batch's send slots; if Redis cannot be asked, hand the claimed rows back before failing.
 
     Nothing has been sent yet, so ``queued`` again is exact, and the sweeper re-enqueues them after
@@ -171,7 +173,7 @@ async def _reserve(app: WorkerContext, channel: str, claimed: list[delivery_stor
     except Exception:
         now = utcnow()
         ids = [c.id for c in claimed]
-        await app.runtime.write(delivery_store.requeue, ids, now, "rate_limiter", "rate limiter unreachable", now)
+        await app.runtime.write(machine.requeue, ids, now, "rate_limiter", "rate limiter unreachable", now)
         raise
 
 
@@ -179,7 +181,7 @@ async def _send_all(
     app: WorkerContext,
     alert: AlertForSending,
     channel: str,
-    claimed: list[delivery_store.Claimed],
+    claimed: list[machine.Claimed],
     reserved: Reservation | None,
 ) -> list[Outcome]:
     """Send a claimed batch, in slot order, through the worker's shared gate for the channel.
@@ -195,7 +197,7 @@ async def _send_all(
     by_index: dict[int, Outcome] = {}
     pending = iter(enumerate(claimed))
 
-    async def one(index: int, item: delivery_store.Claimed) -> Outcome:
+    async def one(index: int, item: machine.Claimed) -> Outcome:
         slots, position = reserved, index
         for attempt in range(MAX_RESLOTS + 1):
             if slots is not None:
@@ -234,11 +236,11 @@ async def _write_outcomes(
 
     ``first_sent``: this batch may hold the alert's first sent message, to be stamped on the alert.
     """
-    await delivery_store.mark_sent(session, sent, now)
+    await machine.record_sent(session, sent, now)
     for (state, code, reason), ids in failures.items():
-        await delivery_store.mark_failed(session, ids, state, code, reason, now)
+        await machine.fail(session, ids, state, code, reason, now)
     for (when, code, reason), ids in retries.items():
-        await delivery_store.requeue(session, ids, when, code, reason, now)
+        await machine.requeue(session, ids, when, code, reason, now)
     if first_sent:
         await session.execute(
             update(Alert).where(Alert.id == alert_id, Alert.first_sent_at.is_(None)).values(first_sent_at=now)
@@ -275,6 +277,8 @@ async def _record(
             retries[(when.replace(microsecond=0), code, reason)].append(outcome.delivery_id)
     first_sent = bool(sent) and not alert.first_sent_recorded
     await app.runtime.write(_write_outcomes, alert_id, sent, failures, retries, first_sent, now)
+    # PostgreSQL: receipts kept while this batch's record was being written (nothing to do on SQLite).
+    await machine.apply_kept_after_commit(app.runtime.sessions, [provider for _, provider in sent], now)
     count_deliveries(channel, "sent", len(sent))
     for (state, _code, _reason), ids in failures.items():
         count_deliveries(channel, state.value, len(ids))
@@ -295,7 +299,7 @@ async def _record(
 
 async def _claim_batch(
     session: AsyncSession, alert_id: str, ids: list[int], now: datetime, expires: datetime | None
-) -> list[delivery_store.Claimed] | None:
+) -> list[machine.Claimed] | None:
     """The claim step's one transaction; None when the batch is not to be sent (the alert is gone, or no longer
     sendable: its queued deliveries are suppressed). Expired, the claimed rows end ``expired``."""
     # Only the state is read per batch (it changes: cancel, expiry); the rest is cached by the worker.
@@ -303,11 +307,11 @@ async def _claim_batch(
     if state is None:
         return None
     if state not in SENDABLE_STATES:
-        await delivery_store.suppress_queued(session, alert_id, f"alert {state}", now)
+        await machine.suppress_unsent(session, alert_id, f"alert {state}", now)
         return None
-    claimed = await delivery_store.claim(session, ids, now)
+    claimed = await machine.claim(session, ids, now)
     if expires is not None and expires <= now:
-        await delivery_store.expire_queued(session, [c.id for c in claimed], now)
+        await machine.expire_claimed(session, [c.id for c in claimed], now)
         return []
     return claimed
 

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alertsvc.alerts.states import AlertState, move
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.cap import parse_cap_json
-from alertsvc.dispatch.audience import AlertFacts, Plan, plan_for
+from alertsvc.dispatch.audience import AlertFacts, plan_for
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
 from alertsvc.dispatch.targets import target_area, test_recipients_only, uses_area, uses_references
@@ -34,11 +34,11 @@ from alertsvc.geo.targeting import bbox_filter_params
 from alertsvc.geo.zone_reach import zones_reached
 from alertsvc.metrics import FANOUT_SECONDS, PLANNED
 from alertsvc.store import audience as audience_store
-from alertsvc.store import deliveries as delivery_store
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Alert
 from alertsvc.store.types import utcnow
-from alertsvc.tracking.states import DeliveryState
+from alertsvc.tracking import machine
+from alertsvc.tracking.pending import has_pending
 
 log = logging.getLogger(__name__)
 
@@ -81,26 +81,6 @@ async def _recipients_of_references(app: WorkerContext, cap: CapAlert) -> AsyncI
                 yield await audience_store.recipients_of_contacts(lookup, contact_ids)
 
 
-def _rows(alert_id: str, plans: Sequence[Plan], now: datetime) -> list[dict[str, Any]]:
-    return [
-        {
-            "alert_id": alert_id,
-            "contact_id": plan.contact_id,
-            "resident_id": plan.resident_id,
-            "channel": plan.channel,
-            "state": plan.state.value,
-            "language": plan.language,
-            "reason": plan.reason,
-            "next_attempt_at": plan.not_before,
-            "attempts": 0,
-            "created_at": now,
-            "updated_at": now,
-            "final_at": now if plan.state is DeliveryState.SUPPRESSED else None,
-        }
-        for plan in plans
-    ]
-
-
 async def enqueue_deliveries(
     redis: ArqRedis, alert_id: str, work: Sequence[tuple[int, str]], batch_size: Callable[[str], int], tag: str = "0"
 ) -> int:
@@ -139,7 +119,7 @@ async def _cancel_referenced(app: WorkerContext, cap: CapAlert) -> None:
     async with transaction(app.runtime.sessions) as session:
         for referenced in await audience_store.referenced_alert_ids(session, cap.reference_keys()):
             await move(session, referenced, AlertState.CANCELLED)
-            await delivery_store.suppress_queued(session, referenced, "alert cancelled", now)
+            await machine.suppress_unsent(session, referenced, "alert cancelled", now)
 
 
 async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
@@ -165,7 +145,7 @@ async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
             plans = [plan for plan in (plan_for(r, facts, now) for r in recipients) if plan is not None]
             if not plans:
                 continue
-            created = await app.runtime.write(delivery_store.insert_planned, _rows(alert_id, plans, now))
+            created = await app.runtime.write(machine.plan, alert_id, plans, now)
             counts["planned"] += len(created)
             for channel, planned in Counter(row.channel for row in created).items():
                 PLANNED.labels(channel).inc(planned)
@@ -192,6 +172,6 @@ async def _finish(session: AsyncSession, alert_id: str) -> bool:
     head = (await session.execute(select(Alert.state, Alert.planned_at).where(Alert.id == alert_id))).first()
     if head is None or head.state != AlertState.DISPATCHING or head.planned_at is None:
         return False
-    if await delivery_store.has_pending(session, alert_id):
+    if await has_pending(session, alert_id):
         return False
     return await move(session, alert_id, AlertState.SENT, completed_at=utcnow())

@@ -17,7 +17,13 @@ the guarded claims make a duplicate job harmless:
   (Twilio lists it by ``DateSent``, set only once it leaves Twilio's queue). That is at-least-once, because a
   warning missed is worse than a warning twice; its window is one in-flight batch of one dead worker;
 * expired alerts stop: their queued deliveries end ``failed`` (reason: expired) and the alert is ``expired``;
+* provider receipts kept because they came before their send was recorded (:mod:`alertsvc.tracking.machine`)
+  are applied once their delivery is recorded (the net under a process killed between its commit and its own
+  look), and forgotten after :data:`~alertsvc.tracking.machine.KEEP_EARLY_FOR` (at least twice the job timeout)
+  when no delivery ever claims them;
 * dispatching alerts whose every delivery is done become ``sent``.
+
+Every change to a delivery is a move of :mod:`alertsvc.tracking.machine`; this module only decides which.
 """
 
 from __future__ import annotations
@@ -39,10 +45,10 @@ from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.fanout import enqueue_deliveries, finish_if_done
 from alertsvc.dispatch.jobs import DELIVER, FANOUT, fanout_job_id
 from alertsvc.dispatch.queue import enqueue_fanout
-from alertsvc.store import deliveries as delivery_store
 from alertsvc.store.db import transaction
-from alertsvc.store.models import Alert, Contact, Delivery
+from alertsvc.store.models import Alert
 from alertsvc.store.types import utcnow
+from alertsvc.tracking import machine, pending
 from alertsvc.tracking.states import DeliveryState
 from channels.base import ChannelError, Reconciler
 
@@ -73,17 +79,7 @@ async def _expire_alerts(app: WorkerContext) -> int:
             )
         )
         for alert_id in list(rows):
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.alert_id == alert_id, Delivery.state == DeliveryState.QUEUED.value)
-                .values(
-                    state=DeliveryState.FAILED.value,
-                    error_code="expired",
-                    reason="the alert expired before delivery",
-                    updated_at=now,
-                    final_at=now,
-                )
-            )
+            await machine.expire_queued(session, alert_id, now)
             allowed = {AlertState.DRAFT, AlertState.PENDING_APPROVAL, AlertState.APPROVED, AlertState.SENT}
             if await move(session, alert_id, AlertState.EXPIRED, allowed_from=allowed):
                 expired += 1
@@ -149,24 +145,14 @@ async def _reconcile(app: WorkerContext, dead: Sequence[int]) -> dict[int, str]:
     if not dead or not channels:
         return {}
     async with app.runtime.sessions() as session:
-        rows = list(
-            await session.execute(
-                select(Delivery.id, Delivery.channel, Contact.address, Delivery.updated_at)
-                .join(Contact, Contact.id == Delivery.contact_id)
-                .where(
-                    Delivery.id.in_(list(dead)),
-                    Delivery.channel.in_(channels),
-                    Delivery.state == DeliveryState.SENDING.value,
-                )
-            )
-        )
+        rows = await pending.still_sending(session, dead, channels)
     gate = asyncio.Semaphore(LOOKUP_CONCURRENCY)
 
     async def one(delivery_id: int, channel: str, to: str, claimed_at: datetime) -> tuple[int, str | None]:
         async with gate:
             return delivery_id, await _ask_provider(app, channel, delivery_id, to, claimed_at)
 
-    answers = await asyncio.gather(*(one(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows))
+    answers = await asyncio.gather(*(one(*row) for row in rows))
     return {delivery_id: provider_id for delivery_id, provider_id in answers if provider_id}
 
 
@@ -191,19 +177,20 @@ async def _requeue_stalled(app: WorkerContext) -> int:
     sending_before = now - timedelta(seconds=app.settings.job_timeout_s + 15)
     waiting = await _channels_with_waiting_jobs(app.runtime.redis)
     async with app.runtime.sessions() as session:
-        rows = await delivery_store.stalled(session, queued_before, sending_before, waiting=waiting)
+        rows = await pending.stalled(session, queued_before, sending_before, waiting=waiting)
     dead = [row for row in rows if row[3] == DeliveryState.SENDING.value]
     found = await _reconcile(app, [row[0] for row in dead])
     if dead:
         now = utcnow()
         async with transaction(app.runtime.sessions) as session:
-            await delivery_store.mark_sent(session, found.items(), now)
+            await machine.record_sent(session, found.items(), now)
             released = [r[0] for r in dead if r[0] not in found]
-            await delivery_store.release_stalled_sending(session, released, now, held_before=sending_before)
+            await machine.release_stalled(session, released, now, held_before=sending_before)
             for alert_id in {r[1] for r in dead if r[0] in found}:
                 await session.execute(
                     update(Alert).where(Alert.id == alert_id, Alert.first_sent_at.is_(None)).values(first_sent_at=now)
                 )
+        await machine.apply_kept_after_commit(app.runtime.sessions, list(found.values()), now)
         log.warning(
             "%d deliveries held by a worker that died: %d were already with the provider (marked sent), "
             "%d released to be sent again",
@@ -219,6 +206,24 @@ async def _requeue_stalled(app: WorkerContext) -> int:
     return len(rows) - len(found)
 
 
+async def _tend_kept_receipts(app: WorkerContext) -> tuple[int, int]:
+    """Apply the kept provider receipts whose send is recorded by now; forget those kept too long.
+
+    (applied, dropped). Kept for at least twice the job timeout: the longest a send can take to be recorded.
+    """
+    async with app.runtime.sessions() as session:
+        if not await machine.any_kept(session):  # the usual case: no write transaction at all
+            return 0, 0
+    now = utcnow()
+    keep = max(machine.KEEP_EARLY_FOR, 2 * timedelta(seconds=app.settings.job_timeout_s + 15))
+    async with transaction(app.runtime.sessions) as session:
+        applied = await machine.apply_all_kept(session, now)
+        dropped = await machine.drop_kept_before(session, now - keep)
+    if dropped:
+        log.info("dropped %d provider receipts that matched no delivery in %s", dropped, keep)
+    return applied, dropped
+
+
 async def _finish_alerts(app: WorkerContext) -> int:
     async with app.runtime.sessions() as session:
         dispatching = list(
@@ -232,9 +237,15 @@ async def _finish_alerts(app: WorkerContext) -> int:
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     """One pass of every repair above; returns what it did, for the logs and tests."""
     app: WorkerContext = ctx["app"]
+    expired = await _expire_alerts(app)
+    fanouts = await _resume_fanouts(app)
+    requeued = await _requeue_stalled(app)  # after reconciling dead workers' deliveries with providers
+    applied, dropped = await _tend_kept_receipts(app)
     return {
-        "expired": await _expire_alerts(app),
-        "fanouts": await _resume_fanouts(app),
-        "requeued": await _requeue_stalled(app),  # after reconciling dead workers' deliveries with providers
+        "expired": expired,
+        "fanouts": fanouts,
+        "requeued": requeued,
+        "receipts_applied": applied,
+        "receipts_dropped": dropped,
         "finished": await _finish_alerts(app),
     }

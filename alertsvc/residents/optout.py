@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alertsvc.store.models import ConsentEvent, Contact, Delivery, is_pending
-from alertsvc.tracking.states import DeliveryState
+from alertsvc.store.models import ConsentEvent, Contact
+from alertsvc.tracking.machine import suppress_opted_out
 
 
 async def find_contact(session: AsyncSession, channel: str, address: str) -> Contact | None:
@@ -24,15 +24,7 @@ async def opt_out(session: AsyncSession, contact: Contact, method: str, source: 
     was_subscribed = contact.opted_out_at is None
     if was_subscribed:
         contact.opted_out_at = now
-        await session.execute(
-            update(Delivery)
-            .where(
-                is_pending(Delivery.state),  # through the partial pending index: contact_id has none of its own
-                Delivery.contact_id == contact.id,
-                Delivery.state == DeliveryState.QUEUED.value,
-            )
-            .values(state=DeliveryState.SUPPRESSED.value, reason="opted out", updated_at=now, final_at=now)
-        )
+        await suppress_opted_out(session, contact.id, now)
     session.add(
         ConsentEvent(
             contact_id=contact.id, channel=contact.channel, action="opt_out", method=method, source=source, at=now

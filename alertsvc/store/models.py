@@ -230,6 +230,25 @@ class Delivery(Base):
     final_at: Mapped[datetime | None]
 
 
+class EarlyCallback(Base):
+    """A provider's final status for a message whose send is not recorded yet (migration 0005).
+
+    The provider may report on a message before the worker has written its provider id (the batch is recorded
+    once sent); the report is kept here, keyed by that id, and applied when the record lands
+    (``alertsvc.tracking.machine``, which owns this table). The sweeper drops what no record claimed in time.
+    """
+
+    __tablename__ = "early_callbacks"
+    __table_args__ = (Index("ix_early_callbacks_received_at", "received_at"),)
+
+    provider_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    """The delivery state the report moves to: ``delivered``, ``failed`` or ``undeliverable``."""
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(String(300))
+    received_at: Mapped[datetime]
+
+
 class Acknowledgement(Base):
     """A resident's answer to an alert: safe, or needs help. One per (alert, resident); a new answer updates it."""
 

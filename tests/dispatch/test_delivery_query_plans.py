@@ -17,12 +17,13 @@ import pytest
 from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from alertsvc.dispatch.audience import Plan
 from alertsvc.residents.optout import opt_out
-from alertsvc.store import deliveries as delivery_store
 from alertsvc.store.db import create_engine, session_factory
 from alertsvc.store.migrate import upgrade
 from alertsvc.store.models import PENDING_STATES_SQL, Alert, Contact, Delivery, Resident
 from alertsvc.store.types import utcnow
+from alertsvc.tracking import machine, pending
 from alertsvc.tracking.callbacks import apply_twilio_status
 from alertsvc.tracking.states import DeliveryState
 
@@ -127,13 +128,13 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 async def test_hot_path_and_sweeper_queries_use_an_index(engine: AsyncEngine) -> None:
     now = utcnow()
     later = now + timedelta(seconds=1)
-    claim = await _plan_of(engine, lambda s: delivery_store.claim(s, [100, 200, 300], now), "UPDATE deliveries")
+    claim = await _plan_of(engine, lambda s: machine.claim(s, [100, 200, 300], now), "UPDATE deliveries")
     if engine.dialect.name == "postgresql":
         assert "Seq Scan" not in claim, claim  # by id, or through the few pending rows: both look rows up
     else:
         assert "INTEGER PRIMARY KEY" in claim and "ix_deliveries" not in claim, claim
 
-    stalled = await _plan_of(engine, lambda s: delivery_store.stalled(s, later, later), "FROM deliveries")
+    stalled = await _plan_of(engine, lambda s: pending.stalled(s, later, later), "FROM deliveries")
     assert "ix_deliveries_pending_updated" in stalled, stalled
 
     callback = await _plan_of(
@@ -150,12 +151,12 @@ async def test_mark_sent_moves_only_sending_rows_each_with_its_own_provider_id(e
     now = utcnow()
     sessions = session_factory(engine)
     async with sessions() as session, session.begin():
-        claimed = await delivery_store.claim(session, [100, 200, 300, 400], now)
+        claimed = await machine.claim(session, [100, 200, 300, 400], now)
     assert sorted(c.id for c in claimed) == [100, 200, 300, 400]
     async with sessions() as session, session.begin():  # a fast callback got to 300 first
         await session.execute(update(Delivery).where(Delivery.id == 300).values(state="delivered"))
     pairs = [(400, "SM-d"), (100, "SM-a"), (200, "SM-b"), (300, "SM-c"), (7, "SM-not-sending")]
-    plan = await _plan_of(engine, lambda s: delivery_store.mark_sent(s, pairs, now), "UPDATE deliveries")
+    plan = await _plan_of(engine, lambda s: machine.record_sent(s, pairs, now), "UPDATE deliveries")
     async with engine.connect() as connection:
         sent = await connection.execute(select(Delivery.id, Delivery.provider_id).where(Delivery.state == "sent"))
         rows = {int(i): provider for i, provider in sent}
@@ -166,19 +167,18 @@ async def test_mark_sent_moves_only_sending_rows_each_with_its_own_provider_id(e
     assert "Seq Scan" not in plan and "SCAN deliveries" not in plan, plan
 
 
-async def test_insert_planned_writes_each_column_as_given_and_skips_what_exists(engine: AsyncEngine) -> None:
+async def test_plan_writes_each_column_as_given_and_skips_what_exists(engine: AsyncEngine) -> None:
     """Planned rows land with every column as the ORM would write it; an (alert, contact) already there is
     skipped and not returned, and the statement is the same whatever the number of rows."""
     now = utcnow()
     later = now + timedelta(hours=7, microseconds=123)
 
-    def row(contact: int, **overrides: Any) -> dict[str, Any]:
-        base = {
-            "alert_id": "plan-alert", "contact_id": contact, "resident_id": contact, "channel": "sms",
-            "state": "queued", "language": "fr-CA", "reason": None, "next_attempt_at": None, "attempts": 0,
-            "created_at": now, "updated_at": now, "final_at": None,
+    def row(contact: int, **overrides: Any) -> Plan:
+        base: dict[str, Any] = {
+            "contact_id": contact, "resident_id": contact, "channel": "sms", "language": "fr-CA",
+            "state": DeliveryState.QUEUED, "reason": None, "not_before": None,
         }  # fmt: skip
-        return {**base, **overrides}
+        return Plan(**{**base, **overrides})
 
     async with engine.begin() as connection:  # contacts 2991-3000 get no delivery from the seed's alert
         await connection.execute(delete(Delivery).where(Delivery.contact_id > 2990))
@@ -187,14 +187,14 @@ async def test_insert_planned_writes_each_column_as_given_and_skips_what_exists(
     rows = [
         row(5),  # exists already: skipped
         row(2995),
-        row(2996, reason="held for quiet hours", next_attempt_at=later),
-        row(2997, state="suppressed", reason="opted out", final_at=now),
+        row(2996, reason="held for quiet hours", not_before=later),
+        row(2997, state=DeliveryState.SUPPRESSED, reason="opted out"),
         row(2998, channel="email", language="en"),
     ]
     with captured(engine) as statements:
         async with session_factory(engine)() as session, session.begin():
-            created = await delivery_store.insert_planned(session, rows)
-            again = await delivery_store.insert_planned(session, rows[1:3])
+            created = await machine.plan(session, "plan-alert", rows, now)
+            again = await machine.plan(session, "plan-alert", rows[1:3], now)
     assert again == []
     assert sorted((c.channel, c.state, c.held) for c in created) == [
         ("email", "queued", False), ("sms", "queued", False), ("sms", "queued", True), ("sms", "suppressed", False),

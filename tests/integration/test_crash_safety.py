@@ -33,9 +33,9 @@ from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.security.api_keys import create_key
 from alertsvc.security.links import LinkSigner
 from alertsvc.security.scopes import Scope
-from alertsvc.store import deliveries as delivery_store
 from alertsvc.store.models import Alert, Contact, Delivery, Resident
 from alertsvc.store.types import utcnow
+from alertsvc.tracking import machine
 from alertsvc.tracking.states import DONE_FOR_DISPATCH, DeliveryState
 from channels.base import Message, Reconciler, TransientError
 from channels.sandbox import MemoryOutbox, SandboxChannel
@@ -271,7 +271,7 @@ async def test_sweeper_marks_sent_what_the_provider_has_and_resends_the_rest(
         long_ago = utcnow() - timedelta(minutes=2)
         async with runtime.sessions() as session, session.begin():
             ids = list(await session.scalars(select(Delivery.id).where(Delivery.alert_id == alert_id)))
-            claimed = await delivery_store.claim(session, ids, long_ago)  # a worker claimed them, then died
+            claimed = await machine.claim(session, ids, long_ago)  # a worker claimed them, then died
             await session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(updated_at=long_ago))
         taken = {c.id: c for c in claimed[::2]}  # it got half of them out before dying
         sids = {}
