@@ -35,6 +35,9 @@ When ``send_callbacks`` is on and a ``StatusCallback`` is given, the stand-in PO
 (or ``undelivered``/``failed`` with ``ErrorCode``), signed exactly as Twilio signs them:
 ``X-Twilio-Signature``
 computed by :class:`twilio.request_validator.RequestValidator` over the callback URL and form parameters.
+They go after the answer (``callback_delay`` apart), as Twilio usually sends them. With
+``callbacks_before_answer`` they are POSTed (and answered) *before* the create-message request itself is answered:
+the earliest a real provider can report, before the sender even knows the message's sid.
 """
 
 from __future__ import annotations
@@ -131,6 +134,7 @@ class TwilioStandin:
     record: bool = True
     send_callbacks: bool = False
     callback_delay: float = 0.0
+    callbacks_before_answer: bool = False
     slow_seconds: float = 5.0
     force_status: int | None = None
     messages: list[ReceivedMessage] = field(default_factory=list)
@@ -216,7 +220,9 @@ class TwilioStandin:
                     sid, account_sid, to, from_, body, str(callback) if callback else None, received_at=received_at
                 )
             )
-        if callback and self.send_callbacks:
+        if callback and self.callbacks_before_answer:
+            await self._run_callbacks(str(callback), sid, to, from_)
+        elif callback and self.send_callbacks:
             task = asyncio.create_task(self._run_callbacks(str(callback), sid, to, from_))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -358,7 +364,7 @@ def _parse_date_filter(value: str | None) -> datetime | date | None:
 def _compare(sent: datetime, bound: datetime | date) -> int:
     """-1, 0 or 1 as ``sent`` is before, at or after ``bound`` (a date compares by day)."""
     left: datetime | date = sent if isinstance(bound, datetime) else sent.date()
-    return (left > bound) - (left < bound)  # type: ignore[operator]
+    return (left > bound) - (left < bound)
 
 
 def _date_matches(
