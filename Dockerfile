@@ -5,6 +5,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY alertsvc ./alertsvc
 COPY channels ./channels
+COPY standins ./standins
 COPY templates ./templates
 COPY config ./config
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 alertsvc
