@@ -49,3 +49,17 @@ def test_compose_describes_a_production_stack() -> None:
     for name in ("api", "redis", "postgres"):
         assert "healthcheck" in services[name]
     assert (ROOT / "Dockerfile").is_file()
+
+
+def test_the_image_copies_everything_the_wheel_is_built_from() -> None:
+    """``pip install .`` in the Dockerfile fails when a package of the wheel was not copied into the image."""
+    import tomllib
+
+    wheel = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]
+    needed = set(wheel["packages"]) | set(wheel.get("force-include", {}))
+    copied = {
+        line.split()[1].rstrip("/")
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ") and not line.startswith("COPY --from")
+    }
+    assert needed <= copied, f"the Dockerfile does not copy {sorted(needed - copied)}"
