@@ -68,7 +68,7 @@ class DemoLoad:
             lines = ["Sign in to the console as the demo's users (passwords are shown this once only):"]
             for user in DEMO_USERS:
                 password = self.passwords.get(user.email, "(made earlier; password not shown again)")
-                lines.append(f"  {user.role.value:<10} {user.email:<24} {password}   ({user.name})")
+                lines.append(f"  {user.role.value:<11} {user.email:<24} {password}   ({user.name})")
             return lines
         people = " and ".join(f"{user.email} ({user.role.value}, {user.name})" for user in DEMO_USERS)
         return [
