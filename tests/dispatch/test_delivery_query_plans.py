@@ -146,6 +146,19 @@ async def test_hot_path_and_sweeper_queries_use_an_index(engine: AsyncEngine) ->
     assert "ix_deliveries_pending_updated" in stop, stop
 
 
+async def test_kept_receipts_are_taken_and_checked_through_indexes(engine: AsyncEngine) -> None:
+    """The record's take of kept receipts (once per batch, on the hot path) looks its ids up by the key of
+    ``early_callbacks`` and each delivery by provider id; so does a receipt's check before it is kept."""
+    now = utcnow()
+    take = await _plan_of(engine, lambda s: machine.record_sent(s, [(7, "SM7")], now), "DELETE FROM early_callbacks")
+    key = "early_callbacks_pkey" if engine.dialect.name == "postgresql" else "sqlite_autoindex_early_callbacks_1"
+    assert key in take and "ix_deliveries_provider_id" in take, take
+    keep = await _plan_of(
+        engine, lambda s: machine.receive(s, "SM-none", DeliveryState.DELIVERED, now), "INSERT INTO early_callbacks"
+    )
+    assert "ix_deliveries_provider_id" in keep, keep
+
+
 async def test_mark_sent_moves_only_sending_rows_each_with_its_own_provider_id(engine: AsyncEngine) -> None:
     """The batch update pairs each id with its own provider id and leaves rows another writer moved alone."""
     now = utcnow()
