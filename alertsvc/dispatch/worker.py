@@ -35,11 +35,11 @@ from alertsvc.dispatch.deliver import deliver
 from alertsvc.dispatch.fanout import fanout
 from alertsvc.dispatch.jobs import DELIVER, FANOUT, SEND_CONFIRMATION, SWEEP, WEBHOOK_PUMP
 from alertsvc.dispatch.sweeper import sweep
+from alertsvc.dispatch.webhook_pump import webhook_pump
 from alertsvc.metrics import serve_worker_metrics
 from alertsvc.process import tune_gc_for_throughput
 from alertsvc.runtime import Runtime, open_runtime, redis_settings
 from alertsvc.settings import Settings
-from alertsvc.webhooks.sender import webhook_pump
 
 log = logging.getLogger(__name__)
 

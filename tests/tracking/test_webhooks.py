@@ -13,9 +13,9 @@ from aiohttp import web
 from sqlalchemy import select
 
 from alertsvc.dispatch.context import WorkerContext
+from alertsvc.dispatch.webhook_pump import webhook_pump
 from alertsvc.runtime import Runtime
 from alertsvc.store.models import WebhookEvent
-from alertsvc.webhooks.sender import webhook_pump
 from alertsvc.webhooks.signing import HEADER, verify
 from tests.conftest import KeyMaker, auth
 from tests.factories import cap_alert
