@@ -92,7 +92,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from alertsvc.store.db import is_postgresql, transaction
@@ -330,10 +330,11 @@ def _sent_pairs(session: AsyncSession, pairs: Sequence[tuple[int, str]]) -> Any:
 async def record_sent(session: AsyncSession, results: Iterable[tuple[int, str]], now: datetime) -> None:
     """``sending`` → ``sent`` with the provider's id; then the receipts kept for those ids are applied.
 
-    One guarded ``UPDATE ... FROM`` for the whole batch (see :func:`_sent_pairs`), and one ``DELETE ...
-    RETURNING`` that takes what was kept for the batch (usually nothing). A row no longer ``sending`` (moved by
-    someone else since the claim) is left alone. On PostgreSQL, call :func:`apply_kept_after_commit` once the
-    transaction has committed (see the module's docstring).
+    One guarded ``UPDATE ... FROM`` for the whole batch (see :func:`_sent_pairs`). A row no longer ``sending``
+    (moved by someone else since the claim) is left alone. Then, on SQLite, the receipts kept for the batch are
+    taken and applied in this transaction (one ``SELECT`` finds that none is kept, the usual case). On PostgreSQL
+    that is done once the transaction has committed: the caller must call :func:`apply_kept_after_commit` then
+    (see the module's docstring for why).
     """
     pairs = [(int(i), str(provider)) for i, provider in results]
     if not pairs:
@@ -346,7 +347,8 @@ async def record_sent(session: AsyncSession, results: Iterable[tuple[int, str]],
         .where(d.id == given.c.id, d.state == SENDING)
         .values(state=SENT, provider_id=given.c.provider_id, sent_at=now, updated_at=now)
     )
-    await apply_kept(session, [p[1] for p in pairs], now)
+    if not is_postgresql(session) and await any_kept(session):
+        await apply_kept(session, [p[1] for p in pairs], now)
 
 
 async def _from_sending(session: AsyncSession, ids: Sequence[int], **values: Any) -> None:
@@ -580,14 +582,44 @@ def _writers_take_turns(sessions: async_sessionmaker[AsyncSession]) -> bool:
 async def apply_kept_after_commit(
     sessions: async_sessionmaker[AsyncSession], provider_ids: Sequence[str], now: datetime
 ) -> int:
-    """PostgreSQL: after a record or a kept receipt has committed, apply what the other side kept meanwhile.
+    """PostgreSQL: after a record or a kept receipt has committed, apply what is kept for ``provider_ids``.
 
-    Nothing to do on SQLite (see the module's docstring), where it returns at once without a transaction.
+    Returns how many deliveries moved. One statement, outside any transaction of ours (so one round trip, not
+    three): a ``DELETE ... RETURNING`` of the kept receipts whose delivery is recorded, feeding the guarded
+    ``UPDATE`` of those deliveries, atomic as any single statement. Nothing to do on SQLite (see the module's
+    docstring), where it returns at once.
     """
-    if not provider_ids or _writers_take_turns(sessions):
+    bind = sessions.kw.get("bind")
+    if not provider_ids or _writers_take_turns(sessions) or not isinstance(bind, AsyncEngine):
         return 0
-    async with transaction(sessions) as session:
-        return await apply_kept(session, provider_ids, now)
+    e, d = EARLY.c, DELIVERIES.c
+    recorded = DELIVERIES.alias("recorded")
+    given = (
+        func.unnest(bindparam("b_kept", list(provider_ids), type_=postgresql.ARRAY(String)))
+        .table_valued("provider_id")
+        .render_derived(name="given")
+    )
+    taken = (
+        delete(EARLY)
+        .where(e.provider_id == given.c.provider_id, exists().where(recorded.c.provider_id == e.provider_id))
+        .returning(e.provider_id, e.state, e.error_code, e.reason)
+        .cte("taken")
+    )
+    apply = (
+        update(DELIVERIES)
+        .where(d.provider_id == taken.c.provider_id, d.state.in_(IN_FLIGHT))
+        .values(
+            state=taken.c.state,
+            error_code=func.coalesce(taken.c.error_code, d.error_code),
+            reason=func.coalesce(taken.c.reason, d.reason),
+            final_at=now,
+            updated_at=now,
+        )
+    )
+    async with bind.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        result = await autocommit.execute(apply)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def record_receipt(

@@ -147,16 +147,25 @@ async def test_hot_path_and_sweeper_queries_use_an_index(engine: AsyncEngine) ->
 
 
 async def test_kept_receipts_are_taken_and_checked_through_indexes(engine: AsyncEngine) -> None:
-    """The record's take of kept receipts (once per batch, on the hot path) looks its ids up by the key of
-    ``early_callbacks`` and each delivery by provider id; so does a receipt's check before it is kept."""
+    """The record's take of kept receipts (once per batch, on the hot path: in its transaction on SQLite, after
+    its commit on PostgreSQL) looks its ids up by the key of ``early_callbacks`` and each delivery by provider id;
+    so does a receipt's check before it is kept."""
     now = utcnow()
-    take = await _plan_of(engine, lambda s: machine.record_sent(s, [(7, "SM7")], now), "DELETE FROM early_callbacks")
-    key = "early_callbacks_pkey" if engine.dialect.name == "postgresql" else "sqlite_autoindex_early_callbacks_1"
-    assert key in take and "ix_deliveries_provider_id" in take, take
     keep = await _plan_of(
         engine, lambda s: machine.receive(s, "SM-none", DeliveryState.DELIVERED, now), "INSERT INTO early_callbacks"
     )
     assert "ix_deliveries_provider_id" in keep, keep
+    pairs = [(7, "SM7"), (8, "SM-none")]
+    if engine.dialect.name == "postgresql":
+        sessions = session_factory(engine)
+        take = await _plan_of(
+            engine, lambda s: machine.apply_kept_after_commit(sessions, [p for _, p in pairs], now), "DELETE FROM"
+        )
+        key = "early_callbacks_pkey"
+    else:
+        take = await _plan_of(engine, lambda s: machine.record_sent(s, pairs, now), "DELETE FROM early_callbacks")
+        key = "sqlite_autoindex_early_callbacks_1"
+    assert key in take and "ix_deliveries_provider_id" in take, take
 
 
 async def test_mark_sent_moves_only_sending_rows_each_with_its_own_provider_id(engine: AsyncEngine) -> None:
