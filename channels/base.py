@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -42,7 +42,6 @@ __all__ = [
     "RateLimited",
     "Reconciler",
     "TransientError",
-    "utcnow",
 ]
 
 
@@ -60,11 +59,6 @@ class ChannelKind(StrEnum):
     SMS = "sms"
     EMAIL = "email"
     PUSH = "push"
-
-
-def utcnow() -> datetime:
-    """An aware UTC timestamp; one helper so every ``accepted_at`` is comparable."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

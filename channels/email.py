@@ -25,6 +25,7 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -36,7 +37,6 @@ from channels.base import (
     PermanentError,
     RateLimited,
     TransientError,
-    utcnow,
 )
 from channels.email_mime import build_message, message_id_for
 
@@ -245,7 +245,8 @@ class SmtpEmail:
         finally:
             connection.last_used = time.monotonic()
             self._idle.put_nowait(connection)
-        return DeliveryResult(provider_id=message_id_for(message.reference, self.from_addr), accepted_at=utcnow())
+        provider_id = message_id_for(message.reference, self.from_addr)
+        return DeliveryResult(provider_id=provider_id, accepted_at=datetime.now(UTC))
 
     @staticmethod
     def _translate(code: int, text: str) -> PermanentError | TransientError | RateLimited:

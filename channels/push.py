@@ -38,12 +38,13 @@ import socket
 import uuid
 import warnings
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import apprise
 
-from channels.base import DeliveryResult, Message, PermanentError, RateLimited, TransientError, utcnow
+from channels.base import DeliveryResult, Message, PermanentError, RateLimited, TransientError
 
 __all__ = [
     "DEFAULT_PUSH_SCHEMES",
@@ -301,7 +302,7 @@ class ApprisePush:
         ) as result:
             status = result.status
             if status == apprise.AppriseResultStatus.SUCCESS:
-                return DeliveryResult(provider_id=f"push-{uuid.uuid4().hex}", accepted_at=utcnow())
+                return DeliveryResult(provider_id=f"push-{uuid.uuid4().hex}", accepted_at=datetime.now(UTC))
             if status == apprise.AppriseResultStatus.TIMEOUT:
                 raise TransientError("timeout", f"no answer from the push service within {self._timeout:g}s")
             if status == apprise.AppriseResultStatus.NOMATCH:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import secrets
 from collections import deque
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from channels.base import (
@@ -48,7 +48,6 @@ from channels.base import (
     PermanentError,
     RateLimited,
     TransientError,
-    utcnow,
 )
 
 __all__ = [
@@ -158,7 +157,7 @@ class SandboxChannel:
                 raise RateLimited(code, reason, retry_after=1.0)
             raise kind(code, reason)
         provider_id = _provider_id(self.name, message.reference)
-        accepted_at = utcnow()
+        accepted_at = datetime.now(UTC)
         await self._sink.record(
             {
                 "channel": self.name,

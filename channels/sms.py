@@ -50,7 +50,6 @@ from channels.base import (
     PermanentError,
     RateLimited,
     TransientError,
-    utcnow,
 )
 from channels.twilio_codes import classify_rest_error
 
@@ -75,7 +74,7 @@ def parse_retry_after(value: str | None) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, (when - utcnow()).total_seconds())
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def form_encode(data: Mapping[str, object]) -> bytes:
@@ -219,7 +218,7 @@ class TwilioSms:
         except ValueError as exc:  # an unreadable 2xx body: accepted or not, we cannot tell
             raise TransientError("bad_response", "Twilio's answer could not be read") from exc
         _log.debug("sms accepted", extra={"reference": message.reference, "provider_id": created.sid})
-        return DeliveryResult(provider_id=str(created.sid), accepted_at=utcnow(), status=str(created.status))
+        return DeliveryResult(provider_id=str(created.sid), accepted_at=datetime.now(UTC), status=str(created.status))
 
     async def lookup(self, to: str, since: datetime, marker: str) -> str | None:
         """The sid of a message to ``to`` sent at or after ``since`` whose body contains ``marker``, else None."""

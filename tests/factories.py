@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alertsvc.clock import utcnow
 from alertsvc.store.models import Contact, Resident
-from alertsvc.store.types import utcnow
 
 SQUARE = "45.0,-73.0 45.0,-72.0 46.0,-72.0 46.0,-73.0 45.0,-73.0"
 """A 1°×1° square around lat 45.5, lon -72.5, in CAP's lat,lon order."""

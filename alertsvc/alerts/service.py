@@ -19,11 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alertsvc.alerts.states import AlertState, move
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.cap import alert_to_json, parse_cap_json
+from alertsvc.clock import utcnow
 from alertsvc.security.audit import record
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 from alertsvc.store.models import Alert
-from alertsvc.store.types import utcnow
 from alertsvc.webhooks.events import ALERT_STATE, emit
 
 BROADCAST_STATUSES = frozenset({"Actual", "Exercise", "Test"})

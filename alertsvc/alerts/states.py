@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.clock import utcnow
 from alertsvc.store.models import Alert
-from alertsvc.store.types import utcnow
 from alertsvc.webhooks.events import ALERT_STATE, emit
 
 

@@ -19,13 +19,13 @@ from alertsvc.api.deps import RuntimeDep
 from alertsvc.api.openapi import answers, problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
+from alertsvc.clock import utcnow
 from alertsvc.residents.optout import find_contact, opt_in, opt_out
 from alertsvc.residents.sms_signup import confirm_by_keyword, join_by_sms
 from alertsvc.security.audit import record
 from alertsvc.security.ratelimit import rate_limit
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Reply
-from alertsvc.store.types import utcnow
 from alertsvc.tracking.acks import Answer, recent_alert_for_contact, record_answer
 from alertsvc.tracking.callbacks import record_twilio_status
 from alertsvc.tracking.keywords import Intent, intent_of, join_zone

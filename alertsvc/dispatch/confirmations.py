@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from alertsvc.clock import utcnow
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.residents.subscribe import issue_secret
 from alertsvc.security.links import LinkSigner
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Contact, Resident
-from alertsvc.store.types import utcnow
 from channels.base import ChannelError, Message
 
 log = logging.getLogger(__name__)

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.alerts.states import AlertState
 from alertsvc.cap import alert_to_json, parse_cap_json
+from alertsvc.clock import utcnow
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.fanout import enqueue_deliveries, finish_if_done
 from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
@@ -38,7 +39,6 @@ from alertsvc.dispatch.render import Rendered, personalise, render_info
 from alertsvc.dispatch.retry import next_attempt
 from alertsvc.metrics import count_deliveries, send_timer
 from alertsvc.store.models import Alert
-from alertsvc.store.types import utcnow
 from alertsvc.tracking import machine
 from alertsvc.tracking.states import DeliveryState
 from channels.base import Channel, ChannelError, PermanentError, RateLimited, TransientError

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alertsvc.alerts.states import AlertState, move
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.cap import parse_cap_json
+from alertsvc.clock import utcnow
 from alertsvc.dispatch.audience import AlertFacts, plan_for
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
@@ -36,7 +37,6 @@ from alertsvc.metrics import FANOUT_SECONDS, PLANNED
 from alertsvc.store import audience as audience_store
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Alert
-from alertsvc.store.types import utcnow
 from alertsvc.tracking import machine
 from alertsvc.tracking.pending import has_pending
 

@@ -41,13 +41,13 @@ from arq.jobs import Job, JobStatus
 from sqlalchemy import select, update
 
 from alertsvc.alerts.states import AlertState, move
+from alertsvc.clock import utcnow
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.fanout import enqueue_deliveries, finish_if_done
 from alertsvc.dispatch.jobs import DELIVER, FANOUT, fanout_job_id
 from alertsvc.dispatch.queue import enqueue_fanout
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Alert
-from alertsvc.store.types import utcnow
 from alertsvc.tracking import machine, pending
 from alertsvc.tracking.states import DeliveryState
 from channels.base import ChannelError, Reconciler

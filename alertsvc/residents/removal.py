@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.clock import utcnow
 from alertsvc.residents.validation import TOMBSTONE_PREFIX
 from alertsvc.security.audit import record
 from alertsvc.store.models import Contact, Resident
-from alertsvc.store.types import utcnow
 
 __all__ = ["TOMBSTONE_POSITION", "Removal", "delete_resident"]
 

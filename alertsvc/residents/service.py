@@ -31,11 +31,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alertsvc.clock import utcnow
 from alertsvc.residents.validation import CHANNELS, TOMBSTONE_PREFIX, ResidentInput, RowProblem
 from alertsvc.security.audit import record
 from alertsvc.store.db import is_postgresql, transaction
 from alertsvc.store.models import ConsentEvent, Contact, Resident
-from alertsvc.store.types import utcnow
 
 __all__ = ["BATCH_SIZE", "NumberedRow", "UpsertResult", "upsert_residents"]
 

@@ -13,11 +13,11 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.clock import utcnow
 from alertsvc.security.audit import record
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope, parse_scopes
 from alertsvc.store.models import ApiKey
-from alertsvc.store.types import utcnow
 
 KEY_PREFIX = "as_"
 

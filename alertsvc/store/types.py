@@ -12,6 +12,11 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
+from alertsvc.clock import utcnow
+
+__all__ = ["UTCDateTime", "utcnow"]
+"""``utcnow`` is :func:`alertsvc.clock.utcnow`, re-exported for the modules that still import it from here."""
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware datetime stored as UTC; naive values are refused rather than guessed."""
@@ -32,8 +37,3 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)

@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.clock import utcnow
 from alertsvc.store.models import Webhook, WebhookEvent
-from alertsvc.store.types import utcnow
 
 ALERT_STATE = "alert.state"
 ACKNOWLEDGEMENT = "acknowledgement"

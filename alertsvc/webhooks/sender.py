@@ -23,9 +23,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alertsvc.backoff import next_attempt
+from alertsvc.clock import utcnow
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Webhook, WebhookEvent
-from alertsvc.store.types import utcnow
 from alertsvc.webhooks.signing import HEADER, sign
 from alertsvc.webhooks.targets import WebhookUrlError, check_url
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select, update
 
+from alertsvc.clock import utcnow
 from alertsvc.runtime import Runtime
 from alertsvc.security.sessions import COOKIE_NAME, ConsoleSession, SessionCodec, cookie_options
 from alertsvc.store.models import AuditEvent, User
-from alertsvc.store.types import utcnow
 from tests.conftest import make_settings
 from tests.console.helpers import PASSWORD, csrf_of, login, make_user, post_form
 

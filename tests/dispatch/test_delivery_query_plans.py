@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from alertsvc.clock import utcnow
 from alertsvc.dispatch.audience import Plan
 from alertsvc.residents.optout import opt_out
 from alertsvc.store.db import create_engine, session_factory
 from alertsvc.store.migrate import upgrade
 from alertsvc.store.models import PENDING_STATES_SQL, Alert, Contact, Delivery, Resident
-from alertsvc.store.types import utcnow
 from alertsvc.tracking import machine, pending
 from alertsvc.tracking.callbacks import apply_twilio_status
 from alertsvc.tracking.states import DeliveryState

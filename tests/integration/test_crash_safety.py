@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import select, update
 
 from alertsvc.app import create_app
+from alertsvc.clock import utcnow
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.fanout import fanout
 from alertsvc.dispatch.sweeper import sweep
@@ -34,7 +35,6 @@ from alertsvc.security.api_keys import create_key
 from alertsvc.security.links import LinkSigner
 from alertsvc.security.scopes import Scope
 from alertsvc.store.models import Alert, Contact, Delivery, Resident
-from alertsvc.store.types import utcnow
 from alertsvc.tracking import machine
 from alertsvc.tracking.states import DONE_FOR_DISPATCH, DeliveryState
 from channels.base import Message, Reconciler, TransientError

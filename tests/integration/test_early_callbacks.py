@@ -19,11 +19,11 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from alertsvc.app import create_app
+from alertsvc.clock import utcnow
 from alertsvc.dispatch.worker import build_worker
 from alertsvc.embedded_redis import free_port
 from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.store.models import Contact, Delivery, EarlyCallback, Resident
-from alertsvc.store.types import utcnow
 from channels.base import Message
 from channels.sms import TwilioSms
 from standins._serve import start_app

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from alertsvc.clock import utcnow
 from alertsvc.runtime import Runtime
 from alertsvc.store.models import Contact, Resident
-from alertsvc.store.types import utcnow
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
 CSV = {"Content-Type": "text/csv"}

@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.clock import utcnow
 from alertsvc.dispatch.audience import Plan
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.sweeper import sweep
 from alertsvc.runtime import Runtime
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Alert, Contact, Delivery, EarlyCallback, Resident
-from alertsvc.store.types import utcnow
 from alertsvc.tracking import machine
 from alertsvc.tracking.machine import Receipt
 from alertsvc.tracking.states import DeliveryState

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alertsvc.api.deps import RuntimeDep
+from alertsvc.clock import utcnow
 from alertsvc.security.ratelimit import rate_limit
-from alertsvc.store.types import utcnow
 from alertsvc.web.console.accounts import LoginOutcome, authenticate
 from alertsvc.web.console.deps import CsrfChecked, SessionCookie
 from alertsvc.web.console.pages import render

@@ -15,8 +15,8 @@ from alertsvc.alerts.reach import Reach
 from alertsvc.api.alerts import check_targets
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.cap import CapError, parse_cap_json
+from alertsvc.clock import utcnow
 from alertsvc.runtime import Runtime
-from alertsvc.store.types import utcnow
 from alertsvc.web.console.areas import ParsedAreas, areas_geojson, parse_areas
 from alertsvc.web.console.compose import ComposeForm, blank_errors, build_document, errors_by_field
 from alertsvc.web.console.preview import SmsPreview, reach_for, sms_previews
