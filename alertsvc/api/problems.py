@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from alertsvc.cap import CapError
+from alertsvc.errors import RateLimited
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -125,6 +126,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc.status, exc.detail, exc.errors, exc.headers)
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
+        return problem_response(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
 
     @app.exception_handler(CapError)
     async def _cap(_request: Request, exc: CapError) -> JSONResponse:

@@ -1,7 +1,8 @@
 """Rate limits on public endpoints (acknowledgement and unsubscribe links, provider hooks, resident pages).
 
 ``limits`` with its Redis storage (moving window), so the limit holds across API processes; keyed by the client
-address, which uvicorn takes from ``X-Forwarded-For`` only behind a trusted proxy.
+address, which uvicorn takes from ``X-Forwarded-For`` only behind a trusted proxy. A refusal is
+:class:`alertsvc.errors.RateLimited`, which the API answers as a 429 problem and the pages as a 429 page.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 
-from alertsvc.api.problems import Problem
+from alertsvc.errors import RateLimited
 
 if TYPE_CHECKING:
     from limits import RateLimitItem
@@ -36,6 +37,10 @@ def _limiter(request: Request) -> MovingWindowRateLimiter:
     return limiter
 
 
+RETRY_AFTER_SECONDS = 60
+"""What ``Retry-After`` says to a client over its limit."""
+
+
 def rate_limit(scope: str, rate: str) -> Callable[[Request], Awaitable[None]]:
     """A dependency allowing ``rate`` (e.g. ``"60/minute"``) requests per client address on ``scope``."""
     item: RateLimitItem | None = None
@@ -50,6 +55,6 @@ def rate_limit(scope: str, rate: str) -> Callable[[Request], Awaitable[None]]:
             item = parse(rate)
         client = request.client.host if request.client else "unknown"
         if not await _limiter(request).hit(item, "alertsvc", scope, client):
-            raise Problem(429, "too many requests; try again shortly", headers={"Retry-After": "60"})
+            raise RateLimited(RETRY_AFTER_SECONDS)
 
     return dependency

@@ -1,4 +1,5 @@
-"""The console's route class: HTML answers for the console's own errors, and the session cookie written back.
+"""The console's route class: HTML answers for the console's errors (its own, and the domain's from
+:mod:`alertsvc.errors`), and the session cookie written back.
 
 Why a route class rather than app-wide exception handlers and middleware: the API's handlers answer problem+json,
 which is right for other systems and wrong for a person in a browser; wrapping only the console's routes keeps
@@ -16,11 +17,14 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
+from alertsvc.errors import RateLimited
+from alertsvc.i18n import N_
 from alertsvc.security.csrf import CsrfError
 from alertsvc.security.sessions import SessionCodec, cookie_options
 from alertsvc.web.console.pages import error_page, session_of
 
 LOGIN_PATH = "/console/login"
+TOO_MANY_ATTEMPTS = N_("Too many attempts from your address. Please wait a minute and try again.")
 
 
 class LoginRequired(Exception):
@@ -83,6 +87,9 @@ class ConsoleRoute(APIRoute):
                 response = error_page(request, 403, str(exc))
             except ConsoleForbidden as exc:
                 response = error_page(request, exc.status_code, exc.message)
+            except RateLimited as exc:
+                response = error_page(request, 429, TOO_MANY_ATTEMPTS)
+                response.headers["Retry-After"] = str(exc.retry_after)
             response.headers.setdefault("Cache-Control", "no-store")
             response.headers.setdefault("X-Frame-Options", "DENY")
             response.headers.setdefault("Referrer-Policy", "same-origin")
