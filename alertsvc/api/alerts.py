@@ -20,7 +20,9 @@ from alertsvc.alerts.states import AlertState
 from alertsvc.alerts.views import AlertOut, AlertPage, alert_out
 from alertsvc.api.body import read_limited
 from alertsvc.api.deps import RuntimeDep, SessionDep, require
+from alertsvc.api.openapi import problems
 from alertsvc.api.problems import Problem
+from alertsvc.api.routing import ApiRoute
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.cap import CapError, alert_to_xml, parse_cap_json, parse_cap_xml
 from alertsvc.cap.errors import FieldError
@@ -38,7 +40,7 @@ from alertsvc.tracking.responses import responses_for
 from alertsvc.tracking.states import Channel, DeliveryState
 from alertsvc.tracking.stats import alert_counts
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], route_class=ApiRoute)
 
 XML_TYPES = frozenset({"application/cap+xml", "application/xml", "text/xml"})
 JSON_TYPES = frozenset({"application/json"})
@@ -56,17 +58,33 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+_CAP_XML_SCHEMA = {
+    "type": "string",
+    "contentMediaType": "application/cap+xml",
+    "description": "A CAP 1.2 `<alert>` document (namespace urn:oasis:names:tc:emergency:cap:1.2).",
+}
 SUBMIT_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "A CAP 1.2 alert as XML, or its JSON form (CAP element names as keys).",
+        "description": (
+            "A CAP 1.2 alert as XML, or its JSON form (CAP element names as keys). Beyond what the schema says, the "
+            "CAP rules that span fields are checked (e.g. `references` for an Update, polygons closed and not "
+            "crossing themselves, `expires` after `sent`); each one broken is a 422 naming its path."
+        ),
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/CapAlert"}},
-            "application/cap+xml": {"schema": {"type": "string"}},
-            "application/xml": {"schema": {"type": "string"}},
+            **{media: {"schema": _CAP_XML_SCHEMA} for media in sorted(XML_TYPES)},
         },
     }
 }
+_LOCATION = {
+    "Location": {
+        "description": "The alert's address: `/api/v1/alerts/{id}`.",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+NO_ALERT = (404, "No alert with that id.")
 
 
 def parse_submission(content_type: str, body: bytes) -> CapAlert:
@@ -117,10 +135,17 @@ async def _present(runtime: RuntimeDep, alert: Alert) -> AlertOut:
     openapi_extra=SUBMIT_BODY,
     summary="Submit a CAP 1.2 alert",
     responses={
-        200: {"description": "A repeat of an alert already stored; that alert is returned.", "model": AlertOut},
-        413: {"description": "Body over the size limit."},
-        415: {"description": "Not XML or JSON."},
-        422: {"description": "Invalid alert; every problem is listed with its path."},
+        200: {
+            "description": "A repeat of an alert already stored; that alert is returned.",
+            "model": AlertOut,
+            "headers": _LOCATION,
+        },
+        201: {"description": "The alert, stored.", "headers": _LOCATION},
+        **problems(
+            (413, "The body is over the size limit (1 MiB by default)."),
+            (415, "Neither CAP XML nor JSON."),
+            (422, "Not a valid CAP 1.2 alert, or one naming an unknown zone; every problem is listed with its path."),
+        ),
     },
 )
 async def submit_alert(
@@ -158,7 +183,12 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise Problem(422, "invalid cursor", [{"loc": ["query", "cursor"], "msg": "not a cursor"}]) from None
 
 
-@router.get("", response_model=AlertPage, summary="List alerts, newest first")
+@router.get(
+    "",
+    response_model=AlertPage,
+    summary="List alerts, newest first",
+    responses=problems((422, "A parameter is not valid, or the cursor is not one this API gave.")),
+)
 async def list_alerts(
     runtime: RuntimeDep,
     session: SessionDep,
@@ -189,7 +219,12 @@ async def _load(session: SessionDep, alert_id: str) -> Alert:
         raise Problem(404, "no alert with that id") from None
 
 
-@router.get("/{alert_id}", response_model=AlertOut, summary="An alert, its state and delivery statistics")
+@router.get(
+    "/{alert_id}",
+    response_model=AlertOut,
+    summary="An alert, its state and delivery statistics",
+    responses=problems(NO_ALERT),
+)
 async def get_alert(alert_id: str, runtime: RuntimeDep, session: SessionDep, _principal: Reader) -> AlertOut:
     return await _present(runtime, await _load(session, alert_id))
 
@@ -198,7 +233,7 @@ async def get_alert(alert_id: str, runtime: RuntimeDep, session: SessionDep, _pr
     "/{alert_id}/cap",
     summary="The alert as CAP 1.2 XML",
     response_class=Response,
-    responses={200: {"content": {CAP_XML: {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {CAP_XML: {"schema": _CAP_XML_SCHEMA}}}, **problems(NO_ALERT)},
 )
 async def get_alert_cap(alert_id: str, session: SessionDep, _principal: Reader) -> Response:
     alert = await _load(session, alert_id)
@@ -212,7 +247,12 @@ class AuditEntry(BaseModel):
     detail: dict[str, Any]
 
 
-@router.get("/{alert_id}/audit", response_model=list[AuditEntry], summary="Who did what to this alert")
+@router.get(
+    "/{alert_id}/audit",
+    response_model=list[AuditEntry],
+    summary="Who did what to this alert",
+    responses=problems(NO_ALERT),
+)
 async def get_alert_audit(alert_id: str, session: SessionDep, _principal: Reader) -> list[AuditEntry]:
     await _load(session, alert_id)
     events = await events_for(session, "alert", alert_id)
@@ -239,14 +279,27 @@ async def _lifecycle(runtime: RuntimeDep, alert_id: str, action: str, principal:
         raise Problem(409, str(exc)) from None
 
 
-@router.post("/{alert_id}/approve", response_model=AlertOut, summary="Approve a pending alert and send it")
+NOT_PENDING = "The alert is not pending approval"
+
+
+@router.post(
+    "/{alert_id}/approve",
+    response_model=AlertOut,
+    summary="Approve a pending alert and send it",
+    responses=problems(NO_ALERT, (409, f"{NOT_PENDING}, or this key submitted it (a second person approves).")),
+)
 async def approve_alert(alert_id: str, runtime: RuntimeDep, principal: Sender) -> AlertOut:
     alert: Alert = await _lifecycle(runtime, alert_id, "approve", principal)
     await enqueue_fanout(runtime.redis, alert.id)
     return await _present(runtime, alert)
 
 
-@router.post("/{alert_id}/reject", response_model=AlertOut, summary="Reject a pending alert, with a reason")
+@router.post(
+    "/{alert_id}/reject",
+    response_model=AlertOut,
+    summary="Reject a pending alert, with a reason",
+    responses=problems(NO_ALERT, (409, f"{NOT_PENDING}, or the reason is blank.")),
+)
 async def reject_alert(alert_id: str, decision: Decision, runtime: RuntimeDep, principal: Sender) -> AlertOut:
     alert: Alert = await _lifecycle(runtime, alert_id, "reject", principal, decision.reason)
     return await _present(runtime, alert)
@@ -256,7 +309,14 @@ async def reject_alert(alert_id: str, decision: Decision, runtime: RuntimeDep, p
     "/{alert_id}/cancel",
     response_model=AlertOut,
     summary="Cancel an alert: a CAP Cancel goes to everyone who received it",
-    responses={200: {"description": "The Cancel alert (or the withdrawn alert if nothing had been sent)."}},
+    responses={
+        200: {"description": "The Cancel alert (or the withdrawn alert if nothing had been sent)."},
+        **problems(
+            NO_ALERT,
+            (409, "The alert is a Cancel, stored only, or already cancelled, rejected or expired."),
+            (422, "The Cancel made from the alert is not valid CAP (e.g. the alert's info has expired)."),
+        ),
+    },
 )
 async def cancel_alert(alert_id: str, runtime: RuntimeDep, principal: Writer) -> AlertOut:
     submission: service.Submission = await _lifecycle(runtime, alert_id, "cancel", principal)
@@ -279,7 +339,12 @@ class DeliveryPage(BaseModel):
     next_cursor: str | None
 
 
-@router.get("/{alert_id}/deliveries", response_model=DeliveryPage, summary="An alert's deliveries, page by page")
+@router.get(
+    "/{alert_id}/deliveries",
+    response_model=DeliveryPage,
+    summary="An alert's deliveries, page by page",
+    responses=problems(NO_ALERT),
+)
 async def list_deliveries(
     alert_id: str,
     session: SessionDep,
@@ -326,7 +391,12 @@ class ResponsesOut(BaseModel):
     replies: list[ReplyOut]
 
 
-@router.get("/{alert_id}/responses", response_model=ResponsesOut, summary="Help requests, silence, and replies")
+@router.get(
+    "/{alert_id}/responses",
+    response_model=ResponsesOut,
+    summary="Help requests, silence, and replies",
+    responses=problems(NO_ALERT),
+)
 async def get_responses(alert_id: str, session: SessionDep, _principal: Reader) -> ResponsesOut:
     alert = await _load(session, alert_id)
     found = await responses_for(session, alert)
@@ -341,7 +411,7 @@ async def get_responses(alert_id: str, session: SessionDep, _principal: Reader) 
     "/{alert_id}/events",
     summary="Live statistics as server-sent events",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}, **problems(NO_ALERT)},
 )
 async def alert_events(alert_id: str, request: Request, runtime: RuntimeDep, _principal: Reader) -> StreamingResponse:
     """``counts`` events (per channel and state, answers, time-to-warn) whenever they change; ``done`` at the end.

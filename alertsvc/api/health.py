@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from alertsvc.api.deps import RuntimeDep
+from alertsvc.api.routing import ApiRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=ApiRoute)
 PROBE_TIMEOUT = 2.0
 
 
+class Readiness(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(
+        description="`database` and `redis`: `ok`, or `unavailable: <error class>`.", examples=[{"database": "ok"}]
+    )
+
+
 @router.get("/healthz", summary="Alive: the process answers")
-async def healthz() -> dict[str, str]:
+async def healthz() -> dict[Literal["status"], Literal["ok"]]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Ready: the database and Redis are reachable")
+@router.get(
+    "/readyz",
+    summary="Ready: the database and Redis are reachable",
+    responses={
+        200: {"model": Readiness, "description": "Both answer."},
+        503: {"model": Readiness, "description": "One of them does not answer (within 2 seconds)."},
+    },
+)
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     checks: dict[str, str] = {}
     try:

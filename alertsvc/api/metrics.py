@@ -17,12 +17,13 @@ from fastapi.responses import Response
 from prometheus_client import generate_latest
 
 from alertsvc.api.deps import RuntimeDep, require
+from alertsvc.api.routing import ApiRoute
 from alertsvc.metrics import QUEUED_JOBS
 from alertsvc.runtime import Runtime
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=ApiRoute)
 QUEUE_READ_TIMEOUT = 2.0
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
 """What ``generate_latest`` writes: the text format every Prometheus reads (the library's own default answer)."""
@@ -50,7 +51,9 @@ async def _read_queue_depth(runtime: Runtime) -> None:
     "/metrics",
     summary="Prometheus metrics of this process: deliveries, send times, fan-outs, queue depth",
     response_class=Response,
-    responses={200: {"content": {TEXT_FORMAT: {}}, "description": "Prometheus text format 0.0.4"}},
+    responses={
+        200: {"content": {TEXT_FORMAT: {"schema": {"type": "string"}}}, "description": "Prometheus text format 0.0.4"}
+    },
 )
 async def metrics(
     runtime: RuntimeDep, _principal: Annotated[Principal, Depends(require(Scope.METRICS_READ))]

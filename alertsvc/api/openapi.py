@@ -8,9 +8,10 @@ code:
   :func:`register`, for one defined elsewhere): the API key (401, with ``WWW-Authenticate``), a scope (403), a
   rate limit (429, with ``Retry-After``), the runtime, whose database and Redis may not answer (503, with
   ``Retry-After``), a signed provider form (400, 403, 413, 415). Parameters and bodies FastAPI validates give 422
-  when, and only when, a value can fail validation (a required parameter, a constraint, a type that is not text);
-  a form body can also fail to parse (400); a JSON body on an :class:`~alertsvc.api.routing.ApiRoute` can come
-  as the wrong media type (415).
+  when, and only when, a value can fail validation (a required parameter, a constraint, a type that is not text),
+  and on an :class:`~alertsvc.api.routing.ApiRoute` when a one-value query parameter is given twice; a body
+  FastAPI parses can also fail to parse (400), and a JSON body on an ``ApiRoute`` come as the wrong media type
+  (415).
 * what the operation's *handler* refuses by itself (no such alert: 404; a state that forbids the move: 409; a
   body over the limit: 413 ...), declared beside the handler with ``responses=problems(...)``.
 
@@ -25,7 +26,6 @@ from collections.abc import Callable, Sequence
 from types import CodeType
 from typing import Any, TypeVar
 
-from fastapi import params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
@@ -34,7 +34,7 @@ from alertsvc.api.problems import PROBLEM_JSON, ProblemDocument
 from alertsvc.api.routing import ApiRoute, optional_query_names, reads_json_body
 from alertsvc.security.ratelimit import rate_limit
 
-__all__ = ["answers", "complete", "problem", "problems", "register"]
+__all__ = ["answers", "complete", "html", "problem", "problems", "register"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 Declared = int | tuple[int, str]
@@ -42,7 +42,7 @@ Declared = int | tuple[int, str]
 
 PROBLEM_REF = "#/components/schemas/Problem"
 DESCRIPTIONS: dict[int, str] = {
-    400: "The body cannot be read as a form.",
+    400: "The body cannot be parsed (as a form: too many fields; as JSON: not UTF-8).",
     401: "No API key, or one that is malformed, unknown or revoked.",
     403: "The API key lacks the scope this operation needs.",
     404: "Nothing found at this address.",
@@ -112,6 +112,11 @@ def problem(status: int, description: str | None = None) -> dict[str, Any]:
     return response
 
 
+def html(description: str) -> dict[str, Any]:
+    """An answer that is a page for people (``text/html``), for the resident links that answer errors as pages."""
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
 def problems(*declared: Declared) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for the problems a handler raises itself: ``problems((404, "No alert with that id."), 409)``."""
     out: dict[int | str, dict[str, Any]] = {}
@@ -165,11 +170,12 @@ def derived_answers(route: APIRoute, dependant: Dependant) -> dict[int, list[str
         )
         if any(_can_fail(field, location) for location, fields in located for field in fields):
             add(422)
+        if isinstance(route, ApiRoute) and node.query_params:
+            add(422)  # a one-value parameter given twice
     if route.body_field is not None:
+        add(400)  # FastAPI: a form it cannot parse, or a JSON body that is not UTF-8
         add(422)
-        if isinstance(route.body_field.field_info, params.Form):
-            add(400)
-        elif isinstance(route, ApiRoute) and reads_json_body(route):
+        if isinstance(route, ApiRoute) and reads_json_body(route):
             add(415)
     return found
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -17,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alertsvc.api.body import read_limited
 from alertsvc.api.deps import RuntimeDep, SessionDep, require
+from alertsvc.api.openapi import problems
 from alertsvc.api.problems import Problem
+from alertsvc.api.routing import ApiRoute
 from alertsvc.residents.formats import MEDIA_TYPES, ImportFormatError, format_for_media_type
 from alertsvc.residents.importer import import_stream, validation_options
 from alertsvc.residents.lookup import ResidentView, get_resident
@@ -27,26 +30,44 @@ from alertsvc.residents.validation import CATEGORIES, SEVERITIES, validate_row
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 
-router = APIRouter(prefix="/api/v1/residents", tags=["residents"])
+router = APIRouter(prefix="/api/v1/residents", tags=["residents"], route_class=ApiRoute)
 
 Writer = Annotated[Principal, Depends(require(Scope.RESIDENTS_WRITE))]
 Reader = Annotated[Principal, Depends(require(Scope.RESIDENTS_READ))]
 
 MAX_RESIDENT_BYTES = 64 * 1024
 """One resident is a few hundred bytes; the bulk endpoint is for anything larger."""
+LOCATION = {
+    "Location": {
+        "description": "The resident's address: `/api/v1/residents/{ref}`, the ref percent-encoded.",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+NO_RESIDENT = (404, "No resident with this ref.")
 
 
 class ResidentRow(BaseModel):
     """One resident as sent: the JSON body of ``POST /api/v1/residents``, one NDJSON line, or one CSV row
     (same names as columns). Only ``ref``, ``lat`` and ``lon`` are required. On an existing ``ref`` only the
-    fields given are changed; a contact left out or empty keeps the resident's current one on that channel."""
+    fields given are changed; a contact left out or empty keeps the resident's current one on that channel.
+
+    The types are what ``alertsvc.residents.validation`` accepts in JSON (a CSV gives every value as text, so
+    numbers and flags may come as strings); what a value must mean (a real phone number, a known time zone ...)
+    is checked there and refused with 422 naming the field."""
 
     model_config = ConfigDict(extra="forbid", title="ResidentRow")
 
-    ref: str = Field(min_length=1, max_length=100, description="Your own id for this resident; unique.")
-    lat: float = Field(ge=-90, le=90, description="Latitude, WGS 84 degrees.")
-    lon: float = Field(ge=-180, le=180, description="Longitude, WGS 84 degrees.")
-    language: str = Field("en", description="BCP 47 language tag, e.g. `en`, `pt-BR`.")
+    ref: Annotated[str, Field(min_length=1, max_length=100)] | int = Field(
+        description="Your own id for this resident; unique. Spaces around it are trimmed."
+    )
+    lat: Annotated[float, Field(ge=-90, le=90)] | str = Field(
+        description="Latitude, WGS 84 degrees (or the number as text)."
+    )
+    lon: Annotated[float, Field(ge=-180, le=180)] | str = Field(
+        description="Longitude, WGS 84 degrees (or the number as text)."
+    )
+    language: str | None = Field("en", description="BCP 47 language tag, e.g. `en`, `pt-BR`.")
     sms: str | None = Field(None, description="Phone number, international form (`+4915112345678`); stored E.164.")
     email: str | None = Field(None, description="E-mail address; stored normalised.")
     push: str | None = Field(None, description="An apprise push URL, e.g. `ntfys://ntfy.example.org/topic`.")
@@ -54,7 +75,7 @@ class ResidentRow(BaseModel):
         None, description=f"CAP categories ({', '.join(CATEGORIES)}); a list or `;`/`,`-separated; empty: all."
     )
     min_severity: str | None = Field(None, description=f"One of {', '.join(SEVERITIES)}; empty: everything.")
-    test_recipient: bool | str | None = Field(
+    test_recipient: bool | Literal[0, 1] | str | None = Field(
         None, description="Receives `Test` and `Exercise` alerts (true/false, 1/0, yes/no)."
     )
     quiet_start: str | None = Field(None, description="Quiet hours start, `HH:MM` local time (with quiet_end).")
@@ -91,7 +112,10 @@ IMPORT_BODY: dict[str, Any] = {
         "required": True,
         "description": (
             "Residents, one a line: NDJSON (a JSON object a line) or CSV (a header row with the ResidentRow "
-            "field names as columns, then one resident a row). Streamed: any size."
+            "field names as columns, then one resident a row). Streamed: any size. Any text is read: a row that "
+            "is not a valid resident is refused on its own and reported in the answer (200), with its line; only "
+            "an empty body, or a CSV whose header is wrong, refuses the whole import (422). Without a "
+            "Content-Type the first line decides (`{`: NDJSON)."
         ),
         "content": {
             **{
@@ -126,10 +150,14 @@ def _parse_json_object(body: bytes) -> dict[str, Any]:
     openapi_extra=CREATE_BODY,
     summary="Add or update one resident",
     responses={
-        200: {"description": "The ref existed; the resident was updated.", "model": ResidentView},
-        409: {"description": "An address belongs to another resident."},
-        415: {"description": "Not application/json."},
-        422: {"description": "Invalid resident; every problem is listed with its field."},
+        200: {"description": "The ref existed; the resident was updated.", "model": ResidentView, "headers": LOCATION},
+        201: {"description": "The resident, created.", "headers": LOCATION},
+        **problems(
+            (409, "An address belongs to another resident."),
+            (413, f"The body is over {MAX_RESIDENT_BYTES} bytes (bulk: POST /api/v1/residents/import)."),
+            (415, "Not application/json."),
+            (422, "Not a valid resident; every problem is listed with its field."),
+        ),
     },
 )
 async def put_resident(request: Request, response: Response, runtime: RuntimeDep, principal: Writer) -> ResidentView:
@@ -162,10 +190,10 @@ async def put_resident(request: Request, response: Response, runtime: RuntimeDep
     response_model=ImportResult,
     openapi_extra=IMPORT_BODY,
     summary="Import residents in bulk (NDJSON or CSV, streamed)",
-    responses={
-        415: {"description": "Neither NDJSON nor CSV."},
-        422: {"description": "The CSV header is wrong; nothing was imported."},
-    },
+    responses=problems(
+        (415, "Neither NDJSON nor CSV."),
+        (422, "The body is empty, or the CSV header is wrong; nothing was imported."),
+    ),
 )
 async def import_residents(request: Request, runtime: RuntimeDep, principal: Writer) -> ImportResult:
     """Create or update every good row; answer counts and, per refused row, its line, field and reason.
@@ -176,12 +204,22 @@ async def import_residents(request: Request, runtime: RuntimeDep, principal: Wri
     fmt = format_for_media_type(content_type) if content_type else None
     if content_type and fmt is None:
         raise Problem(415, f"send residents as {', '.join(MEDIA_TYPES)}")
+    received = 0
+
+    async def counted() -> AsyncIterator[bytes]:
+        nonlocal received
+        async for chunk in request.stream():
+            received += len(chunk)
+            yield chunk
+
     try:
         report = await import_stream(
-            runtime.sessions, request.stream(), fmt, principal.name, validation_options(runtime.settings)
+            runtime.sessions, counted(), fmt, principal.name, validation_options(runtime.settings)
         )
     except ImportFormatError as exc:
         raise Problem(422, exc.reason, [{"loc": ["body", "line", exc.line, exc.field], "msg": exc.reason}]) from None
+    if not received:  # nothing was stored: an empty body has no rows
+        raise Problem(422, "the body is empty: send NDJSON or CSV rows", [{"loc": ["body"], "msg": "empty"}])
     return ImportResult.model_validate(report.as_dict())
 
 
@@ -189,7 +227,7 @@ async def import_residents(request: Request, runtime: RuntimeDep, principal: Wri
     "/{ref:path}",
     response_model=ResidentView,
     summary="Read one resident (addresses masked)",
-    responses={404: {"description": "No resident with this ref."}},
+    responses=problems(NO_RESIDENT),
 )
 async def read_resident(ref: str, session: SessionDep, _principal: Reader) -> ResidentView:
     view = await get_resident(session, ref)
@@ -202,7 +240,7 @@ async def read_resident(ref: str, session: SessionDep, _principal: Reader) -> Re
     "/{ref:path}",
     status_code=204,
     summary="Delete one resident (opt-outs are kept)",
-    responses={404: {"description": "No resident with this ref."}},
+    responses=problems(NO_RESIDENT),
 )
 async def remove_resident(ref: str, session: SessionDep, principal: Writer) -> Response:
     """Remove the resident's position, preferences and active contacts. Opted-out contacts are consent

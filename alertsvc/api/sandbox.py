@@ -8,13 +8,15 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from alertsvc.api.deps import RuntimeDep, require
+from alertsvc.api.openapi import problems
 from alertsvc.api.problems import Problem
+from alertsvc.api.routing import ApiRoute
 from alertsvc.dispatch.outbox import read_outbox
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 from alertsvc.tracking.states import Channel
 
-router = APIRouter(prefix="/api/v1/sandbox", tags=["sandbox"])
+router = APIRouter(prefix="/api/v1/sandbox", tags=["sandbox"], route_class=ApiRoute)
 
 
 class OutboxEntry(BaseModel):
@@ -30,7 +32,12 @@ class Outbox(BaseModel):
     items: list[OutboxEntry]
 
 
-@router.get("/outbox", response_model=Outbox, summary="Messages the sandbox providers were given, newest first")
+@router.get(
+    "/outbox",
+    response_model=Outbox,
+    summary="Messages the sandbox providers were given, newest first",
+    responses=problems((404, "The service is not in sandbox mode (ALERTSVC_SANDBOX=1).")),
+)
 async def outbox(
     runtime: RuntimeDep,
     _principal: Annotated[Principal, Depends(require(Scope.ADMIN))],

@@ -9,14 +9,25 @@ from pydantic import BaseModel
 
 from alertsvc.alerts.reach import reach_of
 from alertsvc.api.deps import RuntimeDep, SessionDep, require
+from alertsvc.api.openapi import problems
 from alertsvc.api.problems import Problem
+from alertsvc.api.routing import ApiRoute
 from alertsvc.cap import CapError, parse_cap_area
 from alertsvc.geo.areas import AreaError
 from alertsvc.geo.zones import resolve_geocodes
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 
-router = APIRouter(prefix="/api/v1/targeting", tags=["targeting"])
+router = APIRouter(prefix="/api/v1/targeting", tags=["targeting"], route_class=ApiRoute)
+AREA_BODY: dict[str, Any] = {
+    "requestBody": {
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Area"}}},
+        "description": (
+            "A CAP area in JSON form, as in an alert's `info[].area[]`. Beyond the schema, polygons must be closed "
+            "and not cross themselves, coordinates in range, and geocodes name known zones (422 otherwise)."
+        ),
+    }
+}
 
 
 class Preview(BaseModel):
@@ -24,7 +35,13 @@ class Preview(BaseModel):
     contacts: dict[str, int]
 
 
-@router.post("/preview", response_model=Preview, summary="Residents and contacts per channel inside an area")
+@router.post(
+    "/preview",
+    response_model=Preview,
+    summary="Residents and contacts per channel inside an area",
+    openapi_extra=AREA_BODY,
+    responses=problems((422, "The area is not valid, or has no polygon, circle or known zone.")),
+)
 async def preview(
     runtime: RuntimeDep,
     session: SessionDep,

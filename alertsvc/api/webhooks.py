@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from alertsvc.api.deps import RuntimeDep, SessionDep, require
+from alertsvc.api.openapi import problems
 from alertsvc.api.problems import Problem
-from alertsvc.security.audit import record
+from alertsvc.api.routing import ApiRoute
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
-from alertsvc.store.models import Webhook
+from alertsvc.webhooks import registry
 from alertsvc.webhooks.events import EVENT_TYPES
-from alertsvc.webhooks.targets import WebhookUrlError, check_url
+from alertsvc.webhooks.registry import UnknownEventTypes, WebhookInfo, WebhookNotFound, WebhookUrlError
 
-router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], route_class=ApiRoute)
 MAX_ID = 2**63 - 1
 Reader = Annotated[Principal, Depends(require(Scope.ALERTS_READ))]
 
@@ -41,43 +40,51 @@ class WebhookCreated(WebhookOut):
     secret: str = Field(description="Verify X-Alertsvc-Signature with this; it is shown only once.")
 
 
-def _out(hook: Webhook) -> WebhookOut:
+def _out(hook: WebhookInfo) -> WebhookOut:
     return WebhookOut(
-        id=hook.id, url=hook.url, events=hook.events.split(","), active=hook.active, created_at=hook.created_at
+        id=hook.id, url=hook.url, events=list(hook.events), active=hook.active, created_at=hook.created_at
     )
 
 
-@router.post("", status_code=201, response_model=WebhookCreated, summary="Register a webhook for this API key")
+@router.post(
+    "",
+    status_code=201,
+    response_model=WebhookCreated,
+    summary="Register a webhook for this API key",
+    responses=problems(
+        (422, "Not valid: an unknown event type, or a URL that is not http(s) or resolves to a non-public address.")
+    ),
+)
 async def create_webhook(
     body: WebhookIn, runtime: RuntimeDep, session: SessionDep, principal: Reader
 ) -> WebhookCreated:
-    unknown = sorted(set(body.events) - set(EVENT_TYPES))
-    if unknown:
-        raise Problem(422, "unknown event type", [{"loc": ["body", "events"], "msg": f"unknown: {', '.join(unknown)}"}])
     try:
-        url = await check_url(body.url, runtime.settings.webhook_allow_private)
+        created = await registry.register(
+            session, principal.name, body.url, body.events, allow_private=runtime.settings.webhook_allow_private
+        )
+    except UnknownEventTypes as exc:
+        raise Problem(422, "unknown event type", [{"loc": ["body", "events"], "msg": str(exc)}]) from None
     except WebhookUrlError as exc:
         raise Problem(422, "the URL cannot be used", [{"loc": ["body", "url"], "msg": str(exc)}]) from None
-    hook = Webhook(owner=principal.name, url=url, secret=secrets.token_urlsafe(32), events=",".join(body.events))
-    session.add(hook)
-    await session.flush()
-    await record(session, principal.name, "webhook.create", "webhook", str(hook.id), {"events": hook.events})
-    return WebhookCreated(**_out(hook).model_dump(), secret=hook.secret)
+    return WebhookCreated(**_out(created.webhook).model_dump(), secret=created.secret)
 
 
 @router.get("", response_model=list[WebhookOut], summary="This API key's webhooks")
 async def list_webhooks(session: SessionDep, principal: Reader) -> list[WebhookOut]:
-    hooks = await session.scalars(select(Webhook).where(Webhook.owner == principal.name).order_by(Webhook.id))
-    return [_out(hook) for hook in hooks]
+    return [_out(hook) for hook in await registry.list_for(session, principal.name)]
 
 
-@router.delete("/{webhook_id}", status_code=204, summary="Remove a webhook")
+@router.delete(
+    "/{webhook_id}",
+    status_code=204,
+    summary="Remove a webhook",
+    responses=problems((404, "This API key has no webhook with that id.")),
+)
 async def delete_webhook(
     webhook_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep, principal: Reader
 ) -> Response:
-    hook = await session.get(Webhook, webhook_id)
-    if hook is None or hook.owner != principal.name:
-        raise Problem(404, "no webhook with that id")
-    hook.active = False
-    await record(session, principal.name, "webhook.delete", "webhook", str(hook.id), {})
+    try:
+        await registry.delete(session, principal.name, webhook_id)
+    except WebhookNotFound:
+        raise Problem(404, "no webhook with that id") from None
     return Response(status_code=204)

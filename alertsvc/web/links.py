@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from alertsvc.api.deps import RuntimeDep
+from alertsvc.api.openapi import html
 from alertsvc.residents.optout import opt_out
 from alertsvc.resources import templates_dir
 from alertsvc.security.audit import record
@@ -26,6 +27,24 @@ from alertsvc.tracking.acks import AckRefused, Answer, record_answer, target_of_
 router = APIRouter(tags=["resident links"], dependencies=[Depends(rate_limit("links", "120/minute"))])
 templates = Jinja2Templates(directory=str(templates_dir()))
 CHANNEL_LABELS = {"sms": "phone number", "email": "e-mail address", "push": "device"}
+ACK_PAGES: dict[int | str, dict[str, Any]] = {
+    404: html("The link is not valid, or its delivery is unknown."),
+    410: html("The alert has expired: answers are no longer recorded."),
+}
+UNSUBSCRIBE_PAGES: dict[int | str, dict[str, Any]] = {404: html("The link is not valid.")}
+ANSWER_PATTERN = r"^\s*([sS][aA][fF][eE]|[hH][eE][lL][pP])?\s*$"
+"""``safe`` or ``help`` in any case, spaces around allowed; empty is ``safe`` (as the handler reads it)."""
+ONE_CLICK_BODY = {
+    "requestBody": {
+        "required": False,
+        "description": "RFC 8058: a mail client's one-click unsubscribe sends `List-Unsubscribe=One-Click`; not read.",
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "properties": {"List-Unsubscribe": {"type": "string"}}}
+            }
+        },
+    }
+}
 
 
 def _page(request: Request, name: str, http_status: int = 200, **context: Any) -> HTMLResponse:
@@ -74,14 +93,27 @@ async def _ack_page(request: Request, runtime: RuntimeDep, token: str, answer: A
     )
 
 
-@router.get("/a/{token}", response_class=HTMLResponse, summary="Acknowledgement page (records nothing)")
+@router.get(
+    "/a/{token}", response_class=HTMLResponse, summary="Acknowledgement page (records nothing)", responses=ACK_PAGES
+)
 async def ack_page(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
     return await _ack_page(request, runtime, token, None)
 
 
-@router.post("/a/{token}", response_class=HTMLResponse, summary="Record the resident's answer: safe or help")
+@router.post(
+    "/a/{token}",
+    response_class=HTMLResponse,
+    summary="Record the resident's answer: safe or help",
+    responses={
+        **ACK_PAGES,
+        422: html("The answer is neither safe nor help (a page), or longer than 10 characters (a problem)."),
+    },
+)
 async def ack_answer(
-    request: Request, token: str, runtime: RuntimeDep, answer: Annotated[str, Form(max_length=10)] = "safe"
+    request: Request,
+    token: str,
+    runtime: RuntimeDep,
+    answer: Annotated[str, Form(max_length=10, json_schema_extra={"pattern": ANSWER_PATTERN})] = "safe",
 ) -> HTMLResponse:
     try:
         chosen = Answer(answer.strip().lower() or "safe")
@@ -107,11 +139,19 @@ async def _unsubscribe(request: Request, runtime: RuntimeDep, token: str, confir
         return _page(request, "pages/unsubscribe.html", done=confirm, channel_label=label)
 
 
-@router.get("/u/{token}", response_class=HTMLResponse, summary="Unsubscribe page (records nothing)")
+@router.get(
+    "/u/{token}", response_class=HTMLResponse, summary="Unsubscribe page (records nothing)", responses=UNSUBSCRIBE_PAGES
+)
 async def unsubscribe_page(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
     return await _unsubscribe(request, runtime, token, confirm=False)
 
 
-@router.post("/u/{token}", response_class=HTMLResponse, summary="Unsubscribe (also RFC 8058 one-click)")
+@router.post(
+    "/u/{token}",
+    response_class=HTMLResponse,
+    summary="Unsubscribe (also RFC 8058 one-click)",
+    responses=UNSUBSCRIBE_PAGES,
+    openapi_extra=ONE_CLICK_BODY,
+)
 async def unsubscribe(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
     return await _unsubscribe(request, runtime, token, confirm=True)

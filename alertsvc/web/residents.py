@@ -31,7 +31,10 @@ from alertsvc.web.console.areas import zones_geojson
 from alertsvc.web.i18n import gettext_for, pick_language
 
 router = APIRouter(
-    prefix="/r", tags=["resident pages"], dependencies=[Depends(rate_limit("resident-pages", "60/minute"))]
+    prefix="/r",
+    tags=["resident pages"],
+    dependencies=[Depends(rate_limit("resident-pages", "60/minute"))],
+    include_in_schema=False,  # pages for people (forms with CSRF tokens), not an API
 )
 templates = Jinja2Templates(directory=str(templates_dir()))
 PROFILE_FIELDS = ("language", "min_severity", "quiet_start", "quiet_end", "timezone")
