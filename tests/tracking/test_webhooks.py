@@ -102,3 +102,18 @@ async def test_unknown_event_type_is_refused(client: httpx.AsyncClient, runtime:
         "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/x", "events": ["alert.exploded"]}, headers=auth(key)
     )
     assert response.status_code == 422
+    assert response.json()["errors"] == [{"loc": ["body", "events"], "msg": "unknown: alert.exploded"}]
+
+
+async def test_a_webhook_is_removed_only_by_its_own_key(
+    client: httpx.AsyncClient, runtime: Runtime, make_key: KeyMaker
+) -> None:
+    runtime.settings.webhook_allow_private = True
+    owner, other = await make_key("alerts:read"), await make_key("alerts:read")
+    created = (await client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/x"}, headers=auth(owner))).json()
+    assert (await client.get("/api/v1/webhooks", headers=auth(other))).json() == []
+    refused = await client.delete(f"/api/v1/webhooks/{created['id']}", headers=auth(other))
+    assert refused.status_code == 404 and refused.headers["content-type"].startswith("application/problem+json")
+    assert (await client.delete(f"/api/v1/webhooks/{created['id']}", headers=auth(owner))).status_code == 204
+    [listed] = (await client.get("/api/v1/webhooks", headers=auth(owner))).json()
+    assert (listed["id"], listed["active"]) == (created["id"], False)
