@@ -1,0 +1,243 @@
+"""The API's shared behaviour behind an exact OpenAPI document, one rule a test:
+
+* an empty optional query parameter is an absent one (``/deliveries?cursor=&state=&channel=`` is the first page),
+  a one-value parameter given twice is a 422 naming it, a JSON body sent as something else is a 415;
+* ``Allow`` on a 405 lists every method of the most specific path;
+* a database or Redis that does not answer is a 503 with ``Retry-After``, not a 500;
+* the document lists exactly the answers each operation's dependencies and handler can give, as problems.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, Depends, FastAPI, Path, Query
+from fastapi.openapi.utils import get_openapi
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from alertsvc.api import openapi, problems
+from alertsvc.api.deps import RuntimeDep, require
+from alertsvc.api.routing import ApiRoute, drop_empty, repeated
+from alertsvc.app import create_app
+from alertsvc.runtime import Runtime
+from alertsvc.security.ratelimit import rate_limit
+from alertsvc.security.scopes import Scope
+from tests.conftest import KeyMaker, auth
+from tests.factories import cap_alert
+
+
+@pytest.fixture
+def database_url(tmp_path: pathlib.Path) -> str:
+    """Nothing here is about storage: SQLite only (the suite's fixture would run each test on PostgreSQL too)."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'alertsvc.sqlite3'}"
+
+
+async def _sent_alert(client: httpx.AsyncClient, key: str) -> str:
+    response = await client.post("/api/v1/alerts", json=cap_alert(), headers=auth(key))
+    assert response.status_code == 201, response.text
+    alert_id: str = response.json()["id"]
+    return alert_id
+
+
+async def test_empty_query_parameters_mean_absent(client: httpx.AsyncClient, make_key: KeyMaker) -> None:
+    key = await make_key("alerts:read", "alerts:send", "admin")
+    alert_id = await _sent_alert(client, key)
+    first_page = await client.get(f"/api/v1/alerts/{alert_id}/deliveries", headers=auth(key))
+    written = await client.get(
+        f"/api/v1/alerts/{alert_id}/deliveries?cursor=&state=&channel=", headers=auth(key)
+    )  # as the contract writes it
+    assert written.status_code == 200, written.text
+    assert written.json() == first_page.json()
+    listed = await client.get("/api/v1/alerts?state=&cursor=&limit=", headers=auth(key))
+    assert listed.status_code == 200 and [item["id"] for item in listed.json()["items"]] == [alert_id]
+    assert (await client.get("/api/v1/sandbox/outbox?channel=&to=", headers=auth(key))).status_code == 200
+
+
+async def test_a_bad_value_is_still_refused_naming_it(client: httpx.AsyncClient, make_key: KeyMaker) -> None:
+    key = await make_key("alerts:read")
+    response = await client.get("/api/v1/alerts?state=nonsense", headers=auth(key))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["query", "state"]
+
+
+async def test_a_one_value_parameter_given_twice_is_refused(client: httpx.AsyncClient, make_key: KeyMaker) -> None:
+    key = await make_key("alerts:read")
+    response = await client.get("/api/v1/alerts?state=sent&state=draft", headers=auth(key))
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["errors"] == [{"loc": ["query", "state"], "msg": "given more than once; give one value"}]
+    # one of them empty: that one is absent, the other counts
+    assert (await client.get("/api/v1/alerts?state=&state=sent", headers=auth(key))).status_code == 200
+
+
+def test_query_string_helpers_keep_everything_else_as_sent() -> None:
+    names = frozenset({"state", "cursor"})
+    assert drop_empty(b"state=&cursor=&limit=5&q=", names) == b"limit=5&q="
+    assert drop_empty(b"state&st%61te=&x=%20", names) == b"x=%20"  # no "=", and an encoded name, are empty too
+    assert drop_empty(b"state=%20", names) == b"state=%20"  # a space is a value
+    assert repeated(b"state=a&st%61te=b&cursor=1&other=1&other=2", names) == ["state"]
+
+
+async def test_a_json_body_in_another_media_type_is_415(client: httpx.AsyncClient, make_key: KeyMaker) -> None:
+    key = await make_key("alerts:read")
+    response = await client.post(
+        "/api/v1/webhooks",
+        content=b'{"url": "https://hooks.example.org/x"}',
+        headers={"Content-Type": "text/plain", **auth(key)},
+    )
+    assert response.status_code == 415
+    assert response.headers["content-type"].startswith("application/problem+json")
+    vendor_json = await client.post(
+        "/api/v1/targeting/preview", content=b"{}", headers={"Content-Type": "application/geo+json", **auth(key)}
+    )
+    assert vendor_json.status_code == 422  # read as JSON (as FastAPI reads */*+json), then found wanting
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/a/some-token", "GET, POST"),
+        ("OPTIONS", "/u/some-token", "GET, POST"),
+        ("PATCH", "/api/v1/residents/someone", "DELETE, GET"),
+        ("PUT", "/api/v1/residents/import", "POST"),  # the concrete path, not the {ref} template behind it
+        ("DELETE", "/api/v1/alerts", "GET, POST"),
+    ],
+)
+async def test_405_allows_every_method_of_the_path(
+    client: httpx.AsyncClient, method: str, path: str, allow: str
+) -> None:
+    response = await client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.fixture
+async def no_redis() -> AsyncIterator[Redis]:
+    dead = Redis.from_url("redis://127.0.0.1:1", socket_connect_timeout=1)  # nothing listens on port 1
+    yield dead
+    await dead.aclose()
+
+
+async def test_redis_not_answering_is_503_with_retry_after(
+    runtime: Runtime, make_key: KeyMaker, no_redis: Redis
+) -> None:
+    key = await make_key("admin")
+    app = create_app(runtime=dataclasses.replace(runtime, redis=no_redis))  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+        outbox = await client.get("/api/v1/sandbox/outbox", headers=auth(key))
+        limited = await client.get("/a/any-token")  # the rate limit counts in Redis
+    for response in (outbox, limited):
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == str(problems.RETRY_UNAVAILABLE_SECONDS)
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_database_not_answering_is_503(runtime: Runtime, tmp_path: pathlib.Path) -> None:
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'dir' / 'db.sqlite3'}")
+    broken = dataclasses.replace(runtime, engine=engine, sessions=async_sessionmaker(engine))
+    app = create_app(runtime=broken)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+            response = await client.get("/api/v1/alerts", headers=auth("as_any-key"))  # the key lookup fails
+    finally:
+        await engine.dispose()
+    assert response.status_code == 503
+    assert response.json()["detail"] == "the database or Redis is not answering; try again shortly"
+
+
+async def test_an_empty_import_is_refused(client: httpx.AsyncClient, make_key: KeyMaker) -> None:
+    key = await make_key("residents:write")
+    for headers in ({"Content-Type": "application/x-ndjson"}, {"Content-Type": "text/csv"}, {}):
+        response = await client.post("/api/v1/residents/import", content=b"", headers={**headers, **auth(key)})
+        assert response.status_code == 422, (headers, response.text)
+    blank_line = await client.post(
+        "/api/v1/residents/import", content=b"\n", headers={"Content-Type": "application/x-ndjson", **auth(key)}
+    )
+    assert blank_line.status_code == 200 and blank_line.json()["created"] == 0
+
+
+# The document, derived from dependencies: a small app of its own, so each rule is seen alone.
+
+
+def _document(app: FastAPI) -> dict[str, Any]:
+    return openapi.complete(get_openapi(title="t", version="1", routes=app.routes), app.routes)
+
+
+def _answers(document: dict[str, Any], path: str, method: str = "get") -> dict[str, Any]:
+    responses: dict[str, Any] = document["paths"][path][method]["responses"]
+    return responses
+
+
+def test_answers_follow_what_an_operation_depends_on() -> None:
+    router = APIRouter(route_class=ApiRoute)
+
+    @router.get("/open")
+    async def open_route() -> dict[str, str]:
+        return {}
+
+    @router.get("/text/{name}")
+    async def text_path(name: str, runtime: RuntimeDep) -> dict[str, str]:
+        return {}
+
+    @router.get("/keyed/{number}", dependencies=[Depends(require(Scope.ALERTS_READ))])
+    async def keyed(number: Annotated[int, Path(ge=1)], q: Annotated[str | None, Query()] = None) -> dict[str, str]:
+        return {}
+
+    @router.post("/limited", dependencies=[Depends(rate_limit("t", "1/second"))], responses=openapi.problems(409))
+    async def limited(body: dict[str, int]) -> dict[str, str]:
+        return {}
+
+    app = FastAPI()
+    app.include_router(router)
+    document = _document(app)
+    assert set(_answers(document, "/open")) == {"200"}
+    assert set(_answers(document, "/text/{name}")) == {"200", "503"}  # a plain text path cannot fail validation
+    keyed_answers = _answers(document, "/keyed/{number}")
+    assert set(keyed_answers) == {"200", "401", "403", "422", "503"}
+    assert keyed_answers["401"]["headers"]["WWW-Authenticate"]["required"] is True
+    limited_answers = _answers(document, "/limited", "post")
+    assert set(limited_answers) == {"200", "400", "409", "415", "422", "429"}
+    assert set(limited_answers["429"]["headers"]) == {"Retry-After"}
+    for answers in (keyed_answers, limited_answers):
+        for status, answer in answers.items():
+            if status != "200":
+                assert answer["content"] == {"application/problem+json": {"schema": {"$ref": openapi.PROBLEM_REF}}}
+    keyed_q = next(p for p in document["paths"]["/keyed/{number}"]["get"]["parameters"] if p["name"] == "q")
+    assert keyed_q["allowEmptyValue"] is True
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    assert set(document["components"]["schemas"]["Problem"]["required"]) == {
+        "type",
+        "title",
+        "status",
+        "detail",
+        "errors",
+    }
+
+
+def test_the_service_document_is_complete() -> None:
+    """Every operation behind a key says 401 (with WWW-Authenticate), 403 and 503; every error answer has content;
+    the pages for people stay out."""
+    document = create_app().openapi()
+    operations = [
+        (path, method, operation) for path, item in document["paths"].items() for method, operation in item.items()
+    ]
+    keyed = [op for _, _, op in operations if op.get("security") == [{"HTTPBearer": []}]]
+    assert len(keyed) >= 20
+    for operation in keyed:
+        assert {"401", "403", "503"} <= set(operation["responses"]), operation["operationId"]
+        assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
+    for path, method, operation in operations:
+        for status, answer in operation["responses"].items():
+            if int(status) >= 400:
+                assert answer.get("content"), (method, path, status)
+    assert not any(path.startswith(("/r/", "/console")) for path in document["paths"])
+    for path in ("/healthz", "/readyz", "/metrics", "/hooks/twilio/status", "/hooks/twilio/inbound", "/api/v1/alerts"):
+        assert path in document["paths"]
+    assert document["paths"]["/api/v1/alerts/{alert_id}/deliveries"]["get"]["responses"]["404"]
