@@ -125,8 +125,9 @@ def cmd_db_upgrade(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
-    from alertsvc.security.passwords import create_user, generate_password
+    from alertsvc.security.passwords import generate_password
     from alertsvc.security.scopes import Role
+    from alertsvc.security.users import create_user
 
     password = args.password or generate_password()
 

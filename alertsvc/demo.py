@@ -3,7 +3,7 @@
 Residents get fictional contacts (555 numbers, ``example.org`` addresses, ntfy topics) that only the sandbox
 providers ever see; ``alertsvc demo`` therefore always serves with ``ALERTSVC_SANDBOX=1``. They are stored the
 way an import stores them (:func:`alertsvc.residents.service.upsert_residents`, after the same row checks), and
-the console users the way ``alertsvc users create`` makes them (:func:`alertsvc.security.passwords.ensure_user`):
+the console users the way ``alertsvc users create`` makes them (:func:`alertsvc.security.users.ensure_user`):
 this module decides what the city looks like, never how rows are written.
 
 Loading is idempotent: residents are ``demo-N``, each drawn from a seed of its own (so the city is the same however
@@ -24,8 +24,8 @@ from alertsvc.residents.importer import validation_options
 from alertsvc.residents.lookup import count_with_ref_prefix
 from alertsvc.residents.service import BATCH_SIZE, NumberedRow, upsert_residents
 from alertsvc.residents.validation import ResidentInput, RowProblem, validate_row
-from alertsvc.security.passwords import ensure_user
 from alertsvc.security.scopes import Role
+from alertsvc.security.users import ensure_user
 from alertsvc.settings import Settings
 from alertsvc.store.db import transaction
 

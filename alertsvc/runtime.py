@@ -4,6 +4,15 @@ Held on ``app.state.runtime`` for the API and passed into the arq worker's ``ctx
 engine, one Redis pool and (in the embedded default) one Redis server. On an SQLite file the dispatcher's write
 transactions go through :meth:`Runtime.write` to a writer thread with an engine of its own
 (:mod:`alertsvc.store.writer`), started at the first of them.
+
+Units of work (the convention between routers and domain packages): a router in ``web/`` or ``api/`` never opens
+a session. It calls a domain function with the Runtime, and that function owns its unit of work: it opens
+``runtime.sessions()`` to read, or ``transaction(runtime.sessions)`` (:func:`alertsvc.store.db.transaction`) to
+change something, committed when it returns and rolled back when it raises; so what a request changes is decided in
+the domain package that owns the table, in one place. It returns plain values, or rows loaded in full before its
+session closed (the factory does not expire them on commit), and nothing lazy is read afterwards. Functions that
+take an ``AsyncSession`` first are the building blocks these compose inside one transaction, for other domain
+functions, jobs and the command line; they never commit.
 """
 
 from __future__ import annotations

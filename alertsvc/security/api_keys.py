@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +18,11 @@ from alertsvc.clock import utcnow
 from alertsvc.security.audit import record
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope, parse_scopes
+from alertsvc.store.db import transaction
 from alertsvc.store.models import ApiKey
+
+if TYPE_CHECKING:
+    from alertsvc.runtime import Runtime
 
 KEY_PREFIX = "as_"
 
@@ -58,3 +63,21 @@ async def revoke_key(session: AsyncSession, name: str, actor: str) -> bool:
     key.revoked_at = utcnow()
     await record(session, actor, "api_key.revoke", "api_key", str(key.id), {"name": name})
     return True
+
+
+async def list_api_keys(runtime: Runtime) -> list[ApiKey]:
+    """Every key, the ones in use first, by name (values are never stored, so none is shown)."""
+    async with runtime.sessions() as session:
+        return list(await session.scalars(select(ApiKey).order_by(ApiKey.revoked_at.is_not(None), ApiKey.name)))
+
+
+async def add_api_key(runtime: Runtime, name: str, scopes: frozenset[Scope], actor: str) -> str:
+    """:func:`create_key` as one unit of work (the console's admin page); ValueError says what is wrong."""
+    async with transaction(runtime.sessions) as session:
+        return await create_key(session, name, scopes, actor)
+
+
+async def revoke_api_key(runtime: Runtime, name: str, actor: str) -> bool:
+    """:func:`revoke_key` as one unit of work; True if the key was in use until now."""
+    async with transaction(runtime.sessions) as session:
+        return await revoke_key(session, name, actor)

@@ -6,12 +6,17 @@ transaction as the change they describe, so the log can never disagree with what
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.store.models import AuditEvent
+
+if TYPE_CHECKING:
+    from alertsvc.runtime import Runtime
+
+PAGE = 100
 
 
 async def record(
@@ -36,3 +41,12 @@ async def events_for(session: AsyncSession, subject_type: str, subject_id: str) 
         .order_by(AuditEvent.id)
     )
     return list(result)
+
+
+async def audit_page(runtime: Runtime, before: int | None = None, limit: int = PAGE) -> list[AuditEvent]:
+    """Audit events, newest first, ``limit`` at a time (``before``: the smallest id already shown)."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    async with runtime.sessions() as session:
+        return list(await session.scalars(query))

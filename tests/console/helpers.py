@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 
 from alertsvc.runtime import Runtime
-from alertsvc.security.passwords import create_user
 from alertsvc.security.scopes import Role
+from alertsvc.security.users import create_user
 from tests.factories import SQUARE
 
 PASSWORD = "correct horse battery staple"

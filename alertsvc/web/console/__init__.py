@@ -1,7 +1,7 @@
 """The dispatcher console under ``/console/``: server-rendered pages (Jinja2) with as little JavaScript as each
 page needs, and every page usable without it.
 
-Sign-in with signed session cookies and lock-out (:mod:`alertsvc.web.console.accounts`,
+Sign-in with signed session cookies and lock-out (:mod:`alertsvc.security.users`,
 :mod:`alertsvc.security.sessions`), CSRF on every form (:mod:`alertsvc.security.csrf`), composing through the
 API's own validation and lifecycle (:mod:`alertsvc.web.console.drafting`), approval by a second person, the live
 view of a sent alert (:mod:`alertsvc.tracking.live`), and admin pages. ``app.py`` includes :data:`router` and

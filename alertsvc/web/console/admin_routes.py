@@ -10,12 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alertsvc.api.deps import RuntimeDep
 from alertsvc.dispatch.outbox import read_outbox
-from alertsvc.security.api_keys import create_key, revoke_key
-from alertsvc.security.passwords import create_user, generate_password
+from alertsvc.security import users as accounts
+from alertsvc.security.api_keys import add_api_key, list_api_keys, revoke_api_key
+from alertsvc.security.audit import audit_page
+from alertsvc.security.passwords import generate_password
 from alertsvc.security.scopes import Role, Scope
 from alertsvc.web.console.deps import Admin, CsrfChecked
 from alertsvc.web.console.pages import render
-from alertsvc.web.console.queries import audit_page, list_api_keys, list_users, set_user_active
 from alertsvc.web.console.route import ConsoleForbidden, ConsoleRoute
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -25,14 +26,12 @@ SCOPES = [scope.value for scope in Scope]
 
 @router.get("/audit", response_class=HTMLResponse)
 async def audit(request: Request, runtime: RuntimeDep, _user: Admin, before: int | None = None) -> Response:
-    async with runtime.sessions() as session:
-        events = await audit_page(session, before)
+    events = await audit_page(runtime, before)
     return render(request, "audit.html", {"events": events})
 
 
 async def _users_page(request: Request, runtime: RuntimeDep, status_code: int = 200, **extra: object) -> Response:
-    async with runtime.sessions() as session:
-        users = await list_users(session)
+    users = await accounts.list_users(runtime)
     return render(request, "users.html", {"users": users, "roles": ROLES, **extra}, status_code)
 
 
@@ -55,8 +54,7 @@ async def add_user(
         return await _users_page(request, runtime, 422, error="Choose a role.", email=email)
     password = generate_password()
     try:
-        async with runtime.sessions() as session, session.begin():
-            await create_user(session, email, Role(role), password, user.principal.name)
+        await accounts.add_user(runtime, email, Role(role), password, user.principal.name)
     except ValueError as exc:
         return await _users_page(request, runtime, 422, error=str(exc), email=email)
     return await _users_page(request, runtime, created_email=email.strip(), created_password=password)
@@ -72,14 +70,12 @@ async def set_active(
 ) -> Response:
     if user_id == user.id:
         raise ConsoleForbidden("You cannot deactivate yourself.", 409)
-    async with runtime.sessions() as session, session.begin():
-        await set_user_active(session, user_id, active == "yes", user.principal.name)
+    await accounts.set_user_active(runtime, user_id, active == "yes", user.principal.name)
     return RedirectResponse("/console/users", status_code=303)
 
 
 async def _keys_page(request: Request, runtime: RuntimeDep, status_code: int = 200, **extra: object) -> Response:
-    async with runtime.sessions() as session:
-        keys = await list_api_keys(session)
+    keys = await list_api_keys(runtime)
     return render(request, "keys.html", {"keys": keys, "scopes": SCOPES, **extra}, status_code)
 
 
@@ -97,8 +93,7 @@ async def add_key(request: Request, runtime: RuntimeDep, user: Admin, _csrf: Csr
     if not chosen:
         return await _keys_page(request, runtime, 422, error="Choose at least one scope.", name=name)
     try:
-        async with runtime.sessions() as session, session.begin():
-            plain = await create_key(session, name, frozenset(Scope(s) for s in chosen), user.principal.name)
+        plain = await add_api_key(runtime, name, frozenset(Scope(s) for s in chosen), user.principal.name)
     except ValueError as exc:
         return await _keys_page(request, runtime, 422, error=str(exc), name=name)
     return await _keys_page(request, runtime, created_name=name, created_key=plain)
@@ -106,8 +101,7 @@ async def add_key(request: Request, runtime: RuntimeDep, user: Admin, _csrf: Csr
 
 @router.post("/keys/{name}/revoke")
 async def revoke(name: str, runtime: RuntimeDep, user: Admin, _csrf: CsrfChecked) -> Response:
-    async with runtime.sessions() as session, session.begin():
-        await revoke_key(session, name, user.principal.name)
+    await revoke_api_key(runtime, name, user.principal.name)
     return RedirectResponse("/console/keys", status_code=303)
 
 

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alertsvc.api.deps import RuntimeDep
-from alertsvc.clock import utcnow
 from alertsvc.security.ratelimit import rate_limit
-from alertsvc.web.console.accounts import LoginOutcome, authenticate
+from alertsvc.security.users import sign_in
 from alertsvc.web.console.deps import CsrfChecked, SessionCookie
 from alertsvc.web.console.pages import render
 from alertsvc.web.console.route import ConsoleRoute
@@ -45,13 +44,9 @@ async def login(
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=500)] = HOME,
 ) -> Response:
-    settings = runtime.settings
-    async with runtime.sessions() as db, db.begin():
-        result = await authenticate(
-            db, email, password, utcnow(), settings.login_max_failures, settings.login_lock_minutes
-        )
-    if result.outcome is LoginOutcome.OK and result.user is not None:
-        request.state.console_session = session.signed_in(result.user.id, time.time())
+    account = await sign_in(runtime, email, password)
+    if account is not None:
+        request.state.console_session = session.signed_in(account.id, time.time())
         return RedirectResponse(safe_next(next), status_code=303)
     context = {"next": safe_next(next), "email": email, "error": LOGIN_FAILED}
     return render(request, "login.html", context, status_code=401)

@@ -1,4 +1,4 @@
-"""Console request dependencies: the session, the signed-in user, their role, and the CSRF check.
+"""Console request dependencies: the session cookie, the signed-in user, their role, and the CSRF check.
 
 ``CsrfChecked`` is declared by every POST route of the console (a test walks the routes to make sure), and
 ``CurrentUser`` by every page but the sign-in form.
@@ -16,8 +16,8 @@ from alertsvc.security import csrf
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Role
 from alertsvc.security.sessions import COOKIE_NAME, ConsoleSession, fresh_session
+from alertsvc.security.users import active_account
 from alertsvc.web.console import i18n
-from alertsvc.web.console.accounts import active_user, principal_for
 from alertsvc.web.console.route import ConsoleForbidden, LoginRequired, codec_for
 
 
@@ -64,12 +64,11 @@ async def current_user(request: Request, runtime: RuntimeDep, session: SessionCo
     """The signed-in, still active user; otherwise :class:`LoginRequired` (a redirect to the sign-in form)."""
     if session.user_id is None:
         raise LoginRequired(_next_path(request), _wants_json(request))
-    async with runtime.sessions() as db:
-        user = await active_user(db, session.user_id)
-    if user is None:
+    account = await active_account(runtime, session.user_id)
+    if account is None:
         request.state.console_session = session.signed_out()
         raise LoginRequired(_next_path(request), _wants_json(request))
-    found = ConsoleUser(id=user.id, email=user.email, role=Role(user.role), principal=principal_for(user))
+    found = ConsoleUser(id=account.id, email=account.email, role=account.role, principal=account.principal)
     request.state.console_user = found
     return found
 
