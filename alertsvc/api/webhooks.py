@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field
 
-from alertsvc.api.deps import RuntimeDep, SessionDep, require
+from alertsvc.api.deps import RuntimeDep, require
 from alertsvc.api.openapi import problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
@@ -55,13 +55,9 @@ def _out(hook: WebhookInfo) -> WebhookOut:
         (422, "Not valid: an unknown event type, or a URL that is not http(s) or resolves to a non-public address.")
     ),
 )
-async def create_webhook(
-    body: WebhookIn, runtime: RuntimeDep, session: SessionDep, principal: Reader
-) -> WebhookCreated:
+async def create_webhook(body: WebhookIn, runtime: RuntimeDep, principal: Reader) -> WebhookCreated:
     try:
-        created = await registry.register(
-            session, principal.name, body.url, body.events, allow_private=runtime.settings.webhook_allow_private
-        )
+        created = await registry.register(runtime, principal.name, body.url, body.events)
     except UnknownEventTypes as exc:
         raise Problem(422, "unknown event type", [{"loc": ["body", "events"], "msg": str(exc)}]) from None
     except WebhookUrlError as exc:
@@ -70,8 +66,8 @@ async def create_webhook(
 
 
 @router.get("", response_model=list[WebhookOut], summary="This API key's webhooks")
-async def list_webhooks(session: SessionDep, principal: Reader) -> list[WebhookOut]:
-    return [_out(hook) for hook in await registry.list_for(session, principal.name)]
+async def list_webhooks(runtime: RuntimeDep, principal: Reader) -> list[WebhookOut]:
+    return [_out(hook) for hook in await registry.list_for(runtime, principal.name)]
 
 
 @router.delete(
@@ -81,10 +77,10 @@ async def list_webhooks(session: SessionDep, principal: Reader) -> list[WebhookO
     responses=problems((404, "This API key has no webhook with that id.")),
 )
 async def delete_webhook(
-    webhook_id: Annotated[int, Path(ge=1, le=MAX_ID)], session: SessionDep, principal: Reader
+    webhook_id: Annotated[int, Path(ge=1, le=MAX_ID)], runtime: RuntimeDep, principal: Reader
 ) -> Response:
     try:
-        await registry.delete(session, principal.name, webhook_id)
+        await registry.delete(runtime, principal.name, webhook_id)
     except WebhookNotFound:
         raise Problem(404, "no webhook with that id") from None
     return Response(status_code=204)

@@ -1,8 +1,8 @@
 """The ``webhook_pump`` job: every two seconds (arq cron, ``unique``), send the webhook events that are due.
 
 The job is dispatch's (it runs on the worker, with the worker's runtime); what sending means is webhooks'
-(:func:`alertsvc.webhooks.sender.send_due`), given the session factory and the setting it needs, so that the
-import goes one way only: dispatch calls webhooks.
+(:func:`alertsvc.webhooks.sender.send_due`), given the worker's runtime, so that the import goes one way only:
+dispatch calls webhooks.
 """
 
 from __future__ import annotations
@@ -16,4 +16,4 @@ from alertsvc.webhooks.sender import send_due
 async def webhook_pump(ctx: dict[str, Any]) -> dict[str, int]:
     """Counts of events ``sent``, to ``retry`` and ``failed`` in this run (arq keeps them as the job's result)."""
     app: WorkerContext = ctx["app"]
-    return await send_due(app.runtime.sessions, allow_private=app.settings.webhook_allow_private)
+    return await send_due(app.runtime)

@@ -1,9 +1,9 @@
 """Sending due webhook events: claim them, post each signed with a timeout and no session held, record the outcome.
 
 Dispatch's ``webhook_pump`` job (:mod:`alertsvc.dispatch.webhook_pump`, every two seconds on one worker) calls
-:func:`send_due` with what it needs as arguments: the session factory, whether private addresses are allowed and,
-if the caller has one, an HTTP client. Webhooks therefore never import dispatch; the backoff both share lives in
-the leaf :mod:`alertsvc.backoff`.
+:func:`send_due` with the :class:`~alertsvc.runtime.Runtime` (its sessions and settings) and, if the caller has
+one, an HTTP client; each step owns its own transaction (the convention in :mod:`alertsvc.runtime`). Webhooks
+therefore never import dispatch; the backoff both share lives in the leaf :mod:`alertsvc.backoff`.
 
 An event is claimed with a guarded update that pushes it past a lease (a worker that dies leaves it due again
 after the lease), sent, and recorded: delivered, retried later (exponential backoff with jitter), or given up
@@ -31,6 +31,8 @@ from alertsvc.webhooks.targets import WebhookUrlError, check_url
 
 if TYPE_CHECKING:
     import httpx
+
+    from alertsvc.runtime import Runtime
 
 MAX_ATTEMPTS = 12
 BATCH = 100
@@ -121,14 +123,14 @@ async def record_results(
     return counts
 
 
-async def send_due(
-    sessions: async_sessionmaker[AsyncSession], *, allow_private: bool, client: httpx.AsyncClient | None = None
-) -> dict[str, int]:
+async def send_due(runtime: Runtime, client: httpx.AsyncClient | None = None) -> dict[str, int]:
     """Claim, send and record one batch of due events; counts of ``sent``, ``retry`` and ``failed``.
 
     Without ``client`` one is made for the batch (timeouts, no redirects: a redirect could lead to a private
-    address the URL check never saw), and only when an event is due.
+    address the URL check never saw), and only when an event is due. Private addresses are sent to only under
+    ``webhook_allow_private``.
     """
+    sessions, allow_private = runtime.sessions, runtime.settings.webhook_allow_private
     claimed = await claim_due(sessions, utcnow())
     if not claimed:
         return {"sent": 0, "retry": 0, "failed": 0}

@@ -38,8 +38,9 @@ class Receiver:
 
 async def _hook_with_event(runtime: Runtime, url: str = URL) -> tuple[int, str]:
     """A webhook for ``url`` with one pending event; its id and secret."""
+    runtime.settings.webhook_allow_private = True
+    created = await registry.register(runtime, "key-a", url, [ALERT_STATE])
     async with runtime.sessions() as session, session.begin():
-        created = await registry.register(session, "key-a", url, [ALERT_STATE], allow_private=True)
         assert await emit(session, ALERT_STATE, {"alert_id": "a-1", "state": "sent"}) == 1
     return created.webhook.id, created.secret
 
@@ -53,7 +54,8 @@ async def _event(runtime: Runtime) -> WebhookEvent:
 
 async def _send(runtime: Runtime, client: httpx.AsyncClient, allow_private: bool = True) -> tuple[int, int, int]:
     """One run of the sender: how many events were sent, are to be retried, failed."""
-    counts = await send_due(runtime.sessions, allow_private=allow_private, client=client)
+    runtime.settings.webhook_allow_private = allow_private
+    counts = await send_due(runtime, client)
     return counts["sent"], counts["retry"], counts["failed"]
 
 
@@ -118,8 +120,7 @@ async def test_the_url_is_checked_again_before_sending(runtime: Runtime) -> None
 
 async def test_events_of_a_removed_webhook_are_not_sent(runtime: Runtime) -> None:
     hook_id, _ = await _hook_with_event(runtime)
-    async with runtime.sessions() as session, session.begin():
-        await registry.delete(session, "key-a", hook_id)
+    await registry.delete(runtime, "key-a", hook_id)
     receiver = Receiver()
     async with receiver.client() as client:
         assert await _send(runtime, client) == (0, 0, 0)
