@@ -18,8 +18,12 @@ Why these choices:
 * Circles are great-circle discs (haversine, :data:`EARTH_RADIUS_KM`) computed in numpy. A point computed to
   lie exactly on the circle may come out a few ulps further, so :data:`CIRCLE_TOLERANCE_KM` (1 mm) errs on
   the side of warning the resident.
-* Polygon edges are straight lines in (lat, lon), the usual reading of a CAP polygon. Areas crossing the
-  antimeridian are not supported (the design does not require them).
+* Polygon edges are straight lines in (lat, lon), the usual reading of a CAP polygon, taken the short way
+  round: an edge whose longitudes differ by more than 180 degrees crosses the antimeridian. Such a polygon is
+  tested as its pieces (:meth:`~alertsvc.geo.areas.PolygonArea.pieces`, the copies of the unwrapped ring that
+  reach each side of the map), each with its own box, so both sides are found and the far side never is. A
+  circle's test is periodic in longitude already; its box is split at the meridian instead (:func:`area_boxes`).
+  The SQL prefilter therefore never sees a longitude outside -180..180.
 
 Latitude always comes first in this module's signatures and shapely, whose x is longitude, is only called
 here. Call ``contains(lats=..., lons=...)`` by keyword where the arrays come from far away.
@@ -98,16 +102,43 @@ def _padded(box: tuple[float, float, float, float], pad: float = BBOX_PAD_DEG) -
     )
 
 
-def area_bbox(area: Area) -> BBox:
-    """A box holding every point :meth:`TargetArea.contains` accepts for ``area`` (padded, never smaller).
+def _on_map(min_lon: float, max_lon: float) -> list[tuple[float, float]]:
+    """The parts of the longitude range ``min_lon..max_lon`` (continuous, past +-180 near the antimeridian,
+    less than a turn wide) on the map's -180..180, each as (low, high); edges included, so a range that only
+    touches +-180 also gets the same meridian under its other name."""
+    parts = []
+    for turns in (-1, 0, 1):
+        low, high = min_lon + 360.0 * turns, max_lon + 360.0 * turns
+        if low <= 180.0 and high >= -180.0:
+            parts.append((max(-180.0, low), min(180.0, high)))
+    return parts
 
-    A circle's box is computed for the radius plus :data:`CIRCLE_TOLERANCE_KM`, since that is what the exact
-    test accepts.
+
+def area_boxes(area: Area) -> list[BBox]:
+    """Boxes holding every point :meth:`TargetArea.contains` accepts for ``area`` (padded, never smaller).
+
+    One box, unless the area reaches across (or up to) the antimeridian: then one on each side. A circle's
+    boxes are computed for the radius plus :data:`CIRCLE_TOLERANCE_KM`, since that is what the exact test
+    accepts.
     """
     if isinstance(area, CircleArea):
         widened = CircleArea(center=area.center, radius_km=area.radius_km + CIRCLE_TOLERANCE_KM)
-        return _padded(widened.bbox())
-    return _padded(area.bbox())
+        min_lat, min_lon, max_lat, max_lon = widened.bbox()
+        return [_padded((min_lat, low, max_lat, high)) for low, high in _on_map(min_lon, max_lon)]
+    return [_piece_box(piece) for piece in area.pieces()]
+
+
+def _piece_box(piece: Any) -> BBox:
+    """The box of one polygon piece, on the map (a piece may run past +-180, where nobody is)."""
+    min_lon, min_lat, max_lon, max_lat = piece.bounds
+    return _padded((min_lat, max(-180.0, min_lon), max_lat, min(180.0, max_lon)))
+
+
+def _mask(boxes: Sequence[BBox], lats: FloatArray, lons: FloatArray) -> BoolArray:
+    mask = boxes[0].mask(lats, lons)
+    for box in boxes[1:]:
+        mask |= box.mask(lats, lons)
+    return mask
 
 
 def _box_areas(boxes: FloatArray) -> FloatArray:
@@ -176,21 +207,35 @@ def merge_boxes(boxes: Iterable[BBox], max_boxes: int = DEFAULT_MAX_BOXES) -> li
 
 @dataclass(frozen=True, slots=True)
 class _PolygonTest:
-    """One polygon, prepared once (shapely builds its edge index on the first query)."""
+    """One polygon: each piece prepared once (shapely builds its edge index on the first query), with its box.
 
-    box: BBox
-    geometry: Any
+    Nearly every polygon is one piece; one across the antimeridian has a piece on each side of it.
+    """
+
+    boxes: tuple[BBox, ...]
+    geometries: tuple[Any, ...]
 
     def contains(self, lats: FloatArray, lons: FloatArray) -> BoolArray:
-        result: BoolArray = shapely.intersects_xy(self.geometry, lons, lats)  # shapely: x=lon, y=lat
-        return result
+        if len(self.geometries) == 1:  # the caller has already kept only the points in the one box
+            result: BoolArray = shapely.intersects_xy(self.geometries[0], lons, lats)  # shapely: x=lon, y=lat
+            return result
+        inside = np.zeros(lats.shape, dtype=np.bool_)
+        for box, geometry in zip(self.boxes, self.geometries, strict=True):
+            candidates = np.flatnonzero(~inside & box.mask(lats, lons))
+            if candidates.size:
+                inside[candidates] = shapely.intersects_xy(geometry, lons[candidates], lats[candidates])
+        return inside
 
 
 @dataclass(frozen=True, slots=True)
 class _CircleTest:
-    """One great-circle disc, compared in haversine space: no arcsin or sqrt per point."""
+    """One great-circle disc, compared in haversine space: no arcsin or sqrt per point.
 
-    box: BBox
+    The haversine only sees ``sin`` of half the longitude difference, the same a whole turn apart, so a disc
+    across the antimeridian needs nothing here; only its boxes are split (:func:`area_boxes`).
+    """
+
+    boxes: tuple[BBox, ...]
     lat_rad: float
     lon_rad: float
     cos_lat: float
@@ -206,18 +251,20 @@ class _CircleTest:
 
 
 def _compile(area: Area) -> _PolygonTest | _CircleTest:
-    box = area_bbox(area)
+    boxes = tuple(area_boxes(area))
     if isinstance(area, CircleArea):
         lat_rad = math.radians(area.center.lat)
         half_angle = (area.radius_km + CIRCLE_TOLERANCE_KM) / EARTH_RADIUS_KM / 2
         # haversine(d) = sin²(d / 2R) rises monotonically up to the antipode (d / R = pi)
         max_hav = 1.0 if half_angle >= math.pi / 2 else math.sin(half_angle) ** 2
-        return _CircleTest(box, lat_rad, math.radians(area.center.lon), math.cos(lat_rad), max_hav)
-    geometry = area.to_shapely()
-    shapely.prepare(geometry)
-    # the first point query builds GEOS's edge index; do it now, not inside the first chunk
-    shapely.intersects_xy(geometry, area.points[0].lon, area.points[0].lat)
-    return _PolygonTest(box, geometry)
+        return _CircleTest(boxes, lat_rad, math.radians(area.center.lon), math.cos(lat_rad), max_hav)
+    geometries = tuple(area.pieces())
+    for geometry in geometries:
+        shapely.prepare(geometry)
+        # the first point query builds GEOS's edge index; do it now, not inside the first chunk
+        x, y = geometry.exterior.coords[0]
+        shapely.intersects_xy(geometry, x, y)
+    return _PolygonTest(boxes, geometries)
 
 
 def _coords(values: npt.ArrayLike, name: str) -> FloatArray:
@@ -268,7 +315,7 @@ class TargetArea:
         Anyone :meth:`contains` accepts lies in at least one box. An empty target gives no boxes, which must
         select nobody.
         """
-        return merge_boxes((test.box for test in self._tests), max_boxes)
+        return merge_boxes((box for test in self._tests for box in test.boxes), max_boxes)
 
     def contains(self, lats: npt.ArrayLike, lons: npt.ArrayLike) -> BoolArray:
         """For each resident, whether ``(lats[i], lons[i])`` is inside or on the boundary of any area.
@@ -279,7 +326,7 @@ class TargetArea:
         lat, lon = _coordinate_arrays(lats, lons)
         inside = np.zeros(lat.shape, dtype=np.bool_)
         for test in self._tests:
-            candidates = np.flatnonzero(~inside & test.box.mask(lat, lon))
+            candidates = np.flatnonzero(~inside & _mask(test.boxes, lat, lon))
             if candidates.size:
                 inside[candidates] = test.contains(lat[candidates], lon[candidates])
         return inside
@@ -293,7 +340,7 @@ class TargetArea:
         lat, lon = _coordinate_arrays(lats, lons)
         result = np.zeros((lat.size, len(self._tests)), dtype=np.bool_)
         for column, test in enumerate(self._tests):
-            candidates = np.flatnonzero(test.box.mask(lat, lon))
+            candidates = np.flatnonzero(_mask(test.boxes, lat, lon))
             if candidates.size:
                 result[candidates, column] = test.contains(lat[candidates], lon[candidates])
         return result

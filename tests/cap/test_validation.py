@@ -78,6 +78,12 @@ def test_field_error_path() -> None:
         (documents.BOWTIE, "polygon is self-intersecting"),
         ("-73.6 45.5", "'-73.6' is not a 'lat,lon' pair"),
         ("", "polygon is empty"),
+        ("80,0 80,120 80,-120 80,0", "polygon goes round a pole"),  # each step 120 degrees, the same way
+        ("0,179 1,-179 0,-179 1,179 0,179", "polygon is self-intersecting near 0.5,180 (lat,lon)"),  # across 180
+        (
+            "0,0 0,170 0,-20 0,10 1,10 1,-20 1,170 1,0 0,0",  # a strip 370 degrees long, east then back
+            "polygon spans more than 360 degrees of longitude",
+        ),
     ],
 )
 def test_polygon_rules_with_their_path(polygon: str, reason: str) -> None:

@@ -2,11 +2,14 @@
 
 Deliberately plain: a ray-casting point-in-polygon test with explicit on-edge and on-vertex handling, exact
 (Fraction) arithmetic whenever floating point could get a sign wrong, and a textbook haversine. Slow, but
-easy to check by eye.
+easy to check by eye. Polygons across the 180th meridian are unwrapped in exact arithmetic (never with the
+production code's helpers), and the haversine needs nothing for them: it only sees the sine of half the
+longitude difference, which is the same a whole turn apart.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Sequence
@@ -84,3 +87,78 @@ def destination(lat: float, lon: float, bearing_deg: float, distance_km: float) 
         math.sin(theta) * math.sin(delta) * math.cos(phi1), math.cos(delta) - math.sin(phi1) * sin_phi2
     )
     return math.degrees(phi2), (math.degrees(lam2) + 540.0) % 360.0 - 180.0
+
+
+# --- The antimeridian -------------------------------------------------------------------------------------------
+#
+# The rule being checked: an edge whose two longitudes differ by more than 180 degrees does not run the long way
+# round the globe but crosses the 180th meridian (CAP never draws one edge across more than half the globe).
+# The oracle "unwraps" such a ring in exact arithmetic, moving longitudes by whole turns so that the edges are
+# the short ones, and then asks whether any copy of the point, a whole number of turns away, is in that ring.
+
+TURN = 360  # degrees
+
+
+def crosses_antimeridian(ring: Sequence[LatLonPair]) -> bool:
+    """Whether some edge of the ring jumps by more than 180 degrees of longitude (compared exactly)."""
+    return any(abs(Fraction(b[1]) - Fraction(a[1])) > 180 for a, b in itertools.pairwise(ring))
+
+
+ExactPair = tuple[Fraction, Fraction]
+
+
+def unwrapped_ring(ring: Sequence[LatLonPair]) -> list[ExactPair] | None:
+    """The ring with each edge's longitude step taken the short way (a step of more than 180 degrees becomes one
+    of less than 180 the other way), exactly, from the first vertex as written; None when the result does not
+    close (the ring goes round a pole) or spans more than a turn (it would overlap itself on the globe)."""
+    lat0, lon0 = ring[0]
+    out: list[ExactPair] = [(Fraction(lat0), Fraction(lon0))]
+    for (_, a), (lat, b) in itertools.pairwise(ring):
+        step = Fraction(b) - Fraction(a)
+        if step > 180:
+            step -= TURN
+        elif step < -180:
+            step += TURN
+        out.append((Fraction(lat), out[-1][1] + step))
+    lons = [lon for _, lon in out]
+    if out[-1] != out[0] or max(lons) - min(lons) > TURN:
+        return None
+    return out
+
+
+def _as_floats(values: Sequence[Fraction]) -> list[float] | None:
+    """The values as floats when every one is exactly a float (then the float ray-casting is as exact, and much
+    faster); None otherwise."""
+    floats = [float(value) for value in values]
+    return floats if all(f == v for f, v in zip(floats, values, strict=True)) else None
+
+
+@functools.lru_cache(maxsize=64)
+def _globe_ring(ring: tuple[LatLonPair, ...]) -> tuple[list[ExactPair], list[LatLonPair] | None]:
+    unwrapped = unwrapped_ring(ring)
+    assert unwrapped is not None, "the ring goes round a pole: no polygon on the globe to test against"
+    lats = _as_floats([lat for lat, _ in unwrapped])
+    lons = _as_floats([lon for _, lon in unwrapped])
+    floats = list(zip(lats, lons, strict=True)) if lats is not None and lons is not None else None
+    return unwrapped, floats
+
+
+def point_in_polygon_on_globe(point: LatLonPair, ring: Sequence[LatLonPair]) -> bool:
+    """Inside or on the boundary of the polygon drawn by ``ring`` on the globe, where longitudes a whole turn
+    apart are the same meridian (so -180 and 180 are one line). The ring must unwrap (see above)."""
+    unwrapped, floats = _globe_ring(tuple((float(lat), float(lon)) for lat, lon in ring))
+    low = min(lon for _, lon in unwrapped)
+    high = max(lon for _, lon in unwrapped)
+    lat, lon = Fraction(point[0]), Fraction(point[1])
+    for turns in range(-2, 3):
+        shifted = lon + turns * TURN
+        if not low <= shifted <= high:
+            continue
+        exact_point = _as_floats([lat, shifted])
+        if floats is not None and exact_point is not None:
+            inside = point_in_ring((exact_point[0], exact_point[1]), floats)
+        else:
+            inside = point_in_ring((lat, shifted), unwrapped)  # type: ignore[arg-type]
+        if inside:
+            return True
+    return False

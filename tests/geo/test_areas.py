@@ -130,3 +130,35 @@ def test_latlon_refuses_out_of_range() -> None:
     with pytest.raises(AreaError, match=r"longitude -180\.5"):
         LatLon(lat=0.0, lon=-180.5)
     assert LatLon(lat=90.0, lon=-180.0).lat == 90.0
+
+
+def test_polygon_across_the_meridian_is_unwrapped_not_repaired() -> None:
+    text = "10,179 10,-179 11,-179 11,179 10,179"
+    polygon = parse_cap_polygon(text)
+    assert polygon.crosses_antimeridian
+    assert polygon_to_cap(polygon) == text  # kept as written
+    assert polygon.bbox() == (10.0, 179.0, 11.0, 181.0)
+    east, west = sorted(polygon.pieces(), key=lambda piece: piece.bounds[0], reverse=True)
+    assert east.bounds == (179.0, 10.0, 181.0, 11.0) and west.bounds == (-181.0, 10.0, -179.0, 11.0)
+    assert east.area == west.area == 2.0  # the same polygon, a turn apart: no vertex added or moved
+    shape = polygon.to_shapely()  # for the map: cut at +-180
+    assert shape.geom_type == "MultiPolygon" and shape.area == 2.0
+    assert shape.bounds == (-180.0, 10.0, 180.0, 11.0)
+
+
+def test_polygon_not_across_the_meridian_is_unchanged() -> None:
+    polygon = parse_cap_polygon(GOOD_POLYGON)
+    assert not polygon.crosses_antimeridian
+    (piece,) = polygon.pieces()
+    assert piece.equals_exact(polygon.to_shapely(), 0.0)
+    assert list(piece.exterior.coords) == [(p.lon, p.lat) for p in polygon.points]
+
+
+def test_geojson_ring_across_the_meridian() -> None:
+    polygon = polygon_from_geojson_ring([[179.0, 10.0], [-179.0, 10.0], [-179.0, 11.0], [179.0, 10.0]])
+    assert polygon.crosses_antimeridian and len(polygon.pieces()) == 2
+
+
+def test_circle_box_runs_past_the_meridian() -> None:
+    min_lat, min_lon, max_lat, max_lon = parse_cap_circle("10,179.9 50").bbox()
+    assert min_lon < 179.9 < 180 < max_lon < 180.5 and min_lat < 10 < max_lat

@@ -169,3 +169,67 @@ def test_prefilter_keeps_boundary_residents() -> None:
     assert target.contains(lats, lons).all()
     assert bbox_prefilter_mask(bbox_filter_params(target), lats, lons).all()
     assert bbox_prefilter_mask(target.bboxes(max_boxes=1), lats, lons).all()
+
+
+# --- Across the 180th meridian: the issue's examples, checked by eye ---------------------------------------------
+
+DATE_LINE_BOX = "10,179 10,-179 11,-179 11,179 10,179"  # 2 degrees wide, straddling the meridian
+
+
+def test_polygon_across_the_meridian_reaches_both_sides_and_not_the_wrong_side() -> None:
+    polygon = parse_cap_polygon(DATE_LINE_BOX)
+    assert polygon.crosses_antimeridian
+    target = TargetArea([polygon])
+    assert inside(target, (10.5, 179.5), (10.5, -179.5), (10.5, 0.0)) == [True, True, False]
+    assert inside(target, (10.5, 180.0), (10.5, -180.0), (10.0, -179.0), (11.0, 179.5)) == [True] * 4  # boundary
+    assert inside(target, (10.5, 178.99), (10.5, -178.99), (9.99, 180.0), (10.5, 90.0)) == [False] * 4
+    boxes = sorted(target.bboxes())
+    assert len(boxes) == 2
+    assert boxes[0].min_lon == -180.0 and boxes[0].max_lon == pytest.approx(-179.0)
+    assert boxes[1].min_lon == pytest.approx(179.0) and boxes[1].max_lon == 180.0
+    lats, lons = np.array([10.5, 10.5, 10.5]), np.array([179.5, -179.5, 0.0])
+    assert bbox_prefilter_mask(bbox_filter_params(target), lats, lons).tolist() == [True, True, False]
+
+
+def test_the_same_polygon_written_from_the_other_side() -> None:
+    east_first = parse_cap_polygon("10,-179 10,179 11,179 11,-179 10,-179")
+    assert east_first.bbox() == (10.0, -181.0, 11.0, -179.0)  # unwrapped from where it was written
+    assert inside(TargetArea([east_first]), (10.5, 179.5), (10.5, -179.5), (10.5, 0.0)) == [True, True, False]
+
+
+def test_circle_near_the_meridian_reaches_across() -> None:
+    target = TargetArea([parse_cap_circle("10,179.9 50")])
+    assert haversine_km(10, 179.9, 10, -179.8) < 50
+    assert inside(target, (10.0, -179.8), (10.0, 179.5), (10.0, 0.0), (10.0, -179.0)) == [True, True, False, False]
+    assert len(target.bboxes()) == 2
+    lats, lons = np.array([10.0, 10.0]), np.array([-179.8, 179.5])
+    assert bbox_prefilter_mask(bbox_filter_params(target), lats, lons).all()
+
+
+def test_circle_centred_on_the_meridian_written_either_way() -> None:
+    for written in ("0,180 20", "0,-180 20"):
+        target = TargetArea([parse_cap_circle(written)])
+        assert inside(target, (0.0, 179.9), (0.0, -179.9), (0.0, 179.0)) == [True, True, False], written
+
+
+def test_touching_the_meridian_reaches_its_other_name() -> None:
+    """-180 and 180 are one meridian: a polygon up to 180 holds a resident stored at -180 on its edge."""
+    target = TargetArea([square(10.0, 179.0, 1.0)])  # lon 179..180, not crossing
+    assert not target.areas[0].crosses_antimeridian  # type: ignore[union-attr]
+    assert inside(target, (10.5, 180.0), (10.5, -180.0), (10.5, -179.999)) == [True, True, False]
+
+
+def test_a_step_of_exactly_half_a_turn_is_not_a_crossing() -> None:
+    band = parse_cap_polygon("0,-90 0,90 1,90 1,-90 0,-90")
+    assert not band.crosses_antimeridian
+    assert inside(TargetArea([band]), (0.5, 0.0), (0.5, 180.0)) == [True, False]
+
+
+def test_wide_crossing_polygon_far_from_the_meridian() -> None:
+    """A Pacific-wide area, 120E to 70W: vertices 110 degrees from the meridian, shifted by a turn."""
+    pacific = parse_cap_polygon("-40,120 -40,-70 50,-70 50,120 -40,120")
+    target = TargetArea([pacific])
+    assert inside(target, (0.0, 150.0), (0.0, -150.0), (0.0, 180.0), (0.0, 0.0), (0.0, 100.0), (0.0, -60.0)) == [
+        True, True, True, False, False, False
+    ]  # fmt: skip
+    assert inside(target, (50.0, 120.0), (50.0, -70.0), (-40.0, 180.0)) == [True, True, True]  # corners, edge

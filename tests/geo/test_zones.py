@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import shapely
 
-from alertsvc.geo.areas import AreaError, LatLon
+from alertsvc.geo.areas import AreaError, LatLon, parse_cap_circle, parse_cap_polygon
 from alertsvc.geo.targeting import TargetArea
+from alertsvc.geo.zone_reach import zones_reached
 from alertsvc.geo.zones import Zone, ZoneRegistry, resolve_geocodes, zones_from_geojson
 
 ZONES_DIR = Path(__file__).resolve().parents[2] / "config" / "zones"
@@ -194,3 +195,58 @@ def test_registry_add_and_from_geojson() -> None:
         registry.add(Zone(name="beta", polygons=registry.get("alpha").polygons))
     with pytest.raises(AreaError, match="no polygons"):
         Zone(name="Empty", polygons=[])
+
+
+# --- Zones and areas across the 180th meridian ------------------------------------------------------------------
+
+DATE_LINE = [[179.0, 10.0], [-179.0, 10.0], [-179.0, 11.0], [179.0, 11.0], [179.0, 10.0]]  # [lon, lat]
+
+
+def box_ring(lon: float, lat: float, size: float) -> list[list[float]]:
+    return [[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]
+
+
+@pytest.fixture
+def pacific() -> ZoneRegistry:
+    return ZoneRegistry.from_geojson(
+        collection(
+            feature("Date line", [DATE_LINE]),
+            feature("East of it", [box_ring(-178.9, 10.2, 0.3)]),
+            feature("West of it", [box_ring(178.5, 10.2, 0.3)]),
+            feature("Greenwich", [box_ring(0.0, 10.2, 0.3)]),
+        )
+    )
+
+
+def cap(text: str) -> Any:
+    return parse_cap_circle(text) if len(text.split()) == 2 else parse_cap_polygon(text)
+
+
+@pytest.mark.parametrize(
+    ("area", "reached"),
+    [
+        ("10,179 10,-179 11,-179 11,179 10,179", ["Date line"]),  # the same box as a CAP polygon
+        ("10.2,-179.9 10.2,-178.85 10.4,-178.85 10.4,-179.9 10.2,-179.9", ["Date line", "East of it"]),
+        ("10.2,179.9 10.2,178.7 10.4,178.7 10.4,179.9 10.2,179.9", ["Date line", "West of it"]),
+        ("10.3,178.8 10.3,-178.8 10.4,-178.8 10.4,178.8 10.3,178.8", ["Date line", "East of it", "West of it"]),
+        ("10.3,0.1 10.3,0.2 10.4,0.2 10.4,0.1 10.3,0.1", ["Greenwich"]),  # not the date line zone, read flat
+        ("10.5,-179.95 20", ["Date line"]),  # circle on the east side, reaching across
+        ("10.35,179.99 150", ["Date line", "East of it", "West of it"]),
+        ("10.35,179.99 100", ["Date line"]),
+        ("10.35,-178.75 1", ["East of it"]),  # centre inside the zone, boundary out of reach
+    ],
+)
+def test_zones_across_the_meridian_are_reached_where_they_are(
+    pacific: ZoneRegistry, area: str, reached: list[str]
+) -> None:
+    assert sorted(zones_reached(pacific, [cap(area)])) == sorted(reached)
+
+
+def test_zone_across_the_meridian_targets_both_sides(pacific: ZoneRegistry) -> None:
+    zone = pacific.get("Date line")
+    (polygon,) = zone.polygons
+    assert polygon.crosses_antimeridian
+    target = TargetArea(zone.polygons)
+    assert target.contains([10.5, 10.5, 10.5], [179.5, -179.5, 0.0]).tolist() == [True, True, False]
+    point = polygon.to_shapely().representative_point()  # what a zone subscriber's position is taken from
+    assert -180 <= point.x <= 180 and (point.x >= 179 or point.x <= -179) and 10 <= point.y <= 11
