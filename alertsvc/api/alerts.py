@@ -20,7 +20,7 @@ from alertsvc.alerts.states import AlertState
 from alertsvc.alerts.views import AlertOut, AlertPage, alert_out
 from alertsvc.api.body import read_limited
 from alertsvc.api.deps import RuntimeDep, SessionDep, require
-from alertsvc.api.openapi import problems
+from alertsvc.api.openapi import link, problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
 from alertsvc.cap import Alert as CapAlert
@@ -63,6 +63,33 @@ _CAP_XML_SCHEMA = {
     "contentMediaType": "application/cap+xml",
     "description": "A CAP 1.2 `<alert>` document (namespace urn:oasis:names:tc:emergency:cap:1.2).",
 }
+SUBMIT_EXAMPLE: dict[str, Any] = {
+    "identifier": "example-exercise-0001",
+    "sender": "safety@city.example",
+    "sent": "2026-12-04T09:15:00-05:00",
+    "status": "Exercise",
+    "msgType": "Alert",
+    "scope": "Public",
+    "info": [
+        {
+            "language": "en-CA",
+            "category": ["Safety"],
+            "event": "Evacuation exercise",
+            "urgency": "Expected",
+            "severity": "Minor",
+            "certainty": "Likely",
+            "headline": "Exercise: evacuation drill in Old Mill",
+            "instruction": "This is an exercise. No action is needed.",
+            "area": [
+                {
+                    "areaDesc": "Old Mill",
+                    "polygon": ["45.485,-73.585 45.485,-73.56 45.5,-73.56 45.5,-73.585 45.485,-73.585"],
+                }
+            ],
+        }
+    ],
+}
+"""An ``Exercise``: sent only to residents marked as test recipients."""
 SUBMIT_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -72,7 +99,7 @@ SUBMIT_BODY: dict[str, Any] = {
             "crossing themselves, `expires` after `sent`); each one broken is a 422 naming its path."
         ),
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/CapAlert"}},
+            "application/json": {"schema": {"$ref": "#/components/schemas/CapAlert"}, "example": SUBMIT_EXAMPLE},
             **{media: {"schema": _CAP_XML_SCHEMA} for media in sorted(XML_TYPES)},
         },
     }
@@ -85,6 +112,19 @@ _LOCATION = {
     }
 }
 NO_ALERT = (404, "No alert with that id.")
+_BY_ID = "/api/v1/alerts/{alert_id}"
+_THE_ALERT = "$response.body#/id"
+ALERT_LINKS = {
+    "GetAlert": link(_BY_ID, "get", alert_id=_THE_ALERT),
+    "GetCap": link(f"{_BY_ID}/cap", "get", alert_id=_THE_ALERT),
+    "GetAudit": link(f"{_BY_ID}/audit", "get", alert_id=_THE_ALERT),
+    "ListDeliveries": link(f"{_BY_ID}/deliveries", "get", alert_id=_THE_ALERT),
+    "GetResponses": link(f"{_BY_ID}/responses", "get", alert_id=_THE_ALERT),
+    "Approve": link(f"{_BY_ID}/approve", "post", alert_id=_THE_ALERT),
+    "Reject": link(f"{_BY_ID}/reject", "post", alert_id=_THE_ALERT),
+    "Cancel": link(f"{_BY_ID}/cancel", "post", alert_id=_THE_ALERT),
+}
+"""Where an alert's answer leads (the event stream is left out: it runs until the alert is done)."""
 
 
 def parse_submission(content_type: str, body: bytes) -> CapAlert:
@@ -139,8 +179,9 @@ async def _present(runtime: RuntimeDep, alert: Alert) -> AlertOut:
             "description": "A repeat of an alert already stored; that alert is returned.",
             "model": AlertOut,
             "headers": _LOCATION,
+            "links": ALERT_LINKS,
         },
-        201: {"description": "The alert, stored.", "headers": _LOCATION},
+        201: {"description": "The alert, stored.", "headers": _LOCATION, "links": ALERT_LINKS},
         **problems(
             (413, "The body is over the size limit (1 MiB by default)."),
             (415, "Neither CAP XML nor JSON."),

@@ -34,7 +34,7 @@ from alertsvc.api.problems import PROBLEM_JSON, ProblemDocument
 from alertsvc.api.routing import ApiRoute, optional_query_names, reads_json_body
 from alertsvc.security.ratelimit import rate_limit
 
-__all__ = ["answers", "complete", "html", "problem", "problems", "register"]
+__all__ = ["answers", "complete", "html", "link", "problem", "problems", "register"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 Declared = int | tuple[int, str]
@@ -110,6 +110,13 @@ def problem(status: int, description: str | None = None) -> dict[str, Any]:
     if status in HEADERS:
         response["headers"] = dict(HEADERS[status])
     return response
+
+
+def link(path: str, method: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link to the operation at ``path``/``method``, its parameters taken from this answer
+    (``alert_id="$response.body#/id"``): how a client, or a stateful fuzzer, goes on from a created object."""
+    pointer = path.replace("~", "~0").replace("/", "~1")
+    return {"operationRef": f"#/paths/{pointer}/{method.lower()}", "parameters": parameters}
 
 
 def html(description: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alertsvc.api.body import read_limited
 from alertsvc.api.deps import RuntimeDep, SessionDep, require
-from alertsvc.api.openapi import problems
+from alertsvc.api.openapi import link, problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
 from alertsvc.residents.formats import MEDIA_TYPES, ImportFormatError, format_for_media_type
@@ -45,6 +45,10 @@ LOCATION = {
     }
 }
 NO_RESIDENT = (404, "No resident with this ref.")
+RESIDENT_LINKS = {
+    "GetResident": link("/api/v1/residents/{ref}", "get", ref="$response.body#/ref"),
+    "DeleteResident": link("/api/v1/residents/{ref}", "delete", ref="$response.body#/ref"),
+}
 
 
 class ResidentRow(BaseModel):
@@ -104,7 +108,12 @@ _IMPORT_EXAMPLE_NDJSON = '{"ref": "r-1", "lat": 52.52, "lon": 13.40, "sms": "+49
 CREATE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": _ROW_SCHEMA}},
+        "content": {
+            "application/json": {
+                "schema": _ROW_SCHEMA,
+                "example": {"ref": "r-1", "lat": 45.49, "lon": -73.57, "language": "fr", "sms": "+15145550101"},
+            }
+        },
     }
 }
 IMPORT_BODY: dict[str, Any] = {
@@ -150,8 +159,13 @@ def _parse_json_object(body: bytes) -> dict[str, Any]:
     openapi_extra=CREATE_BODY,
     summary="Add or update one resident",
     responses={
-        200: {"description": "The ref existed; the resident was updated.", "model": ResidentView, "headers": LOCATION},
-        201: {"description": "The resident, created.", "headers": LOCATION},
+        200: {
+            "description": "The ref existed; the resident was updated.",
+            "model": ResidentView,
+            "headers": LOCATION,
+            "links": RESIDENT_LINKS,
+        },
+        201: {"description": "The resident, created.", "headers": LOCATION, "links": RESIDENT_LINKS},
         **problems(
             (409, "An address belongs to another resident."),
             (413, f"The body is over {MAX_RESIDENT_BYTES} bytes (bulk: POST /api/v1/residents/import)."),

@@ -21,7 +21,15 @@ from alertsvc.security.scopes import Scope
 router = APIRouter(prefix="/api/v1/targeting", tags=["targeting"], route_class=ApiRoute)
 AREA_BODY: dict[str, Any] = {
     "requestBody": {
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Area"}}},
+        "content": {
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/Area"},
+                "example": {
+                    "areaDesc": "Old Mill",
+                    "polygon": ["45.485,-73.585 45.485,-73.56 45.5,-73.56 45.5,-73.585 45.485,-73.585"],
+                },
+            }
+        },
         "description": (
             "A CAP area in JSON form, as in an alert's `info[].area[]`. Beyond the schema, polygons must be closed "
             "and not cross themselves, coordinates in range, and geocodes name known zones (422 otherwise)."

@@ -40,7 +40,8 @@ from tests.conftest import make_settings
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 PUBLIC_URL = "http://testserver"
 TWILIO_TOKEN = "fuzz-twilio-auth-token"
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 30
+STATEFUL_SCENARIOS = 40
 SEED = 20261204
 
 
@@ -121,3 +122,25 @@ def test_the_fuzzed_document_is_the_served_one(fuzzed_app: FastAPI) -> None:
 def test_every_operation_answers_as_documented(case: schemathesis.Case, fuzzed_app: FastAPI) -> None:
     case.operation.schema.app = fuzzed_app  # the ASGI transport, also for the probes checks send (no key, ...)
     case.call_and_validate(app=fuzzed_app)
+
+
+def test_scenarios_across_operations_answer_as_documented(fuzzed_app: FastAPI) -> None:
+    """Stateful: chains that follow the document's links (submit an alert, then read, approve or cancel it;
+    add a resident, then read or delete it), with every check on each step."""
+    schema.app = fuzzed_app
+    machine = schema.as_state_machine()
+
+    class Scenarios(machine):  # type: ignore[misc,valid-type]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"app": fuzzed_app}
+
+    Scenarios.run(
+        settings=hypothesis.settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=6,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )
+    )
