@@ -10,9 +10,9 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import select, update
 
+from alertsvc.clock import utcnow
 from alertsvc.runtime import Runtime
 from alertsvc.store.models import WebhookEvent
-from alertsvc.store.types import utcnow
 from alertsvc.webhooks import registry
 from alertsvc.webhooks.events import ALERT_STATE, emit
 from alertsvc.webhooks.sender import LEASE, MAX_ATTEMPTS, claim_due, send_due
