@@ -7,21 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
-from alertsvc.alerts import service
+from alertsvc.alerts import commands, queries, service
+from alertsvc.alerts.queries import Alert
 from alertsvc.alerts.states import AlertState
 from alertsvc.api.deps import RuntimeDep
 from alertsvc.cap import CapError, parse_cap_json
 from alertsvc.dispatch.queue import enqueue_fanout
 from alertsvc.runtime import Runtime
-from alertsvc.security.audit import events_for
-from alertsvc.store.models import Alert
-from alertsvc.tracking import live
-from alertsvc.tracking.responses import responses_for
 from alertsvc.web.console.areas import ParsedAreas, areas_geojson
 from alertsvc.web.console.deps import Approver, CsrfChecked, CurrentUser
 from alertsvc.web.console.pages import render
-from alertsvc.web.console.preview import reach_for
-from alertsvc.web.console.queries import list_alerts
 from alertsvc.web.console.route import ConsoleForbidden, ConsoleRoute
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -40,18 +35,16 @@ async def alert_list(
 ) -> Response:
     state = state if state in STATES else None
     status = status if status in STATUSES else None
-    async with runtime.sessions() as session:
-        alerts = await list_alerts(session, state, status)
+    alerts = await queries.list_alerts(runtime, state, status)
     context = {"alerts": alerts, "state": state, "status": status, "states": STATES, "statuses": STATUSES}
     return render(request, "alerts.html", context)
 
 
 async def _load(runtime: Runtime, alert_id: str) -> Alert:
-    async with runtime.sessions() as session:
-        try:
-            return await service.get_alert(session, alert_id)
-        except service.AlertNotFound:
-            raise ConsoleForbidden("No alert with that id.", 404) from None
+    try:
+        return await queries.get_alert(runtime, alert_id)
+    except service.AlertNotFound:
+        raise ConsoleForbidden("No alert with that id.", 404) from None
 
 
 def parsed_areas_of(alert: Alert) -> ParsedAreas:
@@ -73,18 +66,15 @@ def parsed_areas_of(alert: Alert) -> ParsedAreas:
 async def alert_page(request: Request, alert_id: str, runtime: RuntimeDep, user: CurrentUser) -> Response:
     alert = await _load(runtime, alert_id)
     parsed = parsed_areas_of(alert)
-    async with runtime.sessions() as session:
-        progress = await live.snapshot(session, alert_id)
-        answers = await responses_for(session, alert, limit=200)
-        history = await events_for(session, "alert", alert_id)
-        reach = await reach_for(session, parsed, runtime.zones) if alert.state == AlertState.PENDING_APPROVAL else None
+    pending = alert.state == AlertState.PENDING_APPROVAL
+    detail = await queries.alert_detail(runtime, alert, parsed.shapes(runtime.zones) if pending else [])
     context: dict[str, Any] = {
         "alert": alert,
         "cap": alert.cap,
-        "progress": progress,
-        "answers": answers,
-        "history": history,
-        "reach": reach,
+        "progress": detail.progress,
+        "answers": detail.answers,
+        "history": detail.history,
+        "reach": detail.reach,
         "area_geojson": areas_geojson(parsed, runtime.zones),
         "own": alert.submitted_by == user.principal.name,
         "can_cancel": alert.msg_type != "Cancel"
@@ -97,7 +87,7 @@ async def alert_page(request: Request, alert_id: str, runtime: RuntimeDep, user:
 async def alert_live(request: Request, alert_id: str, runtime: RuntimeDep, _user: CurrentUser) -> Response:
     """Server-sent events of the alert's progress (see :mod:`alertsvc.tracking.live`)."""
     await _load(runtime, alert_id)
-    events = live.stream(runtime.sessions, alert_id, is_disconnected=request.is_disconnected)
+    events = queries.progress_stream(runtime, alert_id, request.is_disconnected)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(events, media_type="text/event-stream", headers=headers)
 
@@ -105,8 +95,7 @@ async def alert_live(request: Request, alert_id: str, runtime: RuntimeDep, _user
 @router.get("/alerts/{alert_id}/live.json")
 async def alert_live_json(alert_id: str, runtime: RuntimeDep, _user: CurrentUser) -> Response:
     """The same snapshot once, for pages that poll instead of streaming."""
-    async with runtime.sessions() as session:
-        current = await live.snapshot(session, alert_id)
+    current = await queries.alert_progress(runtime, alert_id)
     if current is None:
         return JSONResponse({"detail": "no alert with that id"}, status_code=404)
     return JSONResponse(current)
@@ -114,12 +103,11 @@ async def alert_live_json(alert_id: str, runtime: RuntimeDep, _user: CurrentUser
 
 async def _decide(runtime: Runtime, alert_id: str, action: str, user: CurrentUser, reason: str = "") -> Any:
     try:
-        async with runtime.sessions() as session, session.begin():
-            if action == "approve":
-                return await service.approve(session, alert_id, user.principal)
-            if action == "reject":
-                return await service.reject(session, alert_id, user.principal, reason)
-            return await service.cancel(session, alert_id, user.principal)
+        if action == "approve":
+            return await commands.approve(runtime, alert_id, user.principal)
+        if action == "reject":
+            return await commands.reject(runtime, alert_id, user.principal, reason)
+        return await commands.cancel(runtime, alert_id, user.principal)
     except service.AlertNotFound:
         raise ConsoleForbidden("No alert with that id.", 404) from None
     except PermissionError as exc:
@@ -152,8 +140,7 @@ async def reject(
 @router.get("/alerts/{alert_id}/cancel", response_class=HTMLResponse)
 async def cancel_form(request: Request, alert_id: str, runtime: RuntimeDep, _user: CurrentUser) -> Response:
     alert = await _load(runtime, alert_id)
-    async with runtime.sessions() as session:
-        progress = await live.snapshot(session, alert_id)
+    progress = await queries.alert_progress(runtime, alert_id)
     return render(request, "cancel.html", {"alert": alert, "progress": progress})
 
 

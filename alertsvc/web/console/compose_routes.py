@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from alertsvc.alerts import service
+from alertsvc.alerts import commands, queries, service
 from alertsvc.alerts.approval import needs_second_person
 from alertsvc.api.deps import RuntimeDep
 from alertsvc.dispatch.queue import enqueue_fanout
@@ -47,11 +47,10 @@ async def compose_form(
             raise ConsoleForbidden("No notice template with that name.", 404)
         form = form_from_notice(found)
     elif update:
-        async with runtime.sessions() as session:
-            try:
-                original = await service.get_alert(session, update)
-            except service.AlertNotFound:
-                raise ConsoleForbidden("No alert with that id.", 404) from None
+        try:
+            original = await queries.get_alert(runtime, update)
+        except service.AlertNotFound:
+            raise ConsoleForbidden("No alert with that id.", 404) from None
         form = form_for_update(original)
     return _page(request, runtime, form, None)
 
@@ -72,8 +71,7 @@ async def compose_submit(request: Request, runtime: RuntimeDep, user: CurrentUse
         return _page(request, runtime, form, result, 422 if sending else 200)
     reach = result.reach.residents if result.reach else None
     waived = not needs_second_person(result.cap, reach, runtime.settings)
-    async with runtime.sessions() as session, session.begin():
-        submission = await service.submit(session, result.cap, user.principal, form.submission_key, waived)
+    submission = await commands.submit(runtime, result.cap, user.principal, form.submission_key, waived)
     if submission.needs_dispatch:
         await enqueue_fanout(runtime.redis, submission.alert.id)
     return RedirectResponse(f"/console/alerts/{submission.alert.id}", status_code=303)

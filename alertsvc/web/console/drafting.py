@@ -71,8 +71,7 @@ async def evaluate(runtime: Runtime, form: ComposeForm, sender: str, confirm: bo
             result.errors.setdefault(name, message)
     for name, message in blank_errors(form).items():
         result.errors.setdefault(name, message)
-    async with runtime.sessions() as session:
-        result.reach = await reach_for(session, parsed, zones)
+    result.reach = await reach_for(runtime, parsed)
     result.sms = sms_previews(built.document, runtime.settings)
     result.area_geojson = areas_geojson(parsed, zones)
     if confirm and result.needs_confirmation:

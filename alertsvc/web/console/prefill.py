@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from alertsvc.alerts.queries import Alert
 from alertsvc.geo.zones import is_zone_geocode
 from alertsvc.resources import templates_dir
-from alertsvc.store.models import Alert
 from alertsvc.web.console.areas import AreaInput
 from alertsvc.web.console.compose import INFO_BLOCKS, ComposeForm, InfoBlock
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from alertsvc.alerts.reach import Reach, reach_of
+from alertsvc.alerts import queries
+from alertsvc.alerts.reach import Reach
 from alertsvc.dispatch.render import ACK_PLACEHOLDER, render_info
 from alertsvc.dispatch.sms_text import sms_cost
-from alertsvc.geo.zones import ZoneRegistry
+from alertsvc.runtime import Runtime
 from alertsvc.settings import Settings
 from alertsvc.web.console.areas import ParsedAreas
 
@@ -31,12 +30,9 @@ class SmsPreview:
     units: int
 
 
-async def reach_for(session: AsyncSession, parsed: ParsedAreas, zones: ZoneRegistry) -> Reach | None:
-    """Residents and contacts inside the area; None when there is no area yet."""
-    shapes = parsed.shapes(zones)
-    if not shapes:
-        return None
-    return await reach_of(session, shapes)
+async def reach_for(runtime: Runtime, parsed: ParsedAreas) -> Reach | None:
+    """Residents and contacts inside the area, named zones resolved; None when there is no area yet."""
+    return await queries.reach(runtime, parsed.shapes(runtime.zones))
 
 
 def sms_previews(document: dict[str, Any], settings: Settings) -> list[SmsPreview]:
