@@ -14,17 +14,17 @@ from fastapi.templating import Jinja2Templates
 
 from alertsvc.api.deps import RuntimeDep
 from alertsvc.api.openapi import html
-from alertsvc.residents.optout import opt_out
+from alertsvc.residents.selfservice import unsubscribe as unsubscribe_contact
 from alertsvc.resources import templates_dir
-from alertsvc.security.audit import record
 from alertsvc.security.links import BadToken, LinkSigner
 from alertsvc.security.ratelimit import rate_limit
-from alertsvc.store.db import transaction
-from alertsvc.store.models import Contact
-from alertsvc.store.types import utcnow
-from alertsvc.tracking.acks import AckRefused, Answer, record_answer, target_of_delivery
+from alertsvc.tracking.acks import AckRefused, Answer
+from alertsvc.tracking.answers import acknowledge
+from alertsvc.web.pages import PageRoute
 
-router = APIRouter(tags=["resident links"], dependencies=[Depends(rate_limit("links", "120/minute"))])
+router = APIRouter(
+    tags=["resident links"], dependencies=[Depends(rate_limit("links", "120/minute"))], route_class=PageRoute
+)
 templates = Jinja2Templates(directory=str(templates_dir()))
 CHANNEL_LABELS = {"sms": "phone number", "email": "e-mail address", "push": "device"}
 ACK_PAGES: dict[int | str, dict[str, Any]] = {
@@ -71,12 +71,8 @@ async def _ack_page(request: Request, runtime: RuntimeDep, token: str, answer: A
         delivery_id = _signer(runtime, "ack").unsign(token)
     except BadToken:
         return _message(request, "Link not valid", "This link is not valid.", 404)
-    now = utcnow()
     try:
-        async with transaction(runtime.sessions) as session:
-            target = await target_of_delivery(session, delivery_id, now)
-            if answer is not None:
-                await record_answer(session, target.alert.id, target.resident_id, answer, "link", now)
+        target = await acknowledge(runtime, delivery_id, answer)
     except AckRefused as exc:
         return _message(request, "Alert", str(exc), 410 if "expired" in str(exc) else 404)
     info = _info_for(target.alert.cap)
@@ -127,16 +123,11 @@ async def _unsubscribe(request: Request, runtime: RuntimeDep, token: str, confir
         contact_id = _signer(runtime, "unsubscribe").unsign(token)
     except BadToken:
         return _message(request, "Link not valid", "This link is not valid.", 404)
-    async with transaction(runtime.sessions) as session:
-        contact = await session.get(Contact, contact_id)
-        if contact is None:
-            return _message(request, "Unsubscribed", "You will receive no more alerts here.", 200)
-        label = CHANNEL_LABELS.get(contact.channel, "channel")
-        if confirm:
-            method = "one_click" if contact.channel == "email" else "link"
-            if await opt_out(session, contact, method, "unsubscribe link", utcnow()):
-                await record(session, "resident", "contact.opt_out", "contact", str(contact.id), {"via": method})
-        return _page(request, "pages/unsubscribe.html", done=confirm, channel_label=label)
+    channel = await unsubscribe_contact(runtime, contact_id, confirm)
+    if channel is None:
+        return _message(request, "Unsubscribed", "You will receive no more alerts here.", 200)
+    label = CHANNEL_LABELS.get(channel, "channel")
+    return _page(request, "pages/unsubscribe.html", done=confirm, channel_label=label)
 
 
 @router.get(

@@ -12,29 +12,28 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 
 from alertsvc.api.deps import RuntimeDep
 from alertsvc.dispatch.jobs import SEND_CONFIRMATION
+from alertsvc.residents import selfservice
 from alertsvc.residents.importer import validation_options
-from alertsvc.residents.subscribe import Signup, confirm, subscribe, validate_signup
+from alertsvc.residents.subscribe import Signup, validate_signup
 from alertsvc.residents.validation import CATEGORIES, SEVERITIES, validate_row
 from alertsvc.resources import templates_dir
 from alertsvc.runtime import Runtime
 from alertsvc.security.form_tokens import COOKIE, FormTokens
 from alertsvc.security.links import BadToken, LinkSigner
 from alertsvc.security.ratelimit import rate_limit
-from alertsvc.store.db import transaction
-from alertsvc.store.models import Contact, Resident
-from alertsvc.store.types import utcnow
 from alertsvc.web.console.areas import zones_geojson
 from alertsvc.web.i18n import gettext_for, pick_language
+from alertsvc.web.pages import PageRoute
 
 router = APIRouter(
     prefix="/r",
     tags=["resident pages"],
     dependencies=[Depends(rate_limit("resident-pages", "60/minute"))],
     include_in_schema=False,  # pages for people (forms with CSRF tokens), not an API
+    route_class=PageRoute,
 )
 templates = Jinja2Templates(directory=str(templates_dir()))
 PROFILE_FIELDS = ("language", "min_severity", "quiet_start", "quiet_end", "timezone")
@@ -119,8 +118,7 @@ async def subscribe_submit(request: Request, runtime: RuntimeDep) -> HTMLRespons
     resident, problems = validate_signup(Signup({k: v for k, v in row.items() if v}, zone), runtime.zones, options)
     if resident is None:
         return _subscribe_page(request, runtime, 422, errors=[(p.field, p.reason) for p in problems], form=form)
-    async with transaction(runtime.sessions) as session:
-        contact_ids = await subscribe(session, resident, zone, "web form", utcnow())
+    contact_ids = await selfservice.sign_up(runtime, resident, zone, "web form")
     for contact_id in contact_ids:
         await runtime.redis.enqueue_job(SEND_CONFIRMATION, contact_id)
     return _render(request, runtime, "pages/subscribe_sent.html", address=resident.sms or "")
@@ -146,12 +144,7 @@ async def confirm_code(request: Request, runtime: RuntimeDep) -> HTMLResponse:
                            validation_options(runtime.settings))  # fmt: skip
     done = False
     if not isinstance(checked, list) and checked.sms:
-        async with transaction(runtime.sessions) as session:
-            contact = await session.scalar(
-                select(Contact).where(Contact.channel == "sms", Contact.address == checked.sms)
-            )
-            if contact is not None:
-                done = await confirm(session, contact, form.get("code", ""), "sms_code", utcnow())
+        done = await selfservice.confirm_by_code(runtime, checked.sms, form.get("code", ""))
     message = _("Confirmed: you will now receive alerts.") if done else _("The code is not valid or has expired.")
     return _render(request, runtime, "pages/confirm.html", 200 if done else 422, message=message, done=done)
 
@@ -175,10 +168,7 @@ async def confirm_link(request: Request, token: str, runtime: RuntimeDep) -> HTM
     parts = _split_link(token)
     done = False
     if parts is not None:
-        async with transaction(runtime.sessions) as session:
-            contact = await session.get(Contact, parts[0])
-            if contact is not None:
-                done = await confirm(session, contact, parts[1], "link", utcnow())
+        done = await selfservice.confirm_by_link(runtime, *parts)
     message = _("Confirmed: you will now receive alerts.") if done else _("This link is not valid or has expired.")
     return _render(request, runtime, "pages/confirm.html", 200 if done else 422, message=message, done=True)
 
@@ -191,11 +181,10 @@ async def _manage_page(
     request: Request, runtime: Runtime, resident_id: int, status: int = 200, **context: Any
 ) -> HTMLResponse:
     unsubscribe = LinkSigner(runtime.settings.signing_key(), "unsubscribe")
-    async with runtime.sessions() as session:
-        resident = await session.get(Resident, resident_id)
-        contacts = list(await session.scalars(select(Contact).where(Contact.resident_id == resident_id)))
-    if resident is None:
+    found = await selfservice.preferences(runtime, resident_id)
+    if found is None:
         return _render(request, runtime, "pages/message.html", 404, title="404", text="This link is not valid.")
+    resident = found.resident
     _ = gettext_for(_language(request))
     views = [
         {
@@ -203,7 +192,7 @@ async def _manage_page(
             "state": _("unsubscribed") if c.opted_out_at else (_("active") if c.confirmed_at else _("unconfirmed")),
             "unsubscribe": None if c.opted_out_at else f"/u/{unsubscribe.sign(c.id)}",
         }
-        for c in contacts
+        for c in found.contacts
     ]
     chosen = (resident.categories or "").split(",")
     return _render(
@@ -236,12 +225,5 @@ async def manage_save(request: Request, token: str, runtime: RuntimeDep) -> HTML
     if isinstance(checked, list):
         errors = [(p.field, p.reason) for p in checked]
         return await _manage_page(request, runtime, resident_id, 422, errors=errors)
-    async with transaction(runtime.sessions) as session:
-        resident = await session.get(Resident, resident_id)
-        if resident is not None:
-            resident.language = checked.language
-            resident.categories = checked.categories
-            resident.min_severity = checked.min_severity
-            resident.quiet_start, resident.quiet_end = checked.quiet_start, checked.quiet_end
-            resident.timezone = checked.timezone
+    await selfservice.save_preferences(runtime, resident_id, checked)
     return await _manage_page(request, runtime, resident_id, saved=True)

@@ -64,3 +64,22 @@ async def test_the_console_answers_a_429_page(client: httpx.AsyncClient) -> None
     assert _is_page(refused) and "Too many attempts from your address" in refused.text
     assert refused.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
     assert refused.headers["cache-control"] == "no-store"  # still a console page: its headers are there
+
+
+async def test_the_resident_pages_answer_a_429_page_in_the_readers_language(client: httpx.AsyncClient) -> None:
+    french = {"Accept-Language": "fr"}
+    for _ in range(10):  # resident-signup: 10/hour; without a CSRF token each is refused before anything is stored
+        assert (await client.post("/r/subscribe", data={"sms": "+15145550100"}, headers=french)).status_code == 403
+    refused = await client.post("/r/subscribe", data={"sms": "+15145550100"}, headers=french)
+    assert refused.status_code == 429
+    assert _is_page(refused) and '<html lang="fr">' in refused.text and "Trop de demandes" in refused.text
+    assert refused.headers["retry-after"] == str(RETRY_AFTER_SECONDS)
+
+
+async def test_the_links_in_messages_answer_a_429_page(client: httpx.AsyncClient) -> None:
+    for _ in range(120):  # links: 120/minute
+        assert (await client.get("/a/not-a-token")).status_code == 404
+    refused = await client.get("/a/not-a-token")
+    assert refused.status_code == 429
+    assert _is_page(refused) and "Too many requests came from your address" in refused.text
+    assert refused.headers["retry-after"] == str(RETRY_AFTER_SECONDS)

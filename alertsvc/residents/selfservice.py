@@ -1,0 +1,102 @@
+"""What residents do on their own pages, each as one unit of work: sign up, confirm a contact, read and save their
+preferences, and unsubscribe one contact from its link.
+
+The rules are in :mod:`alertsvc.residents.subscribe` (double opt-in) and :mod:`alertsvc.residents.optout` (consent
+records); this module gives each step the shape the resident pages call (the :class:`~alertsvc.runtime.Runtime` in,
+committed when it returns, see :mod:`alertsvc.runtime`), so that ``web/`` reads and writes no row itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from alertsvc.clock import utcnow
+from alertsvc.residents.optout import find_contact, opt_out
+from alertsvc.residents.subscribe import confirm, subscribe
+from alertsvc.residents.validation import ResidentInput
+from alertsvc.security.audit import record
+from alertsvc.store.db import transaction
+from alertsvc.store.models import Contact, Resident
+
+if TYPE_CHECKING:
+    from alertsvc.runtime import Runtime
+
+__all__ = [
+    "Preferences",
+    "confirm_by_code",
+    "confirm_by_link",
+    "preferences",
+    "save_preferences",
+    "sign_up",
+    "unsubscribe",
+]
+
+
+async def sign_up(runtime: Runtime, resident: ResidentInput, zone: str | None, source: str) -> list[int]:
+    """Store a checked sign-up; the contact ids that get a message (a confirmation, or "manage" if subscribed)."""
+    async with transaction(runtime.sessions) as session:
+        return await subscribe(session, resident, zone, source, utcnow())
+
+
+async def confirm_by_code(runtime: Runtime, phone: str, code: str) -> bool:
+    """Confirm the SMS contact of ``phone`` (E.164) with the code it was sent; False for any mismatch."""
+    async with transaction(runtime.sessions) as session:
+        contact = await find_contact(session, "sms", phone)
+        return contact is not None and await confirm(session, contact, code, "sms_code", utcnow())
+
+
+async def confirm_by_link(runtime: Runtime, contact_id: int, secret: str) -> bool:
+    """Confirm an e-mail or push contact with the secret of its link; False for any mismatch."""
+    async with transaction(runtime.sessions) as session:
+        contact = await session.get(Contact, contact_id)
+        return contact is not None and await confirm(session, contact, secret, "link", utcnow())
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """A resident and their contacts, rows loaded in full for the manage page."""
+
+    resident: Resident
+    contacts: list[Contact]
+
+
+async def preferences(runtime: Runtime, resident_id: int) -> Preferences | None:
+    """The resident of a manage link with their contacts; None when there is no such resident."""
+    async with runtime.sessions() as session:
+        resident = await session.get(Resident, resident_id)
+        if resident is None:
+            return None
+        contacts = await session.scalars(select(Contact).where(Contact.resident_id == resident_id).order_by(Contact.id))
+        return Preferences(resident, list(contacts))
+
+
+async def save_preferences(runtime: Runtime, resident_id: int, checked: ResidentInput) -> bool:
+    """Store the checked preferences (language, categories, minimum severity, quiet hours, time zone); False when
+    there is no such resident. The location and contacts stay as they are."""
+    async with transaction(runtime.sessions) as session:
+        resident = await session.get(Resident, resident_id)
+        if resident is None:
+            return False
+        resident.language = checked.language
+        resident.categories = checked.categories
+        resident.min_severity = checked.min_severity
+        resident.quiet_start, resident.quiet_end = checked.quiet_start, checked.quiet_end
+        resident.timezone = checked.timezone
+        return True
+
+
+async def unsubscribe(runtime: Runtime, contact_id: int, confirmed: bool) -> str | None:
+    """The channel of the contact of an unsubscribe link (None when there is no such contact); when ``confirmed``,
+    that one contact is opted out, by one click for e-mail (RFC 8058) or the link's button otherwise."""
+    async with transaction(runtime.sessions) as session:
+        contact = await session.get(Contact, contact_id)
+        if contact is None:
+            return None
+        if confirmed:
+            method = "one_click" if contact.channel == "email" else "link"
+            if await opt_out(session, contact, method, "unsubscribe link", utcnow()):
+                await record(session, "resident", "contact.opt_out", "contact", str(contact.id), {"via": method})
+        return contact.channel
