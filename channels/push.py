@@ -7,8 +7,10 @@ would let anyone make our workers send requests into our own network (server-sid
 * Only the schemes in ``schemes`` are accepted (default :data:`DEFAULT_PUSH_SCHEMES`); ``json``/``jsons`` (any
   HTTP endpoint) only when a deployment configures them; ``file`` and the local desktop/system notifiers never.
 * For schemes whose URL names a server (ntfy in private mode, gotify, json), every address the host resolves to
-  must be public: loopback, private, link-local, shared (CGNAT), reserved and unspecified addresses are refused
-  unless ``allow_private`` (tests, or a self-hosted server on the same network, on purpose).
+  must be public (:mod:`channels.addresses`): loopback, private, link-local, shared (CGNAT), reserved, multicast
+  and unspecified addresses, and IPv6 forms carrying one (``::ffff:10.0.0.1``, NAT64 ``64:ff9b::a00:1``, 6to4
+  ``2002:a00:1::``, Teredo), are refused unless ``allow_private`` (tests, or a self-hosted server on the same
+  network, on purpose).
   The check runs when the address is registered and again before each send (a name can change where it points
   between the two). The plugin then resolves the name once more itself, so a deliberately fast-flipping DNS
   record could still slip through: a network egress policy is the real guard, this is the first one.
@@ -44,6 +46,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import apprise
 
+from channels.addresses import only_public
 from channels.base import DeliveryResult, Message, PermanentError, RateLimited, TransientError
 
 __all__ = [
@@ -191,16 +194,12 @@ def _parse(url: str, schemes: Iterable[str]) -> tuple[Any, str | None]:
 
 
 def _check_addresses(host: str, addresses: Iterable[str]) -> None:
-    found = False
-    for address in addresses:
-        found = True
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        if not ip.is_global or ip.is_multicast:
-            raise ValueError("push URL points to a private, loopback or link-local address")
-    if not found:
+    """Every address must be public (:mod:`channels.addresses`: IPv6 forms carrying an IPv4 count as that IPv4)."""
+    addresses = list(addresses)
+    if not addresses:
         raise ValueError("push URL host does not resolve")
+    if not only_public(addresses):
+        raise ValueError("push URL points to a private, loopback or link-local address")
 
 
 def _literal_or_local(host: str) -> list[str] | None:

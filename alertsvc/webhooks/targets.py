@@ -1,26 +1,22 @@
 """Where webhooks may point: public http(s) addresses only, unless private ones are allowed by a setting.
 
 Checked at registration and again before every send (a name can be made to resolve elsewhere later), so the
-service can never be used to reach into its own network.
+service can never be used to reach into its own network. Every address the host resolves to must be public, as
+:mod:`channels.addresses` judges it (the push channel's rule too: IPv6 forms that carry an IPv4, such as NAT64
+``64:ff9b::7f00:1`` or 6to4 ``2002:7f00:1::``, count as the IPv4 inside them).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from urllib.parse import urlsplit
+
+from channels.addresses import only_public
 
 
 class WebhookUrlError(ValueError):
     """The URL may not be used; ``str()`` says why."""
-
-
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global
 
 
 async def check_url(url: str, allow_private: bool) -> str:
@@ -39,7 +35,6 @@ async def check_url(url: str, allow_private: bool) -> str:
         infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise WebhookUrlError("the host does not resolve") from None
-    addresses = {str(info[4][0]) for info in infos}
-    if not addresses or not all(_is_public(address) for address in addresses):
+    if not only_public(str(info[4][0]) for info in infos):
         raise WebhookUrlError("the host resolves to a private, loopback or reserved address")
     return url
