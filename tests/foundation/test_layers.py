@@ -79,3 +79,11 @@ def test_webhooks_imports_none_of_the_packages_that_call_it() -> None:
     callers = ("dispatch", "tracking", "alerts", "api", "web", "app", "cli", "demo")
     banned = tuple(f"alertsvc.{name}" for name in callers)
     assert forbidden_imports("alertsvc.webhooks", banned) == []
+
+
+def test_the_web_layer_imports_neither_sqlalchemy_nor_the_store() -> None:
+    """The console and the resident pages call the domain packages, which own the tables and their transactions
+    (the convention is in ``alertsvc/runtime.py``): no module under ``alertsvc/web`` reads or writes a row itself.
+    A quick guard until import-linter's contracts run in CI."""
+    assert len(list((SOURCE_ROOT / "alertsvc" / "web").rglob("*.py"))) >= 15, "the web layer is where it was"
+    assert forbidden_imports("alertsvc.web", ("sqlalchemy", "alertsvc.store")) == []
