@@ -1,9 +1,9 @@
 """The application's one clock: ``utcnow()``, the current time as an aware UTC datetime.
 
 A leaf module (the standard library only) so that every layer may import it, from the routers down to the column
-defaults in :mod:`alertsvc.store.models`; :mod:`alertsvc.store.types` re-exports it for the modules that still
-import it from there. Every timestamp the service stores or compares is aware and in UTC, because SQLite keeps no
-time zone and comparing a naive datetime with an aware one raises.
+defaults in :mod:`alertsvc.store.models`. Every timestamp the service stores or compares is aware and in UTC,
+because SQLite keeps no time zone and comparing a naive datetime with an aware one raises. (The delivery adapters
+in ``channels/`` import nothing of alertsvc and read ``datetime.now(UTC)`` themselves.)
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from alertsvc.api.routing import ApiRoute
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.cap import CapError, alert_to_xml, parse_cap_json, parse_cap_xml
 from alertsvc.cap.errors import FieldError
+from alertsvc.clock import utcnow
 from alertsvc.dispatch.queue import enqueue_fanout
 from alertsvc.dispatch.targets import has_geometry, uses_area, zone_problems
 from alertsvc.geo.zones import ZoneRegistry
@@ -33,7 +34,6 @@ from alertsvc.security.audit import events_for
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 from alertsvc.store.models import Alert
-from alertsvc.store.types import utcnow
 from alertsvc.tracking import live
 from alertsvc.tracking.deliveries import deliveries_page
 from alertsvc.tracking.responses import responses_for

@@ -12,11 +12,6 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
-from alertsvc.clock import utcnow
-
-__all__ = ["UTCDateTime", "utcnow"]
-"""``utcnow`` is :func:`alertsvc.clock.utcnow`, re-exported for the modules that still import it from here."""
-
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware datetime stored as UTC; naive values are refused rather than guessed."""
