@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -20,10 +21,18 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.geo.targeting import BetweenParams
-from alertsvc.store.audience import BAND_CUTS, Band, Candidates, chunk_bounds, latitude_bands, residents_in_boxes
+from alertsvc.store.audience import (
+    BAND_CUTS,
+    Band,
+    Candidates,
+    chunk_bounds,
+    latitude_bands,
+    referenced_alert_ids,
+    residents_in_boxes,
+)
 from alertsvc.store.db import create_engine, session_factory
 from alertsvc.store.migrate import upgrade
-from alertsvc.store.models import Resident
+from alertsvc.store.models import Alert, Resident
 
 BOXES = (
     BetweenParams(lat_low=45.40, lat_high=45.60, lon_low=-73.70, lon_high=-73.50),
@@ -193,5 +202,29 @@ async def test_residents_on_band_bounds_come_back_once(database_url: str) -> Non
             expected = await _plain(session, (box,))
         assert len(got) == len(set(got)) and set(got) == set(expected)
         assert len(expected) == sum(1 for lat in lats if box.lat_low <= lat <= box.lat_high)
+    finally:
+        await engine.dispose()
+
+
+async def test_references_find_alerts_stored_before_utc_was_served_as_minus_zero(database_url: str) -> None:
+    """Alerts stored before CAP times were written with ``-00:00`` keep ``+00:00`` in ``sent_text``; a reference
+    now always arrives in the canonical ``-00:00`` form and must still find them (and the new ones)."""
+    engine = create_engine(database_url)
+    try:
+        await upgrade(engine)
+        sessions = session_factory(engine)
+        sent_at = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+        async with sessions() as setup, setup.begin():
+            for alert_id, sent_text in (("old", "2024-05-01T10:00:00+00:00"), ("new", "2024-05-01T10:00:00-00:00")):
+                setup.add(
+                    Alert(
+                        id=alert_id, sender="s@x", identifier=alert_id, sent_text=sent_text, sent_at=sent_at,
+                        status="Actual", msg_type="Alert", state="sent", cap={}, submitted_by="test",
+                    )
+                )  # fmt: skip
+        async with sessions() as session:
+            keys = [("s@x", "old", "2024-05-01T10:00:00-00:00"), ("s@x", "new", "2024-05-01T10:00:00-00:00")]
+            assert await referenced_alert_ids(session, keys) == ["old", "new"]
+            assert await referenced_alert_ids(session, [("s@x", "old", "2024-05-01T11:00:00-00:00")]) == []
     finally:
         await engine.dispose()

@@ -318,7 +318,7 @@ async def referenced_alert_ids(session: AsyncSession, keys: Sequence[tuple[str, 
         found = await session.scalar(
             select(Alert.id).where(Alert.sender == sender, Alert.identifier == identifier, Alert.sent_text == sent)
         )
-        if found is None:  # tolerate a sent time written with another offset form
+        if found is None:  # another offset form: rows stored before UTC was served as -00:00 hold +00:00
             candidates = await session.scalars(
                 select(Alert).where(Alert.sender == sender, Alert.identifier == identifier)
             )
