@@ -27,6 +27,9 @@ def _configure_logging() -> None:
     logging.getLogger("arq.worker").setLevel(logging.WARNING)
     # The twilio client logs each request at INFO (about 1 KB an SMS, with phone numbers): never ours to keep.
     logging.getLogger("twilio").setLevel(logging.WARNING)
+    from alertsvc.logging_setup import install
+
+    install()  # no link tokens, phone numbers or e-mail addresses in any log line (serve adds its routes' paths)
 
 
 async def _with_database(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
@@ -91,9 +94,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings, sign_in: Sequence[st
             if self.started:
                 print(next_steps(settings, sign_in), flush=True)
 
+    proxies = settings.trusted_proxy_list
     server = AnnouncingServer(
-        uvicorn.Config(app, host=args.host, port=args.port, log_level="info", proxy_headers=True)
-    )
+        uvicorn.Config(
+            app, host=args.host, port=args.port, log_level="info",
+            # X-Forwarded-For is believed only from ALERTSVC_TRUSTED_PROXIES (none by default, loopback neither):
+            # else any client could pick, header by header, the address its rate limits count against.
+            proxy_headers=bool(proxies), forwarded_allow_ips=proxies,
+        )
+    )  # fmt: skip
+    from alertsvc.logging_setup import install
+
+    install(app)  # on the handlers uvicorn.Config has just set up: the access log shows /a/<redacted>
     # The app and its libraries are imported by now; with the embedded defaults this process also runs the worker.
     tune_gc_for_throughput()
     try:

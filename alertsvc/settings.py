@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     push_allow_private: bool = False
     webhook_allow_private: bool = False
     """Allow outbound webhooks to private and loopback addresses (tests, closed networks)."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks (CIDR) of the reverse proxies whose ``X-Forwarded-For`` is believed.
+    Empty (the default; loopback is not trusted either): a client's address is its connection's, whatever headers
+    it sends, so nobody chooses the address that per-client rate limits count against."""
 
     zones_dir: Path | None = None
     """GeoJSON files of named zones; default: the project's ``config/zones``."""
@@ -110,6 +114,22 @@ class Settings(BaseSettings):
             parse_listen_address(value)  # refused at start-up, not when the worker binds
         return value or None
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        """Each entry an IP address or network, written the way uvicorn reads it (it takes ``10.0.0.1/8`` for a
+        host name, silently); refused at start-up otherwise."""
+        import ipaddress  # only here: settings are read by every process, this validator rarely has work
+
+        entries = []
+        for entry in filter(None, (part.strip() for part in value.split(","))):
+            try:
+                parsed = ipaddress.ip_network(entry, strict=False) if "/" in entry else ipaddress.ip_address(entry)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network (CIDR)") from None
+            entries.append(str(parsed))
+        return ",".join(entries)
+
     @model_validator(mode="after")
     def _refuse_default_secret_outside_development(self) -> Settings:
         if self.env is not Environment.DEVELOPMENT and self.secret_key.get_secret_value() == DEFAULT_SECRET:
@@ -132,6 +152,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'alertsvc.sqlite3').resolve()}"
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """:attr:`trusted_proxies` as a list (for uvicorn's ``forwarded_allow_ips``); empty when none."""
+        return [entry for entry in self.trusted_proxies.split(",") if entry]
 
     @property
     def worker_in_process(self) -> bool:

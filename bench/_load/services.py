@@ -146,6 +146,7 @@ def service_env(database: Database, redis_url: str, public_url: str, twilio_port
         "ALERTSVC_PUBLIC_URL": public_url,
         "ALERTSVC_SANDBOX": "0",
         "ALERTSVC_RUN_WORKER_IN_PROCESS": "0",
+        "ALERTSVC_TRUSTED_PROXIES": "127.0.0.1",  # the load generator is the proxy: --spread-addresses sets XFF
         "ALERTSVC_TWILIO_BASE_URL": f"http://127.0.0.1:{twilio_port}",
         "ALERTSVC_TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
         "ALERTSVC_TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
