@@ -23,14 +23,18 @@ async def check_url(url: str, allow_private: bool) -> str:
     """The URL if it may be used, resolving its host; raises :class:`WebhookUrlError` otherwise."""
     if len(url) > 2000:
         raise WebhookUrlError("URL is too long")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        given_port = parts.port  # a port out of range, or not a number, raises here
+    except ValueError:  # also an unclosed IPv6 bracket
+        raise WebhookUrlError("URL is not valid: its host or port cannot be read") from None
     if parts.scheme not in {"https", "http"} or not parts.hostname:
         raise WebhookUrlError("URL must be http:// or https:// with a host")
     if parts.username or parts.password:
         raise WebhookUrlError("URL must not carry credentials; the signature authenticates us")
     if allow_private:
         return url
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    port = given_port or (443 if parts.scheme == "https" else 80)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):

@@ -241,3 +241,14 @@ def test_the_service_document_is_complete() -> None:
     for path in ("/healthz", "/readyz", "/metrics", "/hooks/twilio/status", "/hooks/twilio/inbound", "/api/v1/alerts"):
         assert path in document["paths"]
     assert document["paths"]["/api/v1/alerts/{alert_id}/deliveries"]["get"]["responses"]["404"]
+
+
+@pytest.mark.parametrize("url", ["http://hooks.example.org:99999/x", "http://[::1/x", "https://hooks.example.org:-1/"])
+async def test_a_webhook_url_that_cannot_be_read_is_422_not_500(
+    client: httpx.AsyncClient, make_key: KeyMaker, url: str
+) -> None:
+    """Found by hand beside the fuzzer: urlsplit refuses these (port out of range, unclosed IPv6 bracket)."""
+    key = await make_key("alerts:read")
+    response = await client.post("/api/v1/webhooks", json={"url": url}, headers=auth(key))
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["body", "url"]
