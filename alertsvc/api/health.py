@@ -17,6 +17,10 @@ router = APIRouter(tags=["health"], route_class=ApiRoute)
 PROBE_TIMEOUT = 2.0
 
 
+class Alive(BaseModel):
+    status: Literal["ok"]
+
+
 class Readiness(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(
@@ -25,8 +29,8 @@ class Readiness(BaseModel):
 
 
 @router.get("/healthz", summary="Alive: the process answers")
-async def healthz() -> dict[Literal["status"], Literal["ok"]]:
-    return {"status": "ok"}
+async def healthz() -> Alive:
+    return Alive(status="ok")
 
 
 @router.get(

@@ -47,16 +47,19 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 
 
 class ProblemError(BaseModel):
-    """One thing wrong with the request: where (``loc``, e.g. ``["body", "info", 0, "area"]``) and why."""
+    """One thing wrong with the request: where, and why."""
 
     model_config = ConfigDict(title="ProblemError")
 
-    loc: list[str | int] = Field(description="Path to the field at fault: `body`, `query`, `path` or `header` first.")
-    msg: str
+    loc: list[str | int] = Field(
+        description='Path to the field at fault: `["query", "state"]`, `["body", "url"]`, or in a CAP alert '
+        '`["info", 0, "area", 0, "polygon", 0]`.'
+    )
+    msg: str = Field(description="Why it is refused.")
 
 
 class ProblemDocument(BaseModel):
-    """An RFC 9457 problem document, the body of every error answer (``application/problem+json``)."""
+    """An RFC 9457 problem document: the body of every error answer, served as `application/problem+json`."""
 
     model_config = ConfigDict(title="Problem")
 
