@@ -42,7 +42,7 @@ def create_engine(url: str) -> AsyncEngine:
     kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
         if is_file_database(parsed.database):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(parsed.database))
         # One writer at a time whatever the pool: a few connections serve as well as fifteen, and each one holds
         # a thread and a page cache of its own (about 20 MiB less at the peak of a million-resident fan-out).
         kwargs = {"connect_args": {"timeout": 30}, "pool_size": 4, "max_overflow": 4}
@@ -52,6 +52,24 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create an SQLite database file readable by its owner alone (0600), unless it exists already.
+
+    SQLite would create it 0644 (less the umask): every local account could read the residents' phone numbers and
+    addresses. Created empty here first (an empty file is an empty database to SQLite), it gets 0600, and SQLite
+    gives its ``-wal`` and ``-shm`` files the database file's own mode. An existing file keeps the mode its
+    operator chose. A ``file:`` URI is left to SQLite.
+    """
+    if str(path).startswith("file:"):
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
