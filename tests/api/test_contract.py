@@ -252,3 +252,19 @@ async def test_a_webhook_url_that_cannot_be_read_is_422_not_500(
     response = await client.post("/api/v1/webhooks", json={"url": url}, headers=auth(key))
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["loc"] == ["body", "url"]
+
+
+def test_every_api_route_is_documented_and_normalised() -> None:
+    """A meta-test: a router added under /api/v1, /hooks or beside the probes must use ApiRoute (empty parameters,
+    repeated ones, JSON media types) and be in the document; a page for people may stay out."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    api_prefixes = ("/api/", "/hooks/", "/healthz", "/readyz", "/metrics")
+    seen = []
+    for context in iter_route_contexts(create_app().routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and str(context.path_format).startswith(api_prefixes):
+            seen.append(context.path_format)
+            assert isinstance(route, ApiRoute), f"{context.path_format} is not an ApiRoute"
+            assert context.include_in_schema, f"{context.path_format} is left out of the document"
+    assert len(seen) >= 25
