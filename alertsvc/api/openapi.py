@@ -211,7 +211,7 @@ def _complete_operation(operation: dict[str, Any], route: APIRoute, dependant: D
         if status >= 400 and not response.get("content"):
             _merge_content(response, PROBLEM_JSON, {"$ref": PROBLEM_REF})
         if status >= 400 and PROBLEM_JSON in response.get("content", {}) and status in HEADERS:
-            response.setdefault("headers", {}).update({k: v for k, v in HEADERS[status].items()})
+            response.setdefault("headers", {}).update(HEADERS[status])
     operation["responses"] = dict(sorted(responses.items()))
     if isinstance(route, ApiRoute):
         optional = optional_query_names(dependant)

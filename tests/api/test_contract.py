@@ -268,3 +268,34 @@ def test_every_api_route_is_documented_and_normalised() -> None:
             assert isinstance(route, ApiRoute), f"{context.path_format} is not an ApiRoute"
             assert context.include_in_schema, f"{context.path_format} is left out of the document"
     assert len(seen) >= 25
+
+
+def _signed(runtime: Runtime, path: str, form: dict[str, str]) -> dict[str, str]:
+    from twilio.request_validator import RequestValidator
+
+    validator = RequestValidator(runtime.settings.twilio_auth_token.get_secret_value())
+    signature = validator.compute_signature(runtime.settings.public_url + path, form)
+    return {"X-Twilio-Signature": signature}
+
+
+async def test_twilio_hooks_read_only_signed_forms_within_their_limit(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    form = {"MessageSid": "SM1", "MessageStatus": "failed", "ErrorCode": "²"}  # "²".isdigit(), but int() refuses it
+    signed = _signed(runtime, "/hooks/twilio/status", form)
+    assert (await client.post("/hooks/twilio/status", data=form, headers=signed)).status_code == 204
+    as_json = await client.post("/hooks/twilio/status", json=form, headers=signed)
+    assert as_json.status_code == 415
+    assert (await client.post("/hooks/twilio/status", data=form)).status_code == 403
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the limit is counted as the body arrives
+        yield b"MessageSid=SM1&Body="
+        for _ in range(70):
+            yield b"x" * 1024
+
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    too_large = await client.post("/hooks/twilio/inbound", content=chunks(), headers={**form_type, **signed})
+    assert too_large.status_code == 413
+    many = "&".join(f"f{i}=" for i in range(1001))
+    too_many = await client.post("/hooks/twilio/inbound", content=many, headers={**form_type, **signed})
+    assert too_many.status_code == 400
