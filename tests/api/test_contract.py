@@ -299,3 +299,10 @@ async def test_twilio_hooks_read_only_signed_forms_within_their_limit(
     many = "&".join(f"f{i}=" for i in range(1001))
     too_many = await client.post("/hooks/twilio/inbound", content=many, headers={**form_type, **signed})
     assert too_many.status_code == 400
+
+
+async def test_resident_pages_read_an_empty_lang_as_absent(client: httpx.AsyncClient) -> None:
+    """The public pages read their one query parameter themselves; ``?lang=`` falls back to Accept-Language."""
+    page = await client.get("/r/subscribe?lang=", headers={"Accept-Language": "fr-CA,fr;q=0.9"})
+    assert page.status_code == 200
+    assert '<html lang="fr"' in page.text
