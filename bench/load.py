@@ -170,6 +170,8 @@ async def measure_database(kind: str, args: argparse.Namespace, tmp: Path, redis
             run = Run(args, kind, api, env, database.url, seeded, write_key, tmp, server.pid, redis.process.pid)
             for scenario in args.scenarios:
                 measured = await run.measure(scenario)
+                if args.spread_addresses and scenario in ("callbacks", "acks"):
+                    measured.notes.insert(0, f"from {args.spread_addresses:,} client addresses (X-Forwarded-For)")
                 rows.append(measured)
                 print(f"  {scenario}: {measured.requests:,} requests, {measured.rate:,.0f}/s accepted, p99 "
                       f"{measured.p99:.1f} ms, refused {measured.refused:,}, lost {measured.lost}", flush=True)

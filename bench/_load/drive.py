@@ -23,6 +23,8 @@ from bench._fanout.sampling import cpu_seconds
 from bench._load.generator import NOT_TRIED
 from bench._load.profile import Profiler
 
+PSI_CPU = Path("/proc/pressure/cpu")
+"""Linux's pressure stall information: how long some task waited for a CPU (``some ... total=`` µs)."""
 READY_WITHIN = 180.0
 """Seconds a generator may take to start and build its requests (signing 100,000 callbacks takes a few)."""
 
@@ -50,6 +52,7 @@ class Measured:
     server_cpu_s: float
     redis_cpu_s: float
     window_s: float
+    stall_s: float
     processes: int
     items: int
     exhausted: bool
@@ -74,6 +77,16 @@ class Measured:
         return 100 * self.server_cpu_s / self.window_s if self.window_s > 0 else float("nan")
 
     @property
+    def stall_pct(self) -> float:
+        """Share of the window in which some task on the machine waited for a CPU: the run's noise."""
+        return 100 * self.stall_s / self.window_s if self.window_s > 0 else float("nan")
+
+    @property
+    def server_us_per_request(self) -> float:
+        """The server's CPU per request answered (refused ones included: they cost it too)."""
+        return 1e6 * self.server_cpu_s / self.requests if self.requests else float("nan")
+
+    @property
     def redis_cpu_pct(self) -> float:
         return 100 * self.redis_cpu_s / self.window_s if self.window_s > 0 else float("nan")
 
@@ -82,6 +95,15 @@ class Measured:
         parts = [f"{code}×{n}" for code, n in self.statuses.items() if not 200 <= int(code) < 300]
         parts += [f"{name}×{n}" for name, n in self.errors.items()]
         return ", ".join(parts)
+
+
+def cpu_stall_us() -> float:
+    """Microseconds so far during which some runnable task on this machine waited for a CPU (NaN without PSI)."""
+    try:
+        some = PSI_CPU.read_text().splitlines()[0]
+    except OSError:
+        return float("nan")
+    return float(some.rsplit("total=", 1)[1])
 
 
 def split(items: list[Any], processes: int) -> list[list[Any]]:
@@ -124,7 +146,7 @@ async def run_scenario(scenario: str, database: str, specs: list[dict[str, Any]]
         for process in processes:
             if await _line(process, READY_WITHIN) != "ready":
                 raise RuntimeError(f"generator for {scenario} did not start")
-        server_before, redis_before = cpu_seconds(server_pid), cpu_seconds(redis_pid)
+        server_before, redis_before, stall_before = cpu_seconds(server_pid), cpu_seconds(redis_pid), cpu_stall_us()
         started = asyncio.get_running_loop().time()
         profiler = Profiler(server_pid, float(specs[0]["duration"]), profile_to) if profile_to else None
         for process in processes:
@@ -137,6 +159,7 @@ async def run_scenario(scenario: str, database: str, specs: list[dict[str, Any]]
             await asyncio.wait_for(process.wait(), 10)
         window = asyncio.get_running_loop().time() - started
         server_cpu, redis_cpu = cpu_seconds(server_pid) - server_before, cpu_seconds(redis_pid) - redis_before
+        stall = (cpu_stall_us() - stall_before) / 1e6
         if profiler is not None:
             await profiler.finish()
         for n in range(len(specs)):
@@ -144,11 +167,11 @@ async def run_scenario(scenario: str, database: str, specs: list[dict[str, Any]]
     finally:
         for process in processes:
             await _stop(process)
-    return merge(scenario, database, results, window, server_cpu, redis_cpu)
+    return merge(scenario, database, results, window, server_cpu, redis_cpu, stall)
 
 
 def merge(scenario: str, database: str, results: list[dict[str, Any]], window: float, server_cpu: float,
-          redis_cpu: float) -> Measured:  # fmt: skip
+          redis_cpu: float, stall: float) -> Measured:  # fmt: skip
     """One :class:`Measured` from the generators' results; item ``j`` of process ``p`` is item ``p + P*j``."""
     statuses: dict[str, int] = {}
     errors: dict[str, int] = {}
@@ -179,6 +202,7 @@ def merge(scenario: str, database: str, results: list[dict[str, Any]], window: f
         server_cpu_s=server_cpu,
         redis_cpu_s=redis_cpu,
         window_s=window,
+        stall_s=stall,
         processes=count,
         items=items,
         exhausted=all(r["exhausted"] for r in results),

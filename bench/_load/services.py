@@ -48,6 +48,7 @@ class RedisServer:
     @classmethod
     async def start(cls, tmp: Path) -> RedisServer:
         from redis.asyncio import Redis
+        from redis.exceptions import ConnectionError as RedisConnectionError
 
         from alertsvc.embedded_redis import find_redis_server, free_port
 
@@ -62,7 +63,7 @@ class RedisServer:
             try:
                 if await client.ping():
                     return server
-            except OSError:
+            except (OSError, RedisConnectionError):
                 if time.monotonic() > deadline or server.process.poll() is not None:
                     server.stop()
                     raise RuntimeError(f"{binary} did not start (see {tmp / 'redis.log'})") from None
