@@ -16,8 +16,9 @@ code:
   body over the limit: 413 ...), declared beside the handler with ``responses=problems(...)``.
 
 Every error answer is an RFC 9457 problem (``application/problem+json``, the ``Problem`` schema) unless the route
-declares other content for it (the resident pages answer some errors as HTML). FastAPI's own 422 schema, which
-the service never sends, is removed.
+declares other content for it, or its route class renders that status as a page for people (``page_answers``:
+the resident links answer a rate limit with an HTML page). FastAPI's own 422 schema, which the service never
+sends, is removed.
 """
 
 from __future__ import annotations
@@ -112,6 +113,12 @@ def problem(status: int, description: str | None = None) -> dict[str, Any]:
     return response
 
 
+def _page_answers(route: APIRoute) -> frozenset[int]:
+    """The statuses ``route``'s class answers as HTML pages rather than problems (a route class says so itself)."""
+    answered: frozenset[int] = getattr(type(route), "page_answers", frozenset())
+    return answered
+
+
 def link(path: str, method: str, **parameters: str) -> dict[str, Any]:
     """An OpenAPI link to the operation at ``path``/``method``, its parameters taken from this answer
     (``alert_id="$response.body#/id"``): how a client, or a stateful fuzzer, goes on from a created object."""
@@ -200,17 +207,19 @@ def _complete_operation(operation: dict[str, Any], route: APIRoute, dependant: D
     responses: dict[str, Any] = operation.setdefault("responses", {})
     if "422" in responses and _is_fastapi_422(responses["422"]):
         del responses["422"]
+    pages = _page_answers(route)
     for status, reasons in derived_answers(route, dependant).items():
-        response = responses.get(str(status))
-        if response is None:
-            responses[str(status)] = problem(status, " ".join(reasons))
+        response = responses.setdefault(str(status), {"description": " ".join(reasons)})
+        if status in pages:
+            _merge_content(response, "text/html", {"type": "string"})
         else:
             _merge_content(response, PROBLEM_JSON, {"$ref": PROBLEM_REF})
     for key, response in responses.items():
         status = int(key) if key.isdigit() else 0
         if status >= 400 and not response.get("content"):
             _merge_content(response, PROBLEM_JSON, {"$ref": PROBLEM_REF})
-        if status >= 400 and PROBLEM_JSON in response.get("content", {}) and status in HEADERS:
+        ours = PROBLEM_JSON in response.get("content", {}) or status in pages
+        if status in HEADERS and ours:
             response.setdefault("headers", {}).update(HEADERS[status])
     operation["responses"] = dict(sorted(responses.items()))
     if isinstance(route, ApiRoute):

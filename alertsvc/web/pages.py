@@ -39,6 +39,9 @@ def too_many_requests(request: Request, exc: RateLimited) -> HTMLResponse:
 class PageRoute(APIRoute):
     """An APIRoute whose refusals from below (the domain's errors) are pages for people."""
 
+    page_answers = frozenset({429})
+    """The statuses answered here as pages, which the OpenAPI document (``alertsvc.api.openapi``) lists as HTML."""
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
