@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from alertsvc.process import limit_malloc_arenas, tune_gc_for_throughput
-from alertsvc.settings import Settings, get_settings
+from alertsvc.settings import Settings, configuration_error, get_settings
 
 log = logging.getLogger("alertsvc")
 
@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = get_settings()
     except ValueError as exc:
-        print(f"alertsvc: configuration error: {exc}", file=sys.stderr)
+        print(f"alertsvc: configuration error: {configuration_error(exc)}", file=sys.stderr)
         return 2
     try:
         code: int = args.handler(args, settings)

@@ -10,15 +10,22 @@ secret key, because every signed link and session would otherwise be forgeable.
 
 from __future__ import annotations
 
+import re
 import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "change-me"  # noqa: S105 - the sentinel we refuse outside development
+OSM_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+"""OpenStreetMap's standard tiles and the credit their usage policy requires (operations.osmfoundation.org)."""
+TILE_URL_FIELDS = frozenset({"s", "z", "x", "y", "-y", "r"})
+"""The placeholders a Leaflet tile URL may use without options of its own; an unknown one stops Leaflet."""
 
 
 class Environment(StrEnum):
@@ -93,10 +100,14 @@ class Settings(BaseSettings):
     approval_exempt_max_residents: int = 0
     """Alerts reaching at most this many residents need no approver (0: the size never waives approval)."""
 
-    tile_url: str | None = None
-    """Console map tiles, a Leaflet URL template (``https://tiles.example/{z}/{x}/{y}.png``); unset: zones and the
-    target area are drawn on a plain background, so the console works on a closed network."""
-    tile_attribution: str = ""
+    tile_url: str | None = OSM_TILE_URL
+    """The maps' tiles (console and residents' sign-up), a Leaflet URL template; default OpenStreetMap's standard
+    tiles. Empty: zones and the target area are drawn on a plain background. ``tiles_file`` takes its place."""
+    tile_attribution: str = OSM_ATTRIBUTION
+    """The credit the tile provider requires, shown on the maps (HTML: links kept, any other markup dropped)."""
+    tiles_file: Path | None = None
+    """An MBTiles file of raster tiles that the service serves itself at ``/tiles/{z}/{x}/{y}.png`` and shows on
+    the maps instead of ``tile_url``: the basemap of a closed network. Checked at start."""
     console_idle_minutes: int = 30
     """A console session unused this long ends: a dispatcher's unattended screen must not stay able to send."""
     console_session_hours: int = 12
@@ -113,6 +124,40 @@ class Settings(BaseSettings):
 
             parse_listen_address(value)  # refused at start-up, not when the worker binds
         return value or None
+
+    @field_validator("tile_url")
+    @classmethod
+    def _tile_url_template(cls, value: str | None) -> str | None:
+        """An absolute http(s) URL or a path on this server, with {z}, {x} and {y}: a typo stops the start, not
+        every map later (Leaflet fails on an unknown placeholder; a bare host name would be read as a path)."""
+        value = (value or "").strip()
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if not (parts.scheme in ("http", "https") and parts.hostname) and not value.startswith("/"):
+            raise ValueError(f"{value!r} must start with https://, http:// or / (a path on this server)")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not carry a user name or password: every visitor's browser would see it")
+        fields = set(re.findall(r"\{([^{}]*)\}", value))
+        if unknown := sorted(fields - TILE_URL_FIELDS):
+            raise ValueError(f"unknown placeholder {{{unknown[0]}}}: use {{z}}, {{x}}, {{y}} (or {{-y}}), {{s}}, {{r}}")
+        if not {"z", "x"} <= fields or not fields & {"y", "-y"}:
+            raise ValueError(f"{value!r} needs {{z}}, {{x}} and {{y}} (a Leaflet tile URL template)")
+        return value
+
+    @field_validator("tiles_file", mode="before")
+    @classmethod
+    def _empty_tiles_file_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("tiles_file")
+    @classmethod
+    def _mbtiles(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            from alertsvc.mbtiles import describe
+
+            describe(value)  # refused at start-up (missing, not MBTiles, vector tiles), not when a map asks
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -181,6 +226,24 @@ class Settings(BaseSettings):
         path.write_text(generated)
         path.chmod(0o600)
         return generated
+
+
+def configuration_error(exc: ValueError) -> str:
+    """A settings error on one line, naming each variable at fault: ``ALERTSVC_TILES_FILE: x does not exist``.
+
+    pydantic's own text spans several lines with its type codes and a documentation link, for a programmer.
+    """
+    if not isinstance(exc, ValidationError):
+        return str(exc)
+    problems = []
+    for error in exc.errors(include_url=False):
+        message = str(error["msg"]).removeprefix("Value error, ")
+        loc = [str(part) for part in error["loc"]]
+        name = loc[0].upper() if loc else ""
+        if name and not name.startswith("ALERTSVC_") and name.lower() in Settings.model_fields:
+            name = f"ALERTSVC_{name}"
+        problems.append(f"{name}: {message}" if name else message)
+    return "; ".join(problems)
 
 
 @lru_cache(maxsize=1)

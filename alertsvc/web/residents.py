@@ -27,6 +27,7 @@ from alertsvc.security.ratelimit import rate_limit
 from alertsvc.web.console.areas import zones_geojson
 from alertsvc.web.i18n import gettext_for, pick_language
 from alertsvc.web.pages import PageRoute
+from alertsvc.web.tiles import basemap
 
 router = APIRouter(
     prefix="/r",
@@ -83,7 +84,7 @@ def _subscribe_page(request: Request, runtime: Runtime, status: int = 200, **con
     context.setdefault("form", {"categories": []})
     return _render(
         request, runtime, "pages/subscribe.html", status,
-        zones=runtime.zones.names(), categories=CATEGORIES, severities=SEVERITIES, tile_url=runtime.settings.tile_url,
+        zones=runtime.zones.names(), categories=CATEGORIES, severities=SEVERITIES, basemap=basemap(runtime.settings),
         **context,
     )  # fmt: skip
 

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from alertsvc.resources import templates_dir
 from alertsvc.security.sessions import ConsoleSession
 from alertsvc.web.console import i18n
+from alertsvc.web.tiles import basemap
 
 templates = Jinja2Templates(directory=str(templates_dir()))
 
@@ -60,8 +61,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "status_class": status_class,
         "status_words": STATUS_WORDS,
         "path": request.url.path,
-        "tile_url": request.app.state.runtime.settings.tile_url,
-        "tile_attribution": request.app.state.runtime.settings.tile_attribution,
+        "basemap": basemap(request.app.state.runtime.settings),
     }
     values.update(context or {})
     return templates.TemplateResponse(request, f"console/{name}", values, status_code=status_code)

@@ -1,5 +1,6 @@
 // Sign-up page: with JavaScript on, a click on the map fills in latitude and longitude. Without it, the fields
-// are typed in as before. Zones are drawn for orientation; tiles only when the page says where they come from.
+// are typed in as before. Zones are drawn for orientation, on the basemap the page names (data-tile-url, with the
+// attribution the server reduced to text and links; empty: a plain background).
 (function () {
   "use strict";
   var holder = document.getElementById("pick-map");
@@ -7,14 +8,24 @@
   var lon = document.getElementById("lon");
   if (!holder || !lat || !lon || typeof L === "undefined") { return; }
   holder.hidden = false;
-  var map = L.map(holder, { attributionControl: false });
-  if (holder.dataset.tiles) { L.tileLayer(holder.dataset.tiles, { maxZoom: 19 }).addTo(map); }
+  var map = L.map(holder);
+  // Credits open in a new tab: a click must never take a half-written alert (or sign-up) off the screen.
+  map.attributionControl.setPrefix('<a href="https://leafletjs.com" target="_blank" rel="noopener noreferrer">Leaflet</a>');
+  if (holder.dataset.tileUrl) {
+    // The page sends no Referer; tile servers such as OpenStreetMap's refuse requests without one: send the origin.
+    var tileOptions = { maxZoom: 19, attribution: holder.dataset.tileAttribution || "",
+                        referrerPolicy: "strict-origin-when-cross-origin" };
+    var nativeZoom = parseInt(holder.dataset.tileMaxZoom || "", 10);
+    if (nativeZoom >= 0) { tileOptions.maxNativeZoom = nativeZoom; tileOptions.maxZoom = Math.max(19, nativeZoom); }
+    L.tileLayer(holder.dataset.tileUrl, tileOptions).addTo(map);
+  }
+  window.residentMap = map;  // for tests, as the console's window.consoleMap
   var marker = null;
   function place(latlng) {
     if (marker) { marker.setLatLng(latlng); } else { marker = L.circleMarker(latlng, { radius: 7 }).addTo(map); }
   }
   fetch(holder.dataset.zones).then(function (r) { return r.json(); }).then(function (data) {
-    var layer = L.geoJSON(data, { style: { weight: 1, fillOpacity: 0.05 } }).addTo(map);
+    var layer = L.geoJSON(data, { style: { weight: 2, fillOpacity: 0.05 } }).addTo(map);
     if (layer.getLayers().length) { map.fitBounds(layer.getBounds()); } else { map.setView([0, 0], 2); }
     if (lat.value && lon.value) { place([parseFloat(lat.value), parseFloat(lon.value)]); }
   }).catch(function () { map.setView([0, 0], 2); });

@@ -1,5 +1,7 @@
-/* The console map: named zones and the target area on a plain background, or on tiles when tile_url is set.
-   Exposes window.consoleMap (and the area layer) so compose.js can draw and tests can find pixels. */
+/* The console map: named zones and the target area on the basemap the page names (data-tile-url: the configured
+   tile server or this service's /tiles/; empty: a plain background). The attribution arrives already reduced to
+   text and links by the server. Exposes window.consoleMap (and the area layer) so compose.js can draw and tests
+   can find pixels. */
 (function () {
   "use strict";
   var el = document.getElementById("map");
@@ -8,11 +10,20 @@
   var hint = document.getElementById("map-hint");
   if (hint) { hint.hidden = false; }
   var map = L.map(el, { zoomControl: true, attributionControl: true });
+  // Credits open in a new tab: a click must never take a half-written alert (or sign-up) off the screen.
+  map.attributionControl.setPrefix('<a href="https://leafletjs.com" target="_blank" rel="noopener noreferrer">Leaflet</a>');
   if (el.dataset.tileUrl) {
-    L.tileLayer(el.dataset.tileUrl, { maxZoom: 19, attribution: el.dataset.tileAttribution || "" }).addTo(map);
+    /* The console sends no Referer across origins (same-origin policy); tile servers such as OpenStreetMap's
+       refuse requests without one, so tiles send this site's origin, never the page's path. */
+    var tileOptions = { maxZoom: 19, attribution: el.dataset.tileAttribution || "",
+                        referrerPolicy: "strict-origin-when-cross-origin" };
+    var nativeZoom = parseInt(el.dataset.tileMaxZoom || "", 10);
+    if (nativeZoom >= 0) { tileOptions.maxNativeZoom = nativeZoom; tileOptions.maxZoom = Math.max(19, nativeZoom); }
+    L.tileLayer(el.dataset.tileUrl, tileOptions).addTo(map);
   }
   var zones = L.geoJSON(null, {
-    style: { color: "#6b7280", weight: 1, fillOpacity: 0.05, dashArray: "4 4" },
+    /* Dark enough to read over streets, thinner than the red target area drawn on top. */
+    style: { color: "#374151", weight: 2, opacity: 0.9, fillOpacity: 0.05, dashArray: "6 4" },
     onEachFeature: function (feature, layer) {
       if (feature.properties && feature.properties.name) { layer.bindTooltip(feature.properties.name, { sticky: true }); }
     }
