@@ -306,3 +306,22 @@ async def test_resident_pages_read_an_empty_lang_as_absent(client: httpx.AsyncCl
     page = await client.get("/r/subscribe?lang=", headers={"Accept-Language": "fr-CA,fr;q=0.9"})
     assert page.status_code == 200
     assert '<html lang="fr"' in page.text
+
+
+def test_a_route_class_that_answers_with_pages_is_documented_so() -> None:
+    from fastapi.routing import APIRoute
+
+    class Pages(APIRoute):
+        page_answers = frozenset({429})
+
+    router = APIRouter(route_class=Pages, dependencies=[Depends(rate_limit("t", "1/second"))])
+
+    @router.get("/page")
+    async def page() -> dict[str, str]:
+        return {}
+
+    app = FastAPI()
+    app.include_router(router)
+    limited = _answers(_document(app), "/page")["429"]
+    assert limited["content"] == {"text/html": {"schema": {"type": "string"}}}
+    assert "Retry-After" in limited["headers"]
