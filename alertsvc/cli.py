@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from alertsvc.errors import StartupRefused
 from alertsvc.process import limit_malloc_arenas, tune_gc_for_throughput
 from alertsvc.settings import Settings, configuration_error, get_settings
 
@@ -80,6 +81,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings, sign_in: Sequence[st
     if "public_url" not in settings.model_fields_set:
         # Links in messages must point where this server really listens.
         settings.public_url = f"http://{args.host}:{args.port}"
+    from alertsvc.runtime import check_startup
+
+    try:  # serve migrates an older schema itself: only a newer one, or an evicting Redis, is refused
+        asyncio.run(check_startup(settings, migrates=True))
+    except StartupRefused:
+        if sign_in:  # the demo's one-time passwords, made already
+            print("\n".join(sign_in), flush=True)
+        raise
     if settings.embedded_redis:
         log.info("no REDIS_URL: starting an embedded Redis and an in-process worker")
     if settings.sandbox:
@@ -122,7 +131,9 @@ def cmd_worker(_args: argparse.Namespace, settings: Settings) -> int:
         print("alertsvc worker needs REDIS_URL (the embedded Redis lives inside 'alertsvc serve')", file=sys.stderr)
         return 2
     from alertsvc.dispatch.worker import run_standalone_worker
+    from alertsvc.runtime import check_startup
 
+    asyncio.run(check_startup(settings, migrates=False))  # a worker never migrates: the schema must be its own
     run_standalone_worker(settings)
     return 0
 
@@ -290,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         code: int = args.handler(args, settings)
-    except ValueError as exc:
+    except (ValueError, StartupRefused) as exc:
         print(f"alertsvc: {exc}", file=sys.stderr)
         return 2
     return code

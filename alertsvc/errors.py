@@ -9,8 +9,11 @@ The tree as it stands (the errors not yet under :class:`AlertsvcError` are liste
 so the next ones to join are in sight)::
 
     AlertsvcError                base of the application's own errors
-    └── RateLimited              too many requests from one address; ``retry_after`` seconds (API 429 problem,
-                                 pages 429 page, both with ``Retry-After``)
+    ├── RateLimited              too many requests from one address; ``retry_after`` seconds (API 429 problem,
+    │                            pages 429 page, both with ``Retry-After``)
+    └── StartupRefused           a process must not start against what it found (a Redis that may evict keys,
+        │                        a schema not its code's); the command line prints it on one line, exit code 2
+        └── SchemaMismatch       (store.migrate) the database's schema is older or newer than the code
 
     not yet under the root:
     ValueError ── CapError (cap.errors), CapTimeError (cap.times), AreaError (geo.areas), BadToken (security.links),
@@ -26,7 +29,7 @@ The delivery adapters keep a tree of their own, drawn in :mod:`channels.base` (`
 
 from __future__ import annotations
 
-__all__ = ["AlertsvcError", "RateLimited"]
+__all__ = ["AlertsvcError", "RateLimited", "StartupRefused"]
 
 
 class AlertsvcError(Exception):
@@ -39,3 +42,7 @@ class RateLimited(AlertsvcError):
     def __init__(self, retry_after: int, message: str = "too many requests; try again shortly") -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class StartupRefused(AlertsvcError):
+    """A process must not start against what it found; ``str()`` is one line saying what and how to fix it."""

@@ -29,11 +29,12 @@ from arq.connections import RedisSettings
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alertsvc.embedded_redis import EmbeddedRedis
+from alertsvc.errors import StartupRefused
 from alertsvc.geo.zones import ZoneRegistry
 from alertsvc.resources import config_dir
 from alertsvc.settings import Settings
 from alertsvc.store.db import create_engine, is_sqlite_file, session_factory, transaction
-from alertsvc.store.migrate import upgrade
+from alertsvc.store.migrate import check_schema, upgrade
 from alertsvc.store.writer import SqliteWriter
 
 log = logging.getLogger(__name__)
@@ -116,3 +117,49 @@ async def open_runtime(settings: Settings, migrate: bool = True) -> Runtime:
             embedded.stop()
         raise
     return Runtime(settings, engine, session_factory(engine), redis, redis_url, embedded)
+
+
+async def _refuse_evicting_redis(url: str) -> None:
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    where = redis_settings(url)
+    client = Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
+    try:
+        info = await client.info("memory")
+    except (RedisError, OSError) as exc:
+        log.warning("could not read the maxmemory-policy of Redis at %s:%s (%s)", where.host, where.port,
+                    type(exc).__name__)
+        return
+    finally:
+        await client.aclose()
+    policy = str(info.get("maxmemory_policy", "noeviction"))
+    if policy != "noeviction":
+        raise StartupRefused(
+            f"Redis at {where.host}:{where.port} has maxmemory-policy {policy}, which may evict queued jobs and rate "
+            "limits: run CONFIG SET maxmemory-policy noeviction there (and set it in its redis.conf)"
+        )
+
+
+async def check_startup(settings: Settings, *, migrates: bool) -> None:
+    """Refuse to start (:class:`~alertsvc.errors.StartupRefused`, one line) against a part that would lose work.
+
+    * An external Redis whose ``maxmemory-policy`` is not ``noeviction``: short of memory it would drop queued
+      jobs and rate-limit counters without a word (arq's job keys expire, so ``volatile-*`` policies evict them
+      too). The embedded Redis is started with ``noeviction``. A Redis that does not answer is not refused here:
+      the service waits for it as for a restarted one, and checks it again at the next start.
+    * A database schema newer than this code's, or older or missing when this process does not migrate it
+      (``alertsvc worker``; ``serve`` migrates first). A database that does not answer is left to the start-up
+      that follows, as before.
+    """
+    if settings.redis_url:
+        await _refuse_evicting_redis(settings.redis_url)
+    from sqlalchemy.exc import DBAPIError
+
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await check_schema(engine, migrates=migrates)
+    except (DBAPIError, OSError) as exc:
+        log.warning("could not check the database schema (%s)", type(exc).__name__)
+    finally:
+        await engine.dispose()

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from alertsvc.errors import StartupRefused
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -82,6 +84,60 @@ def script_head() -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
+def packaged_revisions() -> tuple[str, frozenset[str]]:
+    """The head and every revision of the packaged migrations: without Alembic when the scripts are in the plain
+    form :func:`script_head` reads, from Alembic's script directory otherwise."""
+    head = script_head()
+    if head is not None:
+        revisions = set()
+        for path in VERSIONS_DIR.iterdir():
+            parsed = _literal_revisions(path) if path.is_file() and _VERSION_FILE.match(path.name) else None
+            if parsed is not None:
+                revisions.add(parsed[0])
+        return head, frozenset(revisions)
+    from alembic.script import ScriptDirectory  # deferred: see alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    return str(script.get_current_head()), frozenset(rev.revision for rev in script.walk_revisions())
+
+
+class SchemaMismatch(StartupRefused):
+    """The database's schema is not the one this code was written for; ``str()`` says which way and what to do."""
+
+
+def _current_revisions(connection: Connection) -> frozenset[str]:
+    """The revisions the database is stamped with (none for a database never migrated)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return frozenset()
+    return frozenset(str(v) for v in connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def _refuse_newer(current: frozenset[str], head: str, known: frozenset[str]) -> None:
+    if unknown := sorted(current - known):
+        raise SchemaMismatch(
+            f"the database schema (revision {', '.join(unknown)}) is newer than this alertsvc's ({head}): run the "
+            "alertsvc version that migrated it (or a newer one); an older one must not write to it"
+        )
+
+
+async def check_schema(engine: AsyncEngine, *, migrates: bool) -> None:
+    """Raise :class:`SchemaMismatch` unless the database behind ``engine`` has this code's schema: a newer one
+    always, an older (or no) schema only when the caller does not migrate it before use (``alertsvc worker``).
+
+    A worker on an older schema would fail job after job on a missing column; code on a newer schema could write
+    rows the newer code cannot read. Either way, one clear line at start instead.
+    """
+    async with engine.connect() as connection:
+        current = await connection.run_sync(_current_revisions)
+    head, known = packaged_revisions()
+    _refuse_newer(current, head, known)
+    if current != {head} and not migrates:
+        found = f"at revision {', '.join(sorted(current))}" if current else "not created yet"
+        raise SchemaMismatch(
+            f"the database schema is {found}, older than this alertsvc's ({head}): run alertsvc db upgrade"
+        )
+
+
 def _at_head(connection: Connection) -> bool:
     """True when the database is already at the packaged migrations' single head."""
     head = script_head()
@@ -102,6 +158,8 @@ def _upgrade(connection: Connection, revision: str) -> None:
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Bring the database behind ``engine`` to ``revision`` (default: the newest)."""
     async with engine.begin() as connection:
+        if revision == "head":
+            _refuse_newer(await connection.run_sync(_current_revisions), *packaged_revisions())  # Alembic'd fail
         if revision == "head" and await connection.run_sync(_at_head):
             return  # nothing to do, and no need to load Alembic to find that out
         await connection.run_sync(_upgrade, revision)
