@@ -325,3 +325,23 @@ def test_a_route_class_that_answers_with_pages_is_documented_so() -> None:
     limited = _answers(_document(app), "/page")["429"]
     assert limited["content"] == {"text/html": {"schema": {"type": "string"}}}
     assert "Retry-After" in limited["headers"]
+
+
+async def test_alert_pages_follow_their_cursor_and_any_cursor_of_its_shape_is_a_place(
+    client: httpx.AsyncClient, make_key: KeyMaker
+) -> None:
+    key = await make_key("alerts:read", "alerts:send")
+    made = [await _sent_alert(client, key) for _ in range(3)]
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        page = (await client.get(f"/api/v1/alerts?limit=2&cursor={cursor}", headers=auth(key))).json()
+        seen.extend(item["id"] for item in page["items"])
+        if page["next_cursor"] is None:
+            break
+        cursor = page["next_cursor"]
+    assert seen == list(reversed(made))  # newest first, each once
+    made_up = "99999999999999999.00000000-0000-0000-0000-000000000000"  # after everything: the whole list
+    assert len((await client.get(f"/api/v1/alerts?cursor={made_up}", headers=auth(key))).json()["items"]) == 3
+    refused = await client.get("/api/v1/alerts?cursor=not-a-cursor", headers=auth(key))
+    assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == ["query", "cursor"]
