@@ -120,3 +120,32 @@ def test_messages_arguments_and_tracebacks_are_redacted(caplog: pytest.LogCaptur
     assert second.getMessage() == "sms to <phone> failed"
     assert third.getMessage() == f"unhandled error on GET /r/manage/{REDACTED}"
     assert SECRETS["/a/"] not in caplog.text and EMAIL not in caplog.text and "tok.en" not in caplog.text
+
+
+def test_install_redacts_what_any_logger_writes_through_the_configured_handlers() -> None:
+    """alertsvc's own lines (``api.problems`` logs the path of a request it could not serve) and the libraries':
+    the redactor sits on every handler, not only on the access logger."""
+    import io
+    import logging
+
+    from alertsvc.logging_setup import install
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = root.level
+    root.setLevel(logging.INFO)
+    try:
+        install()
+        logging.getLogger("alertsvc.api.problems").warning("storage unavailable on %s %s", "POST", "/a/12.tokEN")
+        logging.getLogger("some.library").info("sent to %s", PHONE)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        for target in [logging.getLogger("uvicorn.access"), *logging.getLogger().handlers, handler]:
+            for redactor in [f for f in target.filters if isinstance(f, Redactor)]:
+                target.removeFilter(redactor)
+    written = stream.getvalue()
+    assert f"storage unavailable on POST /a/{REDACTED}" in written and "sent to <phone>" in written, written
+    assert "tokEN" not in written and PHONE not in written
