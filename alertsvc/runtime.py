@@ -24,6 +24,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
+import redis.exceptions
+import sqlalchemy.exc
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -39,6 +41,18 @@ from alertsvc.store.writer import SqliteWriter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,  # connection refused or lost; SQLite "database is locked"
+    sqlalchemy.exc.InterfaceError,  # a connection closed under us
+    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
+    sqlalchemy.exc.DisconnectionError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,  # a driver's own refusal before SQLAlchemy wraps it (asyncpg connecting)
+)
+"""The failures that say the runtime's database or Redis is not answering for now, not that the request or the
+code is wrong: the API answers them with 503 and ``Retry-After`` (:mod:`alertsvc.api.problems`)."""
 
 
 @dataclass
@@ -128,8 +142,9 @@ async def _refuse_evicting_redis(url: str) -> None:
     try:
         info = await client.info("memory")
     except (RedisError, OSError) as exc:
-        log.warning("could not read the maxmemory-policy of Redis at %s:%s (%s)", where.host, where.port,
-                    type(exc).__name__)
+        log.warning(
+            "could not read the maxmemory-policy of Redis at %s:%s (%s)", where.host, where.port, type(exc).__name__
+        )
         return
     finally:
         await client.aclose()

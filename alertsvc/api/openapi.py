@@ -35,7 +35,7 @@ from alertsvc.api.problems import PROBLEM_JSON, ProblemDocument
 from alertsvc.api.routing import ApiRoute, optional_query_names, reads_json_body
 from alertsvc.security.ratelimit import rate_limit
 
-__all__ = ["answers", "complete", "html", "link", "problem", "problems", "register"]
+__all__ = ["answers", "complete", "link", "problem", "problems", "register"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 Declared = int | tuple[int, str]
@@ -124,11 +124,6 @@ def link(path: str, method: str, **parameters: str) -> dict[str, Any]:
     (``alert_id="$response.body#/id"``): how a client, or a stateful fuzzer, goes on from a created object."""
     pointer = path.replace("~", "~0").replace("/", "~1")
     return {"operationRef": f"#/paths/{pointer}/{method.lower()}", "parameters": parameters}
-
-
-def html(description: str) -> dict[str, Any]:
-    """An answer that is a page for people (``text/html``), for the resident links that answer errors as pages."""
-    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
 
 
 def problems(*declared: Declared) -> dict[int | str, dict[str, Any]]:

@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
-import redis.exceptions
-import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -28,22 +26,12 @@ from starlette.routing import Match
 
 from alertsvc.cap import CapError
 from alertsvc.errors import RateLimited
+from alertsvc.runtime import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 RETRY_UNAVAILABLE_SECONDS = 5
 """What ``Retry-After`` says when the database or Redis did not answer: long enough for a restart to begin."""
-
-UNAVAILABLE: tuple[type[Exception], ...] = (
-    sqlalchemy.exc.OperationalError,  # connection refused or lost; SQLite "database is locked"
-    sqlalchemy.exc.InterfaceError,  # a connection closed under us
-    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
-    sqlalchemy.exc.DisconnectionError,
-    redis.exceptions.ConnectionError,
-    redis.exceptions.TimeoutError,
-    ConnectionError,  # a driver's own refusal before SQLAlchemy wraps it (asyncpg connecting)
-)
-"""Failures that say storage is unreachable for now, not that the request or the code is wrong."""
 
 
 class ProblemError(BaseModel):

@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from alertsvc.api.deps import RuntimeDep
-from alertsvc.api.openapi import html
 from alertsvc.residents.selfservice import unsubscribe as unsubscribe_contact
 from alertsvc.resources import templates_dir
 from alertsvc.security.links import BadToken, LinkSigner
@@ -27,6 +26,13 @@ router = APIRouter(
 )
 templates = Jinja2Templates(directory=str(templates_dir()))
 CHANNEL_LABELS = {"sms": "phone number", "email": "e-mail address", "push": "device"}
+
+
+def html(description: str) -> dict[str, Any]:
+    """An answer of these routes as the OpenAPI document gives it: a page for people."""
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
 ACK_PAGES: dict[int | str, dict[str, Any]] = {
     404: html("The link is not valid, or its delivery is unknown."),
     410: html("The alert has expired: answers are no longer recorded."),
