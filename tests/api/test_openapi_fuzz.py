@@ -4,8 +4,10 @@ Each operation of ``/openapi.json`` gets examples, coverage cases (boundaries, m
 undeclared methods and media types) and fuzzed cases, positive and negative, sent in-process over ASGI to the app
 with its lifespan, a real SQLite database and a real Redis. A key with every scope authenticates; the checks include
 ``ignored_auth`` (the same request without the key, or with a wrong one, must be refused), and the Twilio hooks are
-signed like Twilio signs them (``fuzz_hooks``). Any finding fails: an undocumented status, media type, header or
-body shape, a schema-valid request refused or a schema-violating one accepted, and above all any 500.
+signed like Twilio signs them (``fuzz_hooks``). A stateful run then chains operations along the document's links.
+Any finding fails: an undocumented status, media type, header or body shape, a schema-valid request refused or a
+schema-violating one accepted, and above all any 500. The few allowances, each with its reason, are in
+``schemathesis.toml`` beside this file.
 
 Bounded for the suite (a few examples per operation, derandomized so a run repeats); ``scripts/fuzz-api`` runs the
 same configuration from the CLI against a live ``alertsvc serve`` for as long as one likes.
