@@ -22,7 +22,7 @@ from alertsvc.api import alerts, docs, health, hooks, metrics, problems, residen
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.settings import Settings, get_settings
-from alertsvc.web import console, landing, links, tiles
+from alertsvc.web import console, feeds, landing, links, tiles
 from alertsvc.web import residents as resident_pages
 
 log = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(webhooks.router)
     app.include_router(links.router)
     app.include_router(tiles.router)
+    app.include_router(feeds.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=console.STATIC_DIR), name="static")
     app.include_router(resident_pages.router)
