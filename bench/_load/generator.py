@@ -10,7 +10,8 @@ printed beside the server's, so a reader can see when the generator, not the ser
 loop also keeps the per-item outcomes that the correctness checks need (which callback or answer was accepted),
 which a locust user would have to collect through its event hooks.
 
-The loop is open-loop when given a rate: item ``k`` of this process is due at ``start + k / rate`` and its latency
+The loop is open-loop when given a rate (requests a second): item ``k`` of this process, of ``n`` requests each,
+is due at ``start + k * n / rate`` and its latency
 counts from when it was due (as wrk2 does, so a server that falls behind shows it in p99 instead of slowing the
 generator down: "coordinated omission"); flat out, from when it was sent. An item's later requests (a message's
 ``delivered`` after its ``sent``) count from when they were sent. Every loop stops by itself: after the item list,
@@ -56,6 +57,7 @@ async def run(spec: dict[str, Any], items: list[list[Request]]) -> dict[str, Any
         raise ValueError("the generator sends to 127.0.0.1 only")
     concurrency = int(spec["concurrency"])
     rate = float(spec["rate"]) if spec.get("rate") else None
+    per_item = len(items[0]) if items else 1  # requests an item (a message's two callbacks): rate is requests/s
     outcomes = [NOT_TRIED] * len(items)
     latencies = array("d")
     statuses: Counter[int] = Counter()
@@ -77,7 +79,7 @@ async def run(spec: dict[str, Any], items: list[list[Request]]) -> dict[str, Any
                     return
                 due = time.perf_counter()
                 if rate is not None:
-                    due = start + k / rate
+                    due = start + k * per_item / rate
                     if due >= deadline:
                         return
                     await asyncio.sleep(max(0.0, due - time.perf_counter()))

@@ -171,7 +171,9 @@ async def start_api(env: dict[str, str], port: int, log: Path) -> subprocess.Pop
         await wait_http(f"http://127.0.0.1:{port}/healthz", within=90)
     except RuntimeError:
         stop_service(process)
-        raise
+        text = await asyncio.to_thread(log.read_text, errors="replace")
+        tail = "\n".join(text.splitlines()[-15:])
+        raise RuntimeError(f"alertsvc serve did not come up; the end of its log:\n{tail}") from None
     return process
 
 

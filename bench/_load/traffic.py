@@ -142,8 +142,8 @@ def forwarded(requests: list[Request], address: str) -> list[Request]:
 
 
 def spread_address(k: int, count: int) -> str:
-    """Address ``k % count`` of the benchmarking range 198.18.0.0/15 (RFC 2544), never a real client's."""
-    n = k % count
+    """Address ``k % count + 1`` of the benchmarking range 198.18.0.0/15 (RFC 2544), never a real client's."""
+    n = k % count + 1
     return f"198.{18 + n // 65536}.{(n // 256) % 256}.{n % 256}"
 
 
