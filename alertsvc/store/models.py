@@ -52,6 +52,9 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Moved on by signing out, a new password or role, and deactivation: console cookies carrying an older
+    epoch are signed out (:mod:`alertsvc.security.sessions`, migration 0006)."""
 
 
 class ApiKey(Base):
@@ -330,15 +333,71 @@ class WebhookEvent(Base):
     delivered_at: Mapped[datetime | None]
 
 
+class CommunityConsent(Base):
+    """A resident's choice about community messages (meetings, priorities' news), apart from warnings (migration
+    0006). No row: not chosen, so off (imported residents start so). ``alertsvc.residents.message_classes`` owns
+    it and writes each change to the consent ledger too."""
+
+    __tablename__ = "community_consents"
+
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
+    opted_in: Mapped[bool] = mapped_column(Boolean)
+    method: Mapped[str] = mapped_column(String(30))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Meeting(Base):
+    """A neighbourhood meeting in one zone (migration 0006; owner ``alertsvc.community``)."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (Index("ix_meetings_zone_starts", "zone", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(64), unique=True)
+    """The iCalendar UID: stable, so a calendar that subscribed updates the event rather than adding another."""
+    zone: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    place: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CommunitySend(Base):
+    """One community message planned for one resident (an invitation, a reminder): unique per (subject, kind,
+    resident), so a repeated plan sends nothing twice; ``due_at`` is when it may go (after quiet hours). Counted for
+    the weekly frequency cap (migration 0006; owner ``alertsvc.community``)."""
+
+    __tablename__ = "community_sends"
+    __table_args__ = (
+        UniqueConstraint("subject", "kind", "resident_id", name="uq_community_sends_subject_kind_resident"),
+        Index("ix_community_sends_resident_due", "resident_id", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64))
+    """What it is about, e.g. ``meeting:12``."""
+    kind: Mapped[str] = mapped_column(String(20))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(35))
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 __all__ = [
     "Acknowledgement",
     "Alert",
     "ApiKey",
+    "CommunityConsent",
+    "CommunitySend",
     "AuditEvent",
     "Base",
     "ConsentEvent",
     "Contact",
     "Delivery",
+    "Meeting",
     "Reply",
     "Resident",
     "User",
