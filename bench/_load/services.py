@@ -160,7 +160,10 @@ def create_key(env: dict[str, str], scopes: str) -> str:
     """A new API key with ``scopes`` (``alertsvc keys create``, which also migrates the database)."""
     command = alertsvc_command("keys", "create", f"load-{time.time_ns()}", "--scopes", scopes)
     result = subprocess.run(command, cwd=ROOT, env={**clean_environ(), **env}, capture_output=True, text=True,
-                            check=True, timeout=120)  # fmt: skip
+                            timeout=120)  # fmt: skip
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).splitlines()[-15:])
+        raise RuntimeError(f"alertsvc keys create failed ({result.returncode}):\n{tail}")
     return result.stdout.strip().splitlines()[-1].strip()
 
 
