@@ -54,7 +54,7 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     """Moved on by signing out, a new password or role, and deactivation: console cookies carrying an older
-    epoch are signed out (:mod:`alertsvc.security.sessions`, migration 0006)."""
+    epoch are signed out (:mod:`alertsvc.security.sessions`, migration 0007)."""
 
 
 class ApiKey(Base):

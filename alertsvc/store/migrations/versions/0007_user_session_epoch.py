@@ -1,7 +1,7 @@
 """users.session_epoch: signing out, a new password, a new role or deactivation ends every console session at once
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 
 Why: console sessions live in a signed cookie, which nothing could end before it expired; a copied cookie kept
 working after its owner signed out. Each cookie now carries the user's epoch at sign-in, and a request whose
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
