@@ -9,8 +9,14 @@ aiosmtplib, aiohttp or apprise escapes an adapter)::
 
     ChannelError                 base; ``code`` (short, stable, for metrics) and ``reason`` (for people)
     ├── TransientError           try again later: 5xx, 4xx SMTP replies, timeouts, connection errors
-    ├── PermanentError           never retry: invalid recipient, unsubscribed, refused, bad configuration
+    ├── PermanentError           never retry: invalid recipient, unsubscribed, refused, bad configuration;
+    │                            ``unreachable`` says when it is the recipient that cannot be reached (an
+    │                            :class:`Unreachable` reason, else None), from the adapter's own codes table
     └── RateLimited              the provider asked us to slow down; ``retry_after`` seconds when it said so
+
+A provider's codes never leave its adapter: ``dispatch/`` reads ``code`` only to store and count it, and decides
+from the class (retry or not) and from ``PermanentError.recipient_unreachable`` (``undeliverable`` rather than
+``failed``: the address, not our sending, is the problem).
 
 Messages of these errors never contain phone numbers, email addresses or URLs with tokens: they end up in logs
 and in the delivery table, where personal data does not belong.
@@ -42,6 +48,7 @@ __all__ = [
     "RateLimited",
     "Reconciler",
     "TransientError",
+    "Unreachable",
 ]
 
 
@@ -54,7 +61,11 @@ class Outcome(StrEnum):
 
 
 class ChannelKind(StrEnum):
-    """The channels alertsvc delivers on; the values are the ``channel`` field of messages and deliveries."""
+    """The channels alertsvc delivers on; the values are the ``channel`` field of messages and deliveries.
+
+    The one enum of channels: the service (``alertsvc``) uses it too, since ``channels`` may import nothing of
+    the service.
+    """
 
     SMS = "sms"
     EMAIL = "email"
@@ -116,8 +127,35 @@ class TransientError(ChannelError):
     """The message may go through later; the dispatcher retries with backoff until the alert expires."""
 
 
+class Unreachable(StrEnum):
+    """Why a recipient cannot be reached: a permanent refusal that is about the address, not about our sending.
+
+    A delivery refused for one of these is ``undeliverable`` (the contact may need attention); any other
+    permanent refusal is ``failed`` (it says more about our configuration or content than about the contact).
+    """
+
+    INVALID_ADDRESS = "invalid_address"
+    """The address cannot exist: not a phone number, a mailbox name the relay refuses."""
+    NO_ROUTE = "no_route"
+    """A real address this channel cannot reach: a landline, a region not enabled, a mailbox that is gone."""
+    OPTED_OUT_AT_CARRIER = "opted_out_at_carrier"
+    """The recipient told their carrier to stop our messages (Twilio 21610: replied STOP to the carrier)."""
+
+
 class PermanentError(ChannelError):
-    """The message will never go through as it is; retrying would only repeat the failure (or annoy)."""
+    """The message will never go through as it is; retrying would only repeat the failure (or annoy).
+
+    ``unreachable`` is set by the adapter, from its provider's codes table, when the recipient is the problem.
+    """
+
+    def __init__(self, code: str, reason: str, unreachable: Unreachable | None = None) -> None:
+        super().__init__(code, reason)
+        self.unreachable = unreachable
+
+    @property
+    def recipient_unreachable(self) -> bool:
+        """Whether the delivery is ``undeliverable`` (the recipient) rather than ``failed`` (anything else)."""
+        return self.unreachable is not None
 
 
 class RateLimited(ChannelError):

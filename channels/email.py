@@ -12,8 +12,9 @@ required, port 587), ``smtps://...`` (implicit TLS, port 465). User and password
 
 Replies are classified by :data:`SMTP_REPLIES`: 5xx permanent, 4xx transient (421, 450, 451, 452, ...), a 4xx
 whose text speaks of a rate (``rate``, ``throttl``, ``too many messages/connections``) rate-limited;
-connection errors and timeouts transient. Every SMTP command has ``timeout`` seconds (aiosmtplib applies it per
-operation), and the whole transaction is bounded as well.
+connection errors and timeouts transient. A permanent reply in :data:`SMTP_UNREACHABLE` (550, 551, 553) is about
+the recipient (the delivery is ``undeliverable``, not ``failed``). Every SMTP command has ``timeout`` seconds
+(aiosmtplib applies it per operation), and the whole transaction is bounded as well.
 
 Bodies come from :mod:`channels.email_mime`: ``Message.mime`` (rendered from an :class:`EmailTemplate`) is sent
 as it is; otherwise the message is built from its fields.
@@ -37,10 +38,11 @@ from channels.base import (
     PermanentError,
     RateLimited,
     TransientError,
+    Unreachable,
 )
 from channels.email_mime import build_message, message_id_for
 
-__all__ = ["SMTP_REPLIES", "SmtpConfig", "SmtpEmail", "classify_smtp_reply", "parse_smtp_url"]
+__all__ = ["SMTP_REPLIES", "SMTP_UNREACHABLE", "SmtpConfig", "SmtpEmail", "classify_smtp_reply", "parse_smtp_url"]
 
 SMTP_REPLIES: dict[int, tuple[Outcome, str]] = {
     421: (Outcome.TRANSIENT, "service not available, closing the connection"),
@@ -62,6 +64,12 @@ SMTP_REPLIES: dict[int, tuple[Outcome, str]] = {
     554: (Outcome.PERMANENT, "transaction failed (refused)"),
 }
 """SMTP reply code -> (outcome, reason). Unlisted codes fall back to their class: 4xx transient, 5xx permanent."""
+SMTP_UNREACHABLE: dict[int, Unreachable] = {
+    550: Unreachable.NO_ROUTE,  # mailbox unavailable (no such user, or gone)
+    551: Unreachable.NO_ROUTE,  # user not local
+    553: Unreachable.INVALID_ADDRESS,  # mailbox name not allowed
+}
+"""SMTP reply code -> why the recipient cannot be reached, for the permanent replies about the recipient."""
 
 _RATE_TEXT = re.compile(r"\brate\b|throttl|too many (?:messages|connections|mails|emails)", re.IGNORECASE)
 _DEFAULT_PORTS = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
@@ -256,7 +264,7 @@ class SmtpEmail:
             return RateLimited(short, reason)
         if outcome is Outcome.TRANSIENT:
             return TransientError(short, reason)
-        return PermanentError(short, reason)
+        return PermanentError(short, reason, SMTP_UNREACHABLE.get(code))
 
     async def aclose(self) -> None:
         await asyncio.gather(*(connection.quit(self._timeout) for connection in self._all))

@@ -25,6 +25,9 @@ push     URL whose last path segment is      ``gone`` → PermanentError http_41
                                              ``ratelimit`` → RateLimited http_429
 =======  ==================================  ===============================================
 
+A permanent failure says whether the recipient is unreachable as the real adapter would, from the same codes table
+(:data:`channels.twilio_codes.REST_UNREACHABLE`, :data:`channels.email.SMTP_UNREACHABLE`).
+
 Failed sends are not recorded in the outbox (a real provider would not have accepted them either).
 
 Crash recovery (:class:`channels.base.Reconciler`): a sandbox channel looks a message up in its sink when the sink
@@ -48,7 +51,10 @@ from channels.base import (
     PermanentError,
     RateLimited,
     TransientError,
+    Unreachable,
 )
+from channels.email import SMTP_UNREACHABLE
+from channels.twilio_codes import REST_UNREACHABLE
 
 __all__ = [
     "MAGIC_FAILURES",
@@ -126,6 +132,15 @@ last path segment of the push URL.
 """
 
 
+def _unreachable(kind: str, code: str) -> Unreachable | None:
+    """Whether a magic refusal is about the recipient, read from the same table as the real adapter's."""
+    if kind == ChannelKind.SMS:
+        return REST_UNREACHABLE.get(int(code))
+    if kind == ChannelKind.EMAIL:
+        return SMTP_UNREACHABLE.get(int(code.removeprefix("smtp_")))
+    return None
+
+
 def _magic_key(kind: str, to: str) -> str:
     if kind == ChannelKind.EMAIL:
         return to.partition("@")[0].lower()
@@ -155,6 +170,8 @@ class SandboxChannel:
             kind, code, reason = failure
             if kind is RateLimited:
                 raise RateLimited(code, reason, retry_after=1.0)
+            if kind is PermanentError:
+                raise PermanentError(code, reason, _unreachable(self.name, code))
             raise kind(code, reason)
         provider_id = _provider_id(self.name, message.reference)
         accepted_at = datetime.now(UTC)

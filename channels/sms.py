@@ -51,7 +51,7 @@ from channels.base import (
     RateLimited,
     TransientError,
 )
-from channels.twilio_codes import classify_rest_error
+from channels.twilio_codes import classify_rest_error, rest_unreachable
 
 __all__ = ["TwilioSms", "form_encode", "parse_retry_after"]
 
@@ -252,7 +252,7 @@ class TwilioSms:
             return RateLimited(short, reason, retry_after=_RETRY_AFTER.get())
         if outcome is Outcome.TRANSIENT:
             return TransientError(short, reason)
-        return PermanentError(short, reason)
+        return PermanentError(short, reason, rest_unreachable(code))
 
     async def aclose(self) -> None:
         await self._http.close()

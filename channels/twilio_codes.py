@@ -6,21 +6,25 @@ and so the tables can be read (and reviewed against Twilio's error dictionary) o
 
 REST answers: a known Twilio error code decides; otherwise the HTTP status does (429 rate-limited, 5xx
 transient, any other 4xx permanent, because repeating a request Twilio refused as malformed or forbidden gives
-the same answer). Connection errors and timeouts are transient and are handled by the adapter itself.
+the same answer). Connection errors and timeouts are transient and are handled by the adapter itself. A permanent
+refusal whose code is in :data:`REST_UNREACHABLE` is about the recipient (the delivery is ``undeliverable``, not
+``failed``), with the reason why.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from channels.base import Outcome
+from channels.base import Outcome, Unreachable
 
 __all__ = [
     "CALLBACK_ERRORS",
     "REST_ERRORS",
+    "REST_UNREACHABLE",
     "CallbackOutcome",
     "callback_outcome",
     "classify_rest_error",
+    "rest_unreachable",
 ]
 
 
@@ -44,6 +48,21 @@ REST_ERRORS: dict[int, tuple[Outcome, str]] = {
     21635: (Outcome.PERMANENT, "'To' number cannot receive SMS"),
 }
 """Twilio REST error code -> (outcome, reason). Codes not listed fall back to the HTTP status."""
+
+REST_UNREACHABLE: dict[int, Unreachable] = {
+    21211: Unreachable.INVALID_ADDRESS,  # invalid 'To' phone number
+    21214: Unreachable.NO_ROUTE,  # 'To' phone number cannot be reached
+    21408: Unreachable.NO_ROUTE,  # sending to this region is not enabled
+    21610: Unreachable.OPTED_OUT_AT_CARRIER,  # the recipient replied STOP to the carrier
+    21612: Unreachable.NO_ROUTE,  # 'To' cannot be reached by SMS from this 'From' number
+    21614: Unreachable.NO_ROUTE,  # 'To' is not a mobile number
+}
+"""Twilio REST error code -> why the recipient cannot be reached, for the permanent refusals about the recipient."""
+
+
+def rest_unreachable(code: int | None) -> Unreachable | None:
+    """Why the recipient cannot be reached, when Twilio's refusal ``code`` says it is the recipient; else None."""
+    return REST_UNREACHABLE.get(code) if code is not None else None
 
 
 def classify_rest_error(http_status: int, code: int | None) -> tuple[Outcome, str, str]:

@@ -10,9 +10,10 @@
 4. **Send** concurrently through the channel adapter, holding no database session meanwhile (STYLE.md 7).
 5. **Record** every outcome in one transaction: ``sent`` with the provider id, a final failure, or back to
    ``queued`` with a backoff for transient errors, bounded by the alert's ``expires``; retries are enqueued as
-   deferred jobs. Only this module retries; adapters only classify (STYLE.md 1). Status callbacks the provider
-   sent before this record landed were kept and are applied with it (:mod:`alertsvc.tracking.machine`, which
-   makes every move of a delivery).
+   deferred jobs. Only this module retries; adapters only classify (STYLE.md 1), and a permanent refusal is
+   ``undeliverable`` when the adapter says the recipient is unreachable, else ``failed`` (no provider's code is
+   read here). Status callbacks the provider sent before this record landed were kept and are applied with it
+   (:mod:`alertsvc.tracking.machine`, which makes every move of a delivery).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from alertsvc.metrics import count_deliveries, send_timer
 from alertsvc.store.models import Alert
 from alertsvc.tracking import machine
 from alertsvc.tracking.states import DeliveryState
-from channels.base import Channel, ChannelError, PermanentError, RateLimited, TransientError
+from channels.base import Channel, ChannelError, PermanentError, RateLimited, TransientError, Unreachable
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,6 @@ and the receiving end.
 """
 MAX_RESLOTS = 3
 """New slots a late send may take before it goes regardless (a Redis round trip slower than the tolerance)."""
-RECIPIENT_PROBLEM_CODES = frozenset(
-    {"21211", "21214", "21408", "21610", "21612", "21614", "invalid_recipient", "smtp_550", "smtp_551", "smtp_553"}
-)
-"""Permanent errors that are about the address itself: the delivery is ``undeliverable``, not ``failed``."""
 
 
 @dataclass
@@ -148,7 +145,7 @@ async def _send_one(
             status_callback=app.status_callback_url if channel == "sms" else None,
         )
     except ValueError as exc:  # an address or link the e-mail template refuses to put in a header
-        return Outcome(claimed.id, error=PermanentError("invalid_recipient", str(exc)))
+        return Outcome(claimed.id, error=PermanentError("invalid_recipient", str(exc), Unreachable.INVALID_ADDRESS))
     try:
         result = await adapter.send(message)
     except ChannelError as exc:
@@ -264,7 +261,8 @@ async def _record(
         if error is None and not outcome.unexpected:
             continue
         if isinstance(error, PermanentError):
-            state = DeliveryState.UNDELIVERABLE if error.code in RECIPIENT_PROBLEM_CODES else DeliveryState.FAILED
+            # The adapter said whether the recipient is the problem; its provider's codes stay in channels/.
+            state = DeliveryState.UNDELIVERABLE if error.recipient_unreachable else DeliveryState.FAILED
             failures[(state, error.code, error.reason)].append(outcome.delivery_id)
             continue
         code = error.code if error else "internal"

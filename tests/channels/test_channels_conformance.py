@@ -2,7 +2,9 @@
 
 Every channel must answer the same situations the same way, because ``dispatch/`` treats them alike: a success
 gives a provider id; an invalid recipient is permanent; a rate limit is RateLimited; a server error, an
-unreachable server and a timeout are transient. Adding a channel means adding a row builder here.
+unreachable server and a timeout are transient. A permanent error says whether the recipient is unreachable (and
+why), which ``dispatch/`` turns into ``undeliverable`` rather than ``failed`` without reading any provider's code:
+:data:`UNREACHABLE` is that column of the table, per adapter. Adding a channel means adding a row builder here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from channels.base import Channel, ChannelError, Message, PermanentError, RateLimited, TransientError
+from channels.base import Channel, ChannelError, Message, PermanentError, RateLimited, TransientError, Unreachable
 from channels.email import SmtpEmail
 from channels.push import ApprisePush
 from channels.sandbox import MemoryOutbox, SandboxChannel
@@ -29,7 +31,19 @@ CASES: dict[str, type[ChannelError] | None] = {
     "server_error": TransientError,
     "unreachable": TransientError,
     "timeout": TransientError,
+    "opted_out_at_carrier": PermanentError,
 }
+UNREACHABLE: dict[str, dict[str, Unreachable | None]] = {
+    "sms": {"invalid_recipient": Unreachable.INVALID_ADDRESS, "opted_out_at_carrier": Unreachable.OPTED_OUT_AT_CARRIER},
+    "email": {"invalid_recipient": Unreachable.NO_ROUTE},
+    # A push service's 410 (the subscription is gone) is not read as the recipient's yet: ``failed``, as before.
+    "push": {"invalid_recipient": None},
+    "sandbox-sms": {
+        "invalid_recipient": Unreachable.INVALID_ADDRESS,
+        "opted_out_at_carrier": Unreachable.OPTED_OUT_AT_CARRIER,
+    },
+}
+"""adapter -> permanent case -> why the recipient is unreachable (None: a permanent error about something else)."""
 
 
 @dataclass
@@ -54,6 +68,7 @@ def _sms(s: StandIns, case: str) -> tuple[Channel, Message]:
         "rate_limited": "+15005550429",
         "server_error": "+15005550500",
         "timeout": "+15005550408",
+        "opted_out_at_carrier": "+15005550004",
     }.get(case, "+15551230000")
     return channel, Message(channel="sms", to=to, body="Flood warning: move to higher ground", reference="d-1")
 
@@ -97,15 +112,18 @@ def _sandbox_sms(s: StandIns, case: str) -> tuple[Channel, Message]:
         "invalid_recipient": "+15005550001",
         "rate_limited": "+15005550429",
         "server_error": "+15005550500",
+        "opted_out_at_carrier": "+15005550004",
     }.get(case, "+15551230000")
     return SandboxChannel("sms", MemoryOutbox()), Message(channel="sms", to=to, body="x", reference="d-4")
 
 
 Builder = Callable[[StandIns, str], tuple[Channel, Message]]
+CARRIER_ONLY = frozenset({"opted_out_at_carrier"})
+"""Cases only a channel with a carrier in between has (a recipient's STOP to the carrier)."""
 ADAPTERS: dict[str, tuple[Builder, frozenset[str]]] = {
     "sms": (_sms, frozenset(CASES)),
-    "email": (_email, frozenset(CASES)),
-    "push": (_push, frozenset(CASES)),
+    "email": (_email, frozenset(CASES) - CARRIER_ONLY),
+    "push": (_push, frozenset(CASES) - CARRIER_ONLY),
     # The sandbox has no network: it cannot be unreachable or slow.
     "sandbox-sms": (_sandbox_sms, frozenset(CASES) - {"unreachable", "timeout"}),
 }
@@ -141,6 +159,9 @@ async def test_conformance(adapter: str, case: str, standins: StandIns) -> None:
             assert message.to not in str(error), "errors must not carry the recipient"
             if adapter in ("sms", "email"):  # vendor exceptions are translated with `raise ... from`
                 assert error.__cause__ is not None
+            if isinstance(error, PermanentError):
+                assert error.unreachable is UNREACHABLE[adapter][case]
+                assert error.recipient_unreachable is (UNREACHABLE[adapter][case] is not None)
     finally:
         await channel.aclose()
 
@@ -150,3 +171,10 @@ def test_every_channel_kind_has_a_real_adapter_row() -> None:
     from channels.base import ChannelKind
 
     assert {kind.value for kind in ChannelKind} <= set(ADAPTERS)
+
+
+def test_every_permanent_case_says_whether_the_recipient_is_unreachable() -> None:
+    """A meta-test: the UNREACHABLE column has a value for every permanent case an adapter answers, and no other."""
+    for adapter, (_build, supported) in ADAPTERS.items():
+        permanent = {case for case in supported if CASES[case] is PermanentError}
+        assert set(UNREACHABLE[adapter]) == permanent, adapter
