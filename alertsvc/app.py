@@ -18,11 +18,23 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 
 from alertsvc import __version__
-from alertsvc.api import alerts, docs, health, hooks, metrics, problems, residents, sandbox, targeting, webhooks
+from alertsvc.api import (
+    alerts,
+    community,
+    docs,
+    health,
+    hooks,
+    metrics,
+    problems,
+    residents,
+    sandbox,
+    targeting,
+    webhooks,
+)
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.settings import Settings, get_settings
-from alertsvc.web import console, feeds, landing, links, tiles
+from alertsvc.web import console, feeds, landing, links, tiles, zones
 from alertsvc.web import residents as resident_pages
 
 log = logging.getLogger(__name__)
@@ -86,12 +98,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(alerts.router)
     app.include_router(residents.router)
     app.include_router(targeting.router)
+    app.include_router(community.router)
     app.include_router(sandbox.router)
     app.include_router(hooks.router)
     app.include_router(webhooks.router)
     app.include_router(links.router)
     app.include_router(tiles.router)
     app.include_router(feeds.router)
+    app.include_router(zones.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=console.STATIC_DIR), name="static")
     app.include_router(resident_pages.router)

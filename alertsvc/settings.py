@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     Empty (the default; loopback is not trusted either): a client's address is its connection's, whatever headers
     it sends, so nobody chooses the address that per-client rate limits count against."""
 
+    community_weekly_cap: int = Field(default=2, ge=0, le=50)
+    """At most this many community messages (meeting invitations, reminders) reach one resident in any seven days;
+    warnings are never counted nor held back. 0: none at all."""
     zones_dir: Path | None = None
     """GeoJSON files of named zones; default: the project's ``config/zones``."""
     sms_max_segments: int = 3

@@ -11,6 +11,8 @@ class Scope(StrEnum):
     ALERTS_SEND = "alerts:send"
     RESIDENTS_READ = "residents:read"
     RESIDENTS_WRITE = "residents:write"
+    COMMUNITY_WRITE = "community:write"
+    """Meetings (and, later, priorities' moderation): community work, never a warning."""
     METRICS_READ = "metrics:read"
     """``GET /metrics`` only: what a Prometheus scraper is given, and nothing else."""
     ADMIN = "admin"

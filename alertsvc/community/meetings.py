@@ -1,0 +1,249 @@
+"""Neighbourhood meetings: created by staff for one zone, listed on the zone page and in an iCalendar feed, and
+announced to the zone's residents who chose community messages (an invitation now, a reminder the day before).
+
+Creating a meeting plans its two messages for each resident in the same transaction (``community_sends``, unique
+per meeting, kind and resident, so a repeated plan adds nothing): each is due at the first moment outside the
+resident's quiet hours and within the weekly cap (:mod:`alertsvc.community.timing`), in the resident's language,
+and only for residents with a contact that is confirmed and not opted out (STOP stops community messages too).
+Owner of the ``meetings`` and ``community_sends`` tables; units of work as in :mod:`alertsvc.runtime`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from icalendar import Calendar, Event
+from shapely import Point
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alertsvc.clock import utcnow
+from alertsvc.community.timing import WEEK, allowed_at
+from alertsvc.geo.zones import Zone, zone_key
+from alertsvc.residents.message_classes import community_opted_in
+from alertsvc.store.db import transaction
+from alertsvc.store.models import CommunitySend, Contact, Meeting, Resident
+
+if TYPE_CHECKING:
+    from alertsvc.runtime import Runtime
+
+__all__ = [
+    "INVITATION",
+    "REMINDER",
+    "MeetingError",
+    "UnknownZone",
+    "create_meeting",
+    "meetings_ics",
+    "planned_sends",
+    "upcoming_meetings",
+]
+
+INVITATION = "invitation"
+REMINDER = "reminder"
+REMINDER_BEFORE = timedelta(days=1)
+MAX_LENGTH = timedelta(days=2)
+"""A meeting lasts at most two days: a longer one is a typing mistake in a date."""
+
+
+class UnknownZone(LookupError):
+    """No named zone by this name."""
+
+
+class MeetingError(ValueError):
+    """A meeting that cannot be held as given; ``field`` names the value at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingView:
+    id: int
+    uid: str
+    zone: str
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    description: str
+
+
+def _view(meeting: Meeting) -> MeetingView:
+    return MeetingView(
+        id=meeting.id,
+        uid=meeting.uid,
+        zone=meeting.zone,
+        title=meeting.title,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        place=meeting.place,
+        description=meeting.description,
+    )
+
+
+def _zone(runtime: Runtime, name: str) -> Zone:
+    zone = runtime.zones.find(name)
+    if zone is None:
+        raise UnknownZone(name)
+    return zone
+
+
+async def _residents_of(session: AsyncSession, zone: Zone) -> list[Resident]:
+    """Residents who subscribed to the zone by name, or whose position lies inside it (boundary included)."""
+    shapes = [polygon.to_shapely() for polygon in zone.polygons]
+    boxes = [polygon.bbox() for polygon in zone.polygons]  # (min_lat, min_lon, max_lat, max_lon)
+    in_box = or_(
+        *(
+            (Resident.lat >= box[0]) & (Resident.lat <= box[2]) & (Resident.lon >= box[1]) & (Resident.lon <= box[3])
+            for box in boxes
+        )
+    )
+    named = func.lower(func.trim(Resident.zone)) == zone_key(zone.name)
+    rows = await session.scalars(select(Resident).where(or_(named, in_box)))
+    return [
+        row
+        for row in rows
+        if (row.zone and zone_key(row.zone) == zone_key(zone.name))
+        or any(shape.covers(Point(row.lon, row.lat)) for shape in shapes)
+    ]
+
+
+async def _reachable(session: AsyncSession, resident_ids: list[int]) -> set[int]:
+    """Residents with a confirmed contact that has not opted out, who chose community messages."""
+    chosen = await community_opted_in(session, resident_ids)
+    if not chosen:
+        return set()
+    rows = await session.scalars(
+        select(Contact.resident_id).where(
+            Contact.resident_id.in_(chosen), Contact.confirmed_at.is_not(None), Contact.opted_out_at.is_(None)
+        )
+    )
+    return set(rows)
+
+
+async def _plan(
+    session: AsyncSession, meeting: Meeting, residents: list[Resident], weekly_cap: int, now: datetime
+) -> int:
+    """Plan the invitation and the reminder of ``meeting`` for each reachable resident; how many were planned."""
+    reachable = await _reachable(session, [resident.id for resident in residents])
+    planned = 0
+    subject = f"meeting:{meeting.id}"
+    for resident in residents:
+        if resident.id not in reachable:
+            continue
+        earlier = list(
+            await session.scalars(
+                select(CommunitySend.due_at).where(
+                    CommunitySend.resident_id == resident.id, CommunitySend.due_at > now - WEEK
+                )
+            )
+        )
+        for kind, wanted in ((INVITATION, now), (REMINDER, max(now, meeting.starts_at - REMINDER_BEFORE))):
+            due = allowed_at(
+                wanted,
+                resident.quiet_start,
+                resident.quiet_end,
+                resident.timezone,
+                earlier,
+                weekly_cap,
+                latest=meeting.starts_at,
+            )
+            if due is None or (kind == REMINDER and due - now < timedelta(hours=1)):
+                continue  # no room before the meeting; a reminder right after the invitation is noise
+            send = CommunitySend(subject=subject, kind=kind, resident_id=resident.id, language=resident.language)
+            send.due_at = due
+            session.add(send)
+            earlier.append(due)
+            planned += 1
+    return planned
+
+
+async def create_meeting(
+    runtime: Runtime,
+    *,
+    zone: str,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    place: str,
+    description: str,
+    created_by: str,
+) -> tuple[MeetingView, int]:
+    """Store a meeting and plan its messages; the meeting and how many messages were planned.
+    :class:`UnknownZone` or :class:`MeetingError` (naming the field) for a meeting that cannot be held."""
+    found = _zone(runtime, zone)
+    now = utcnow()
+    if starts_at <= now:
+        raise MeetingError("starts_at", "the meeting must start in the future")
+    if ends_at <= starts_at:
+        raise MeetingError("ends_at", "the meeting must end after it starts")
+    if ends_at - starts_at > MAX_LENGTH:
+        raise MeetingError("ends_at", "a meeting lasts at most two days")
+    async with transaction(runtime.sessions) as session:
+        meeting = Meeting(
+            uid=f"{uuid.uuid4()}@alertsvc",
+            zone=found.name,
+            title=title,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            place=place,
+            description=description,
+            created_by=created_by,
+            created_at=now,
+        )
+        session.add(meeting)
+        await session.flush()
+        residents = await _residents_of(session, found)
+        planned = await _plan(session, meeting, residents, runtime.settings.community_weekly_cap, now)
+        return _view(meeting), planned
+
+
+async def upcoming_meetings(runtime: Runtime, zone: str, limit: int = 50) -> list[MeetingView]:
+    """The zone's meetings that have not ended, soonest first; :class:`UnknownZone` for no such zone."""
+    found = _zone(runtime, zone)
+    query = (
+        select(Meeting)
+        .where(Meeting.zone == found.name, Meeting.ends_at > utcnow())
+        .order_by(Meeting.starts_at, Meeting.id)
+        .limit(limit)
+    )
+    async with runtime.sessions() as session:
+        return [_view(row) for row in await session.scalars(query)]
+
+
+async def planned_sends(runtime: Runtime, meeting_id: int) -> list[tuple[int, str, str, datetime]]:
+    """The messages planned for a meeting: (resident id, kind, language, due), in due order."""
+    query = (
+        select(CommunitySend)
+        .where(CommunitySend.subject == f"meeting:{meeting_id}")
+        .order_by(CommunitySend.due_at, CommunitySend.id)
+    )
+    async with runtime.sessions() as session:
+        return [(row.resident_id, row.kind, row.language, row.due_at) for row in await session.scalars(query)]
+
+
+async def meetings_ics(runtime: Runtime, zone: str, base_url: str) -> bytes:
+    """The zone's upcoming meetings as an iCalendar feed (RFC 5545), one VEVENT each with a stable UID."""
+    meetings = await upcoming_meetings(runtime, zone, limit=200)
+    calendar = Calendar()
+    calendar.add("prodid", "-//alertsvc//community meetings//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", f"{_zone(runtime, zone).name}: meetings")
+    for meeting in meetings:
+        event = Event()
+        event.add("uid", meeting.uid)
+        event.add("dtstamp", utcnow())
+        event.add("dtstart", meeting.starts_at)
+        event.add("dtend", meeting.ends_at)
+        event.add("summary", meeting.title)
+        event.add("location", meeting.place)
+        if meeting.description:
+            event.add("description", meeting.description)
+        event.add("url", f"{base_url.rstrip('/')}/z/{meeting.zone}")
+        calendar.add_component(event)
+    document: bytes = calendar.to_ical()
+    return document
