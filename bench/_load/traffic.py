@@ -135,9 +135,10 @@ def create_alert(key: str, identifier: str, cap_format: str, now: datetime) -> R
 
 
 def forwarded(requests: list[Request], address: str) -> list[Request]:
-    """The requests as a reverse proxy passes them on for a client at ``address`` (``X-Forwarded-For``, which
-    uvicorn believes from 127.0.0.1 only): how ``--spread-addresses`` shows what the server does beyond its
-    per-address limits, while every packet still comes from and goes to the loopback address."""
+    """The requests as a reverse proxy passes them on for a client at ``address`` (``X-Forwarded-For``, which the
+    benchmark's server believes from 127.0.0.1, its ``ALERTSVC_TRUSTED_PROXIES``): how ``--spread-addresses``
+    shows what the server does beyond its per-address limits, while every packet still comes from and goes to the
+    loopback address."""
     return [Request(r.method, r.path, r.body, (*r.headers, ("X-Forwarded-For", address))) for r in requests]
 
 
