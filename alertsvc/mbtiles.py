@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from alertsvc.errors import StartupRefused
+
 __all__ = ["MEDIA_TYPES", "MBTilesError", "TileSet", "describe", "read_tile", "tms_row"]
 
 MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
@@ -32,8 +34,12 @@ _MAGIC: tuple[tuple[bytes, int, str], ...] = (
 """Signatures (bytes, offset, format) for a file whose metadata leaves ``format`` out (MBTiles before 1.1)."""
 
 
-class MBTilesError(ValueError):
-    """The file is missing, unreadable, not MBTiles, or holds tiles a browser map cannot show."""
+class MBTilesError(StartupRefused, ValueError):
+    """The file is missing, unreadable, not MBTiles, or holds tiles a browser map cannot show.
+
+    Refused at start (the settings check it); a ``ValueError`` too, so the settings' validator reports it as the
+    value of ``ALERTSVC_TILES_FILE``.
+    """
 
 
 @dataclass(frozen=True)

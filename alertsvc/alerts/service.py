@@ -20,6 +20,7 @@ from alertsvc.alerts.states import AlertState, move
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.cap import alert_to_json, parse_cap_json
 from alertsvc.clock import utcnow
+from alertsvc.errors import Conflict, Forbidden, NotFound
 from alertsvc.security.audit import record
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
@@ -32,12 +33,20 @@ BROADCAST_MSG_TYPES = frozenset({"Alert", "Update", "Cancel"})
 """CAP msgTypes that are sent; Ack and Error are stored, never broadcast."""
 
 
-class AlertNotFound(LookupError):
-    """No alert with that id."""
+class AlertNotFound(NotFound):
+    """No alert with that id (``alert_id``)."""
+
+    def __init__(self, alert_id: str) -> None:
+        super().__init__("no alert with that id")
+        self.alert_id = alert_id
 
 
-class LifecycleError(ValueError):
+class LifecycleError(Conflict, ValueError):
     """The alert is not in a state that allows this action; ``str()`` says why."""
+
+
+class ActionForbidden(Forbidden):
+    """The principal may not take this action on alerts (approving and rejecting need ``alerts:send``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +182,7 @@ async def approve(session: AsyncSession, alert_id: str, principal: Principal) ->
     """Approve a pending alert for sending. Needs ``alerts:send``; the caller dispatches after commit."""
     alert = await get_alert(session, alert_id)
     if not principal.can(Scope.ALERTS_SEND):
-        raise PermissionError("approving needs the alerts:send scope")
+        raise ActionForbidden("approving needs the alerts:send scope")
     if alert.submitted_by == principal.name and not principal.can(Scope.ADMIN):
         raise LifecycleError("an alert must be approved by someone other than its author")
     now = utcnow()
@@ -188,7 +197,7 @@ async def reject(session: AsyncSession, alert_id: str, principal: Principal, rea
     """Reject a pending alert, with the reason the author will see."""
     alert = await get_alert(session, alert_id)
     if not principal.can(Scope.ALERTS_SEND):
-        raise PermissionError("rejecting needs the alerts:send scope")
+        raise ActionForbidden("rejecting needs the alerts:send scope")
     if not reason.strip():
         raise LifecycleError("a rejection needs a reason")
     if not await move(

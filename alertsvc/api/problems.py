@@ -3,10 +3,13 @@
     {"type": "about:blank", "title": "Unprocessable Content", "status": 422,
      "detail": "2 problems in the alert", "errors": [{"loc": ["info", 0, "area", 0, "polygon", 0], "msg": "..."}]}
 
-Handlers here translate every exception the API can meet (our own, FastAPI's validation, Starlette's HTTP
-errors) into that shape; a database or Redis that does not answer becomes a 503 with ``Retry-After`` (the request
-may succeed when repeated), and anything else unexpected a bare 500 that leaks nothing. :class:`ProblemDocument`
-is the shape as a schema, for the OpenAPI document (``alertsvc.api.openapi``).
+Handlers here translate every exception the API can meet into that shape: the application's errors
+(:mod:`alertsvc.errors`) by one handler and one table from their kind to a status (:data:`STATUS`), so a router
+never catches a domain error to answer it; :class:`Problem`, for what only the API refuses (a media type, a
+missing key); FastAPI's validation and Starlette's HTTP errors. A database or Redis that does not answer is
+answered as :class:`~alertsvc.errors.Unavailable` (503 with ``Retry-After``: the request may succeed when repeated),
+and anything else unexpected a bare 500 that leaks nothing. :class:`ProblemDocument` is the shape as a schema, for
+the OpenAPI document (``alertsvc.api.openapi``).
 """
 
 from __future__ import annotations
@@ -24,14 +27,34 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from alertsvc.cap import CapError
-from alertsvc.errors import RateLimited
+from alertsvc.errors import RETRY_UNAVAILABLE_SECONDS, AlertsvcError, Kind, Unavailable
 from alertsvc.runtime import UNAVAILABLE
+
+__all__ = [
+    "PROBLEM_JSON",
+    "RETRY_UNAVAILABLE_SECONDS",
+    "STATUS",
+    "Problem",
+    "ProblemDocument",
+    "ProblemError",
+    "install",
+    "problem_for",
+    "problem_response",
+]
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
-RETRY_UNAVAILABLE_SECONDS = 5
-"""What ``Retry-After`` says when the database or Redis did not answer: long enough for a restart to begin."""
+
+STATUS: dict[Kind, int] = {
+    Kind.INVALID: 422,
+    Kind.NOT_FOUND: 404,
+    Kind.GONE: 410,
+    Kind.CONFLICT: 409,
+    Kind.FORBIDDEN: 403,
+    Kind.RATE_LIMITED: 429,
+    Kind.UNAVAILABLE: 503,
+}
+"""The API's status for each kind of application error: the one place the domain's refusals meet HTTP."""
 
 
 class ProblemError(BaseModel):
@@ -88,6 +111,13 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def problem_for(exc: AlertsvcError) -> JSONResponse:
+    """The problem document answering an application error: its kind's status, its message as ``detail``, its
+    field errors, and ``Retry-After`` when waiting helps."""
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+    return problem_response(STATUS[exc.kind], exc.message, [error.as_dict() for error in exc.errors], headers)
+
+
 def _loc_from_fastapi(loc: Sequence[Any]) -> list[str | int]:
     return [part if isinstance(part, int) else str(part) for part in loc]
 
@@ -118,15 +148,11 @@ def install(app: FastAPI) -> None:
     async def _problem(_request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc.status, exc.detail, exc.errors, exc.headers)
 
-    @app.exception_handler(RateLimited)
-    async def _rate_limited(_request: Request, exc: RateLimited) -> JSONResponse:
-        return problem_response(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
-
-    @app.exception_handler(CapError)
-    async def _cap(_request: Request, exc: CapError) -> JSONResponse:
-        errors = [{"loc": list(error.loc), "msg": error.msg} for error in exc.errors]
-        count = len(errors)
-        return problem_response(422, f"{count} problem{'s' if count != 1 else ''} in the alert", errors)
+    @app.exception_handler(AlertsvcError)
+    async def _refused(request: Request, exc: AlertsvcError) -> JSONResponse:
+        if exc.kind is Kind.UNAVAILABLE:
+            log.warning("unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return problem_for(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -144,11 +170,7 @@ def install(app: FastAPI) -> None:
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         # The class only: a driver's message can carry the statement's parameters (addresses, numbers).
         log.warning("storage unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return problem_response(
-            503,
-            "the database or Redis is not answering; try again shortly",
-            headers={"Retry-After": str(RETRY_UNAVAILABLE_SECONDS)},
-        )
+        return problem_for(Unavailable())
 
     for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, _unavailable)

@@ -9,57 +9,34 @@ to know which layer found what, and a sender fixes all problems in one round tri
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-Loc = list[str | int]
-"""A path to a CAP element: element names (as CAP spells them) and list indices, e.g. ``["info", 0, "area"]``."""
+from alertsvc.errors import FieldError, InvalidInput, Loc
+
+__all__ = ["BODY", "CapError", "FieldError", "Loc", "deduplicated", "from_validation_error"]
 
 BODY: Loc = ["body"]
 """Where problems of the document as a whole (not XML, not JSON, unsupported version) are reported."""
 
 
-@dataclass(slots=True)
-class FieldError:
-    """One problem: where (``loc``) and why (``msg``, meant for the person who wrote the alert)."""
-
-    loc: Loc
-    msg: str
-
-    @property
-    def path(self) -> str:
-        """``loc`` as one readable string: ``info[0].area[1].polygon[0]``."""
-        text = ""
-        for part in self.loc:
-            if isinstance(part, int):
-                text += f"[{part}]"
-            else:
-                text += f".{part}" if text else part
-        return text
-
-    def as_dict(self) -> dict[str, Any]:
-        """The form the HTTP API puts in its problem documents."""
-        return {"loc": list(self.loc), "msg": self.msg}
-
-
-class CapError(ValueError):
-    """A CAP document that cannot be accepted. ``errors`` lists every problem, never fewer than one."""
+class CapError(InvalidInput):
+    """A CAP document that cannot be accepted. ``errors`` lists every problem, never fewer than one, each at the
+    path of its CAP element (``loc``: element names as CAP spells them, and list indices, e.g.
+    ``["info", 0, "area"]``); ``message`` counts them."""
 
     def __init__(self, errors: Iterable[FieldError]) -> None:
-        self.errors: list[FieldError] = list(errors) or [
-            FieldError(list(BODY), "the document is not a valid CAP alert")
-        ]
-        super().__init__(self.summary())
+        found = list(errors) or [FieldError(list(BODY), "the document is not a valid CAP alert")]
+        count = len(found)
+        super().__init__(
+            _summary(found), message=f"{count} problem{'s' if count != 1 else ''} in the alert", errors=found
+        )
 
     def summary(self) -> str:
         """All problems on one line each, prefixed by their path."""
-        count = len(self.errors)
-        lines = [f"{count} problem{'s' if count != 1 else ''} in the CAP document:"]
-        lines += [f"  {error.path or '(document)'}: {error.msg}" for error in self.errors]
-        return "\n".join(lines)
+        return _summary(self.errors)
 
     def __str__(self) -> str:
         return self.summary()
@@ -68,6 +45,13 @@ class CapError(ValueError):
     def at(cls, loc: Sequence[str | int], msg: str) -> CapError:
         """A single problem at ``loc``."""
         return cls([FieldError(list(loc), msg)])
+
+
+def _summary(errors: Sequence[FieldError]) -> str:
+    count = len(errors)
+    lines = [f"{count} problem{'s' if count != 1 else ''} in the CAP document:"]
+    lines += [f"  {error.path or '(document)'}: {error.msg}" for error in errors]
+    return "\n".join(lines)
 
 
 def _shorten(value: Any, limit: int = 60) -> str:

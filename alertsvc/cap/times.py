@@ -18,6 +18,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer
 from pydantic_core import PydanticCustomError
 
+from alertsvc.errors import InvalidInput
+
 EXAMPLE = "2024-05-01T14:00:00-05:00"
 
 _CAP_TIME = re.compile(
@@ -27,7 +29,7 @@ _CAP_TIME = re.compile(
 )
 
 
-class CapTimeError(ValueError):
+class CapTimeError(InvalidInput):
     """A value that is not a CAP date-time; ``str()`` says why in words a sender understands."""
 
 

@@ -44,6 +44,8 @@ from shapely.geometry import MultiPolygon
 from shapely.geometry import Polygon as ShapelyPolygon
 from shapely.geometry.base import BaseGeometry
 
+from alertsvc.errors import InvalidInput
+
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG), used for every great-circle distance."""
 
@@ -51,7 +53,7 @@ _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _PAIR = re.compile(rf"^({_NUMBER}),({_NUMBER})$")
 
 
-class AreaError(ValueError):
+class AreaError(InvalidInput):
     """A polygon, circle or zone that cannot be used as a target; ``str()`` is the reason."""
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from alertsvc.errors import FieldError, InvalidInput
 from alertsvc.residents.validation import FIELDS
 
 __all__ = [
@@ -52,11 +53,15 @@ _SUFFIXES = {".ndjson": Format.NDJSON, ".jsonl": Format.NDJSON, ".csv": Format.C
 MEDIA_TYPES = tuple(_MEDIA_TYPES)
 
 
-class ImportFormatError(Exception):
-    """The input as a whole cannot be read (a CSV header that is wrong): nothing in it is imported."""
+class ImportFormatError(InvalidInput):
+    """The input as a whole cannot be read (a CSV header that is wrong): nothing in it is imported.
+
+    ``message`` is the reason; the field error points at ``body.line.<line>.<field>``.
+    """
 
     def __init__(self, line: int, field: str, reason: str) -> None:
-        super().__init__(f"line {line}: {field}: {reason}")
+        at = FieldError(["body", "line", line, field], reason)
+        super().__init__(f"line {line}: {field}: {reason}", message=reason, errors=[at])
         self.line = line
         self.field = field
         self.reason = reason
@@ -153,6 +158,9 @@ async def _ndjson_records(lines: AsyncIterator[tuple[int, str | None, str | None
             value = json.loads(text)
         except ValueError:
             yield Record(number, problem=("row", "not valid JSON"))
+            continue
+        except RecursionError:  # nested past the parser's depth: refused as that line's problem, not a 500
+            yield Record(number, problem=("row", "nested too deeply"))
             continue
         if not isinstance(value, dict):
             yield Record(number, problem=("row", "must be a JSON object"))

@@ -27,6 +27,8 @@ from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict
 
+from alertsvc.errors import InvalidInput
+
 __all__ = [
     "CATEGORIES",
     "CHANNELS",
@@ -111,7 +113,7 @@ class ValidationOptions:
     sms_region: str | None = None
 
 
-class _Refused(ValueError):
+class _Refused(InvalidInput):
     """A field's value is not acceptable; the message is the reason shown to the caller."""
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hmac
 
+from alertsvc.errors import Forbidden
+
 FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
 
 
-class CsrfError(PermissionError):
+class CsrfError(Forbidden):
     """The request's CSRF token is missing or does not match the session's."""
 
 

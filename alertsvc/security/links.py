@@ -13,10 +13,12 @@ import base64
 import hashlib
 import hmac
 
+from alertsvc.errors import NotFound
+
 TAG_BYTES = 12
 
 
-class BadToken(ValueError):
+class BadToken(NotFound):
     """A token that was not made by us, or not for this purpose."""
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.errors import Kind, NotFound
 from alertsvc.store.models import Acknowledgement, Alert, Contact, Delivery, Resident
 from alertsvc.tracking.states import DeliveryState
 from alertsvc.webhooks.events import ACKNOWLEDGEMENT, emit
@@ -23,8 +24,14 @@ class Answer(StrEnum):
     HELP = "help"
 
 
-class AckRefused(ValueError):
-    """The link or reply cannot be taken (unknown delivery, alert expired); ``str()`` is safe to show."""
+class AckRefused(NotFound):
+    """The link or reply cannot be taken: it names no known delivery; ``str()`` is safe to show."""
+
+
+class AnswersClosed(AckRefused):
+    """The alert has expired: answers are no longer collected (gone, rather than never there)."""
+
+    kind = Kind.GONE
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +51,7 @@ async def target_of_delivery(session: AsyncSession, delivery_id: int, now: datet
     if alert is None:
         raise AckRefused("this link is not valid")
     if alert.expires_at is not None and alert.expires_at <= now:
-        raise AckRefused("this alert has expired; answers are no longer collected")
+        raise AnswersClosed("this alert has expired; answers are no longer collected")
     return AckTarget(delivery_id, alert, delivery.resident_id)
 
 

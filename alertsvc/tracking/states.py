@@ -1,8 +1,14 @@
-"""Delivery states (the contract's list) and which of them are final."""
+"""Delivery states (the contract's list) and which of them are final; the contract's name for the channels."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import WithJsonSchema
+from typing_extensions import TypeAliasType
+
+from channels.base import ChannelKind
 
 
 class DeliveryState(StrEnum):
@@ -26,7 +32,13 @@ reached ``sent`` has left our hands: the dispatcher's work on it is done.
 DONE_FOR_DISPATCH = FINAL | {DeliveryState.SENT}
 
 
-class Channel(StrEnum):
-    SMS = "sms"
-    EMAIL = "email"
-    PUSH = "push"
+Channel = TypeAliasType(
+    "Channel",
+    Annotated[
+        ChannelKind,
+        WithJsonSchema({"type": "string", "enum": [kind.value for kind in ChannelKind], "title": "Channel"}),
+    ],
+)
+"""The one enum of channels (:class:`channels.base.ChannelKind`) under the name the contract gives it: a parameter
+annotated with it validates to a ``ChannelKind`` and appears in the OpenAPI document as the ``Channel`` schema, as it
+always has. Not an enum of its own: ``channels`` owns the list, since it may import nothing of the service."""

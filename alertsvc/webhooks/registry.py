@@ -5,12 +5,12 @@ Each function takes the :class:`~alertsvc.runtime.Runtime` and owns its unit of 
 records the change, and returns plain values. A webhook belongs to the API key (the principal's name) that
 registered it: another key neither sees nor removes it, and is told "not found" rather than "not yours".
 
-Refusals are exceptions the caller maps to its own answers::
+Refusals are the application's errors (:mod:`alertsvc.errors`), which each entry side maps once::
 
-    ValueError
-     ├── UnknownEventTypes   an event type that is not in EVENT_TYPES          (field: events)
-     └── WebhookUrlError     a URL that may not be used (alertsvc.webhooks.targets) (field: url)
-    LookupError
+    InvalidInput
+     ├── UnknownEventTypes   an event type that is not in EVENT_TYPES          (field: body.events)
+     └── WebhookUrlError     a URL that may not be used (alertsvc.webhooks.targets) (field: body.url)
+    NotFound
      └── WebhookNotFound     no webhook with that id for this owner
 """
 
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.errors import FieldError, InvalidInput, NotFound
 from alertsvc.security.audit import record
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Webhook
@@ -47,16 +48,21 @@ __all__ = [
 ]
 
 
-class UnknownEventTypes(ValueError):
+class UnknownEventTypes(InvalidInput):
     """Some of the requested event types do not exist; ``unknown`` lists them, sorted."""
 
     def __init__(self, unknown: Sequence[str]) -> None:
         self.unknown = sorted(unknown)
-        super().__init__(f"unknown: {', '.join(self.unknown)}")
+        reason = f"unknown: {', '.join(self.unknown)}"
+        super().__init__(reason, message="unknown event type", errors=[FieldError(["body", "events"], reason)])
 
 
-class WebhookNotFound(LookupError):
+class WebhookNotFound(NotFound):
     """No webhook with that id belongs to this owner (it may not exist, or belong to another key)."""
+
+    def __init__(self, webhook_id: int) -> None:
+        super().__init__("no webhook with that id")
+        self.webhook_id = webhook_id
 
 
 @dataclass(frozen=True)

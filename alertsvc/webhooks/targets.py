@@ -12,11 +12,15 @@ import asyncio
 import socket
 from urllib.parse import urlsplit
 
+from alertsvc.errors import FieldError, InvalidInput
 from channels.addresses import only_public
 
 
-class WebhookUrlError(ValueError):
-    """The URL may not be used; ``str()`` says why."""
+class WebhookUrlError(InvalidInput):
+    """The URL may not be used; ``str()`` says why (the field error too, at ``body.url``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, message="the URL cannot be used", errors=[FieldError(["body", "url"], reason)])
 
 
 async def check_url(url: str, allow_private: bool) -> str:

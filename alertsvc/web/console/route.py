@@ -1,5 +1,6 @@
 """The console's route class: HTML answers for the console's errors (its own, and the domain's from
-:mod:`alertsvc.errors`), and the session cookie written back.
+:mod:`alertsvc.errors` through the one mapping, :func:`alertsvc.web.errors.page_error`), and the session cookie
+written back.
 
 Why a route class rather than app-wide exception handlers and middleware: the API's handlers answer problem+json,
 which is right for other systems and wrong for a person in a browser; wrapping only the console's routes keeps
@@ -17,14 +18,19 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
-from alertsvc.errors import RateLimited
+from alertsvc.alerts.service import AlertNotFound
+from alertsvc.errors import AlertsvcError, RateLimited
 from alertsvc.i18n import N_
-from alertsvc.security.csrf import CsrfError
 from alertsvc.security.sessions import SessionCodec, cookie_options
 from alertsvc.web.console.pages import error_page, session_of
+from alertsvc.web.errors import page_error
 
 LOGIN_PATH = "/console/login"
 TOO_MANY_ATTEMPTS = N_("Too many attempts from your address. Please wait a minute and try again.")
+NO_SUCH_ALERT = N_("No alert with that id.")
+TEXTS: dict[type[AlertsvcError], str] = {RateLimited: TOO_MANY_ATTEMPTS, AlertNotFound: NO_SUCH_ALERT}
+"""The console's own words for some errors (a dispatcher's rate limit is on sign-in attempts); every other error
+shows its message, translated by the console's catalogue."""
 
 
 class LoginRequired(Exception):
@@ -83,13 +89,14 @@ class ConsoleRoute(APIRoute):
                 response = await handler(request)
             except LoginRequired as exc:
                 response = _login_redirect(exc)
-            except CsrfError as exc:
-                response = error_page(request, 403, str(exc))
             except ConsoleForbidden as exc:
                 response = error_page(request, exc.status_code, exc.message)
-            except RateLimited as exc:
-                response = error_page(request, 429, TOO_MANY_ATTEMPTS)
-                response.headers["Retry-After"] = str(exc.retry_after)
+            except AlertsvcError as exc:
+                page = page_error(exc, TEXTS)
+                if page is None:
+                    raise
+                response = error_page(request, page.status, page.text)
+                response.headers.update(page.headers)
             response.headers.setdefault("Cache-Control", "no-store")
             response.headers.setdefault("X-Frame-Options", "DENY")
             response.headers.setdefault("Referrer-Policy", "same-origin")
