@@ -1,11 +1,15 @@
 """How many residents and contacts an area reaches, before anything is sent (the targeting preview).
 
 Uses the same stages as fan-out (bounding-box query, exact vectorised test) so the preview and the send can
-never disagree about who is inside.
+never disagree about who is inside. The exact test runs in a worker thread (``asyncio.to_thread``): for a city of
+a million residents it is tens of milliseconds of NumPy and Shapely a chunk, and the event loop must keep serving
+every other request (the live views, the API) meanwhile. The counts per channel and language are one grouped query
+a chunk of ids, the ids bound as one parameter (:func:`alertsvc.store.ids.ids_in`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -13,36 +17,58 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.geo.areas import Area
 from alertsvc.geo.targeting import TargetArea, bbox_filter_params
+from alertsvc.i18n import primary_tag
 from alertsvc.store.audience import residents_in_boxes
-from alertsvc.store.models import Contact
+from alertsvc.store.ids import ids_in
+from alertsvc.store.models import Contact, Resident
 
-LOOKUP_CHUNK = 5000
+LOOKUP_CHUNK = 50_000
+"""Ids per grouped count: one array parameter, so a large chunk is one statement, not 50,000 placeholders."""
+CHANNELS = ("sms", "email", "push")
+UNKNOWN_LANGUAGE = "und"
+"""BCP 47's "undetermined", for a resident stored without a language."""
 
 
 @dataclass(frozen=True, slots=True)
 class Reach:
     residents: int
     contacts: dict[str, int] = field(default_factory=dict)
+    languages: dict[str, int] = field(default_factory=dict)
+    """Residents per language (primary subtag: ``fr-CA`` counts as ``fr``)."""
+    contacts_by_language: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Channel → language → confirmed, not opted-out contacts: how many get the SMS in French, say."""
 
 
 async def reach_of(session: AsyncSession, areas: list[Area]) -> Reach:
-    """Residents inside ``areas`` and their confirmed, not opted-out contacts per channel."""
+    """Residents inside ``areas`` and their confirmed, not opted-out contacts per channel and language."""
     target = TargetArea(areas)
-    residents = 0
-    contacts = {"sms": 0, "email": 0, "push": 0}
+    inside: list[int] = []
     async for chunk in residents_in_boxes(session, bbox_filter_params(target)):
-        inside = chunk.ids[target.contains(chunk.lats, chunk.lons)].tolist()
-        residents += len(inside)
-        for start in range(0, len(inside), LOOKUP_CHUNK):
-            rows = await session.execute(
-                select(Contact.channel, func.count())
-                .where(
-                    Contact.resident_id.in_(inside[start : start + LOOKUP_CHUNK]),
-                    Contact.confirmed_at.is_not(None),
-                    Contact.opted_out_at.is_(None),
-                )
-                .group_by(Contact.channel)
+        mask = await asyncio.to_thread(target.contains, chunk.lats, chunk.lons)
+        inside.extend(chunk.ids[mask].tolist())
+    languages: dict[str, int] = {}
+    by_language: dict[str, dict[str, int]] = {channel: {} for channel in CHANNELS}
+    for start in range(0, len(inside), LOOKUP_CHUNK):
+        ids = inside[start : start + LOOKUP_CHUNK]
+        residents = await session.execute(
+            select(Resident.language, func.count()).where(ids_in(session, Resident.id, ids)).group_by(Resident.language)
+        )
+        for language, count in residents:
+            key = primary_tag(language) or UNKNOWN_LANGUAGE
+            languages[key] = languages.get(key, 0) + int(count)
+        contacts = await session.execute(
+            select(Contact.channel, Resident.language, func.count())
+            .join(Resident, Resident.id == Contact.resident_id)
+            .where(
+                ids_in(session, Contact.resident_id, ids),
+                Contact.confirmed_at.is_not(None),
+                Contact.opted_out_at.is_(None),
             )
-            for channel, count in rows:
-                contacts[str(channel)] = contacts.get(str(channel), 0) + int(count)
-    return Reach(residents, contacts)
+            .group_by(Contact.channel, Resident.language)
+        )
+        for channel, language, count in contacts:
+            per_channel = by_language.setdefault(str(channel), {})
+            key = primary_tag(language) or UNKNOWN_LANGUAGE
+            per_channel[key] = per_channel.get(key, 0) + int(count)
+    totals = {channel: sum(counts.values()) for channel, counts in by_language.items()}
+    return Reach(len(inside), totals, dict(sorted(languages.items())), by_language)

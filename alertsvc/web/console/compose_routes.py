@@ -11,12 +11,13 @@ from alertsvc.alerts import commands, queries, service
 from alertsvc.alerts.approval import needs_second_person
 from alertsvc.api.deps import RuntimeDep
 from alertsvc.dispatch.queue import enqueue_fanout
-from alertsvc.web.console import compose
+from alertsvc.web.console import compose, i18n
 from alertsvc.web.console.areas import zones_geojson
 from alertsvc.web.console.deps import CsrfChecked, CurrentUser
 from alertsvc.web.console.drafting import Evaluation, evaluate
-from alertsvc.web.console.pages import render
+from alertsvc.web.console.pages import language_of, render, templates
 from alertsvc.web.console.prefill import find_notice, form_for_update, form_from_notice, notices
+from alertsvc.web.console.preview import CHANNEL_NAMES, ForecastLine, forecast_lines, whole_text
 from alertsvc.web.console.route import ConsoleForbidden, ConsoleRoute
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -25,13 +26,18 @@ router = APIRouter(route_class=ConsoleRoute)
 def _page(
     request: Request, runtime: RuntimeDep, form: compose.ComposeForm, result: Evaluation | None, status_code: int = 200
 ) -> Response:
+    reach = result.reach if result else None
+    lang = language_of(request)
     context: dict[str, Any] = {
         "form": form,
         "result": result,
+        "forecast": forecast_lines(reach.contacts, runtime.settings, lang) if reach else [],
+        "forecast_whole": whole_text(reach.contacts, runtime.settings, lang) if reach else None,
         "errors": result.errors if result else {},
         "zone_names": runtime.zones.names(),
         "notices": notices(),
         "c": compose,
+        "channel_names": CHANNEL_NAMES,
     }
     return render(request, "compose.html", context, status_code)
 
@@ -79,21 +85,51 @@ async def compose_submit(request: Request, runtime: RuntimeDep, user: CurrentUse
 
 @router.post("/compose/preview.json")
 async def compose_preview(request: Request, runtime: RuntimeDep, user: CurrentUser, _csrf: CsrfChecked) -> Response:
-    """The reach per channel, the area as GeoJSON and each SMS with its segments, as the form stands."""
+    """The reach per channel and language, the time-to-warn forecast, the area as GeoJSON, each SMS with its
+    segments and each e-mail subject, as the form stands (compose.js asks for it as the form changes)."""
     form = await _read_form(request)
     result = await evaluate(runtime, form, user.email, confirm=False)
     reach = result.reach
+    lang = language_of(request)
+    lines = forecast_lines(reach.contacts, runtime.settings, lang) if reach else []
+    whole = whole_text(reach.contacts, runtime.settings, lang) if reach else None
     return JSONResponse(
         {
             "residents": reach.residents if reach else None,
             "contacts": reach.contacts if reach else {},
+            "languages": reach.languages if reach else {},
+            "contacts_by_language": reach.contacts_by_language if reach else {},
+            "forecast": [{"channel": line.channel, "text": line.text, "seconds": line.seconds} for line in lines],
+            "forecast_whole": whole,
             "area": result.area_geojson,
+            "panel_html": _panel_html(lang, result, lines, whole),
             "sms": [
-                {"language": s.language, "text": s.text, "segments": s.segments, "encoding": s.encoding}
+                {
+                    "language": s.language,
+                    "text": s.text,
+                    "segments": s.segments,
+                    "encoding": s.encoding,
+                    "subject": s.subject,
+                }
                 for s in result.sms
             ],
             "errors": result.errors,
         }
+    )
+
+
+def _panel_html(lang: str, result: Evaluation, lines: list[ForecastLine], whole: str | None) -> str:
+    """The preview panel as the page renders it (templates/console/_compose_preview.html), for compose.js to put in
+    place: one template formats the numbers and words, in the page's language, whether or not JavaScript runs."""
+    translate = i18n.translator(lang)
+    return templates.env.get_template("console/_compose_preview.html").render(
+        _=translate,
+        ngettext=translate.ngettext,
+        num=lambda value: i18n.number(value, lang),
+        result=result,
+        forecast=lines,
+        forecast_whole=whole,
+        channel_names=CHANNEL_NAMES,
     )
 
 

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from alertsvc.alerts import queries
+from alertsvc.alerts.forecast import ChannelForecast, forecast, split_duration, whole_alert_seconds
 from alertsvc.alerts.reach import Reach
 from alertsvc.dispatch.render import ACK_PLACEHOLDER, render_info
 from alertsvc.dispatch.sms_text import sms_cost
+from alertsvc.i18n import N_
 from alertsvc.runtime import Runtime
 from alertsvc.settings import Settings
+from alertsvc.web.console import i18n
 from alertsvc.web.console.areas import ParsedAreas
 
 SAMPLE_TOKEN = "a1b2c3.DEFGHIJKLMNOPQRSTUVWX"  # noqa: S105 - a placeholder, not a secret
@@ -28,6 +31,8 @@ class SmsPreview:
     segments: int
     encoding: str
     units: int
+    subject: str = ""
+    """The e-mail's subject line in the same language (the push title is the same words)."""
 
 
 async def reach_for(runtime: Runtime, parsed: ParsedAreas) -> Reach | None:
@@ -52,5 +57,68 @@ def sms_previews(document: dict[str, Any], settings: Settings) -> list[SmsPrevie
         )
         text = rendered.sms.replace(ACK_PLACEHOLDER, link)
         cost = sms_cost(text)
-        previews.append(SmsPreview(str(info.get("language", "")), text, cost.segments, cost.encoding.value, cost.units))
+        previews.append(
+            SmsPreview(
+                str(info.get("language", "")), text, cost.segments, cost.encoding.value, cost.units, rendered.subject
+            )
+        )
     return previews
+
+
+def duration_text(seconds: float, lang: str) -> str:
+    """``2 min 4 s``, ``1 h 3 min``, ``45 s``: how long, in the words of the page's language."""
+    _ = i18n.translator(lang)
+    hours, minutes, secs = split_duration(seconds)
+    if hours:
+        return _("{hours} h {minutes} min", hours=hours, minutes=minutes)
+    if minutes:
+        return _("{minutes} min {seconds} s", minutes=minutes, seconds=secs)
+    return _("{seconds} s", seconds=secs)
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastLine:
+    channel: str
+    text: str
+    seconds: float | None
+
+
+def forecast_lines(messages: dict[str, int], settings: Settings, lang: str) -> list[ForecastLine]:
+    """One sentence a channel: "SMS: 12,400 messages at 100/s ≈ 2 min 4 s" (see :mod:`alertsvc.alerts.forecast`)."""
+    _ = i18n.translator(lang)
+    lines = []
+    for item in forecast(messages, settings):
+        lines.append(ForecastLine(item.channel, _forecast_sentence(item, lang), item.seconds))
+    return lines
+
+
+def whole_text(messages: dict[str, int], settings: Settings, lang: str) -> str | None:
+    """How long the whole alert takes (its slowest channel), None when a channel has no rate to go by."""
+    seconds = whole_alert_seconds(forecast(messages, settings))
+    return None if seconds is None else duration_text(seconds, lang)
+
+
+def _forecast_sentence(item: ChannelForecast, lang: str) -> str:
+    _ = i18n.translator(lang)
+    channel = CHANNEL_NAMES.get(item.channel, item.channel)
+    if item.seconds is None or item.rate is None:
+        return _.ngettext(
+            "{channel}: {count} message, no rate limit set",
+            "{channel}: {count} messages, no rate limit set",
+            item.messages,
+            channel=_(channel),
+            count=i18n.number(item.messages, lang),
+        )
+    return _.ngettext(
+        "{channel}: {count} message at {rate}/s ≈ {duration}",
+        "{channel}: {count} messages at {rate}/s ≈ {duration}",
+        item.messages,
+        channel=_(channel),
+        count=i18n.number(item.messages, lang),
+        rate=i18n.number(item.rate, lang),
+        duration=duration_text(item.seconds, lang),
+    )
+
+
+CHANNEL_NAMES = {"sms": N_("SMS"), "email": N_("E-mail"), "push": N_("Push")}
+"""How the forecast names each channel (translated)."""

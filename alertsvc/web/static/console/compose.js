@@ -55,8 +55,6 @@
   /* Preview: the server computes reach and SMS with the same code that sends. */
   var timer = null, pending = null;
   function schedule() { clearTimeout(timer); timer = setTimeout(preview, 350); }
-  function setText(id, value) { var el = document.getElementById(id); if (el) { el.textContent = value; } }
-  function fmt(n) { return (n === null || n === undefined) ? "—" : Number(n).toLocaleString(document.documentElement.lang); }
   function preview() {
     if (pending) { pending.abort(); }
     pending = new AbortController();
@@ -66,17 +64,16 @@
       headers: { "X-CSRF-Token": form.dataset.csrf, "Accept": "application/json" }
     }).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
       if (!data) { return; }
-      setText("reach-residents", fmt(data.residents));
-      ["sms", "email", "push"].forEach(function (ch) { setText("reach-" + ch, data.residents === null ? "—" : fmt(data.contacts[ch] || 0)); });
-      var box = document.getElementById("sms-previews");
-      box.replaceChildren();
-      data.sms.forEach(function (s) {
-        var fig = document.createElement("figure"); fig.className = "sms-preview";
-        var cap = document.createElement("figcaption");
-        cap.textContent = "SMS " + s.language + ": " + s.segments + " × " + s.encoding;
-        var pre = document.createElement("pre"); pre.className = "sms"; pre.textContent = s.text;
-        fig.append(cap, pre); box.append(fig);
-      });
+      /* The server renders the panel (reach per channel and language, forecast, SMS and subjects) with the same
+         template as the page, escaped by Jinja: one place formats numbers and words in the page's language. */
+      var panel = document.getElementById("preview-panel");
+      if (panel && typeof data.panel_html === "string") {
+        var doc = new DOMParser().parseFromString("<div>" + data.panel_html + "</div>", "text/html");
+        panel.replaceChildren.apply(panel, Array.prototype.slice.call(doc.body.firstChild.childNodes));
+        /* The panel is new nodes each time; a live region must stay in place for screen readers to announce. */
+        var summary = document.getElementById("reach-summary"), announce = document.getElementById("reach-announce");
+        if (summary && announce) { announce.textContent = summary.textContent.replace(/\s+/g, " ").trim(); }
+      }
       if (cm) { cm.showArea(data.area); }
       form.dataset.previewed = String(data.residents);
     }).catch(function () { /* offline or aborted: the Preview button still works */ });
