@@ -1,5 +1,6 @@
-"""The compose page's reach per channel and language and its time-to-warn forecast: "SMS: 12,400 messages at 100/s
-≈ 2 min 4 s" from the configured provider rates, in English and French, in the page and in preview.json."""
+"""The compose page's reach per channel and language and its time-to-warn forecast, "SMS: 12,400 messages at 100/s
+≈ 2 min 4 s", from the configured provider rates, in English and French, in the page and in preview.json; and the
+alert page's forecast beside the measured time-to-warn."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from alertsvc.runtime import Runtime
 from alertsvc.settings import Settings
 from alertsvc.web.console.preview import duration_text, forecast_lines, whole_text
 from tests.conftest import make_settings
-from tests.console.helpers import compose_data, csrf_of
+from tests.console.helpers import compose, compose_data, csrf_of, post_form
 from tests.console.test_compose import GEOJSON_SQUARE
 from tests.factories import add_resident
+from tests.integration.test_fanout import run_worker
 
 
 @pytest.fixture
@@ -100,3 +102,17 @@ async def test_preview_gives_reach_per_language_and_the_forecast(
         headers={"X-CSRF-Token": token, "Accept": "application/json"},
     )
     assert english.json()["forecast"][0]["text"] == "SMS: 2 messages at 100/s ≈ 1 s"
+
+
+async def test_the_alert_page_shows_the_forecast_beside_the_measured_time(
+    dispatcher: httpx.AsyncClient, approver: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    for n in range(3):
+        await add_resident(runtime.sessions, 45.5, -72.5 + n * 0.01, sms=f"+1514555050{n}", test_recipient=True)
+    path = (await compose(dispatcher)).headers["location"]
+    assert (await post_form(approver, path, f"{path}/approve")).status_code == 303
+    await run_worker(runtime)
+    page = await dispatcher.get(path)
+    assert 'id="forecast-sms">SMS: 3 messages at 100/s ≈ 1 s<' in page.text
+    assert 'id="ttw-forecast">≈ 1 s<' in page.text
+    assert 'id="ttw-done_100">—<' not in page.text  # the measured time stands beside it

@@ -16,7 +16,8 @@ from alertsvc.dispatch.queue import enqueue_fanout
 from alertsvc.runtime import Runtime
 from alertsvc.web.console.areas import ParsedAreas, areas_geojson
 from alertsvc.web.console.deps import Approver, CsrfChecked, CurrentUser
-from alertsvc.web.console.pages import render
+from alertsvc.web.console.pages import language_of, render
+from alertsvc.web.console.preview import forecast_lines, whole_text
 from alertsvc.web.console.route import ConsoleForbidden, ConsoleRoute
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -76,11 +77,22 @@ async def alert_page(request: Request, alert_id: str, runtime: RuntimeDep, user:
         "history": detail.history,
         "reach": detail.reach,
         "area_geojson": areas_geojson(parsed, runtime.zones),
+        **_forecast(detail.progress, runtime, language_of(request)),
         "own": alert.submitted_by == user.principal.name,
         "can_cancel": alert.msg_type != "Cancel"
         and alert.state in {AlertState.PENDING_APPROVAL, AlertState.APPROVED, AlertState.DISPATCHING, AlertState.SENT},
     }
     return render(request, "alert.html", context)
+
+
+def _forecast(progress: dict[str, Any] | None, runtime: Runtime, lang: str) -> dict[str, Any]:
+    """The time-to-warn forecast beside the measured one: the planned deliveries of each channel at the configured
+    provider rates (:mod:`alertsvc.alerts.forecast`), as the compose page stated it before sending."""
+    planned = {row["channel"]: int(row["total"]) for row in (progress or {}).get("channels", [])}
+    return {
+        "forecast": forecast_lines(planned, runtime.settings, lang),
+        "forecast_whole": whole_text(planned, runtime.settings, lang),
+    }
 
 
 @router.get("/alerts/{alert_id}/live")
