@@ -1,4 +1,5 @@
-"""The append-only audit log: every change to an alert, a key or a user leaves a row here.
+"""The append-only audit log: every change to an alert, a key or a user leaves a row here, and so do sign-ins,
+sign-outs and refused forms.
 
 Rows are only ever inserted (the database refuses UPDATE and DELETE, see the first migration), inside the same
 transaction as the change they describe, so the log can never disagree with what happened.
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.store.db import transaction
 from alertsvc.store.models import AuditEvent
 
 if TYPE_CHECKING:
@@ -31,6 +33,20 @@ async def record(
     session.add(
         AuditEvent(actor=actor, action=action, subject_type=subject_type, subject_id=subject_id, detail=detail or {})
     )
+
+
+async def record_event(
+    runtime: Runtime,
+    actor: str,
+    action: str,
+    subject_type: str,
+    subject_id: str | None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """One audit row as a unit of work of its own, for events that change nothing else: a refused request (a
+    CSRF refusal), which must be recorded although the request it describes is not carried out."""
+    async with transaction(runtime.sessions) as session:
+        await record(session, actor, action, subject_type, subject_id, detail)
 
 
 async def events_for(session: AsyncSession, subject_type: str, subject_id: str) -> list[AuditEvent]:

@@ -2,7 +2,13 @@
 
 Why a signed cookie (itsdangerous) rather than a server-side table: the console needs no session store of its own,
 works the same with one API process or ten, and a cookie cannot be altered without the secret key. What the
-cookie cannot do alone is end early, so every request still loads the user and refuses a deactivated one.
+cookie cannot do alone is end early, so every request still loads the user and refuses a deactivated one, and
+the cookie carries the user's *session epoch* from sign-in (``users.session_epoch``): signing out, a new password,
+a new role and deactivation move the user's epoch on, and every cookie holding an older one is signed out at its
+next request, a copy included. Why an epoch per user rather than a table of sessions: it needs no store to write
+at each sign-in and sweep afterwards, and it is checked on the very row every request loads already; the price is
+that signing out ends the user's sessions in every browser, not only this one, which for a console that can send
+public warnings is the safer reading of "sign out" anyway.
 
 Two clocks end a session: *idle* (``console_idle_minutes`` without a request, checked against ``seen``, which is
 refreshed as the dispatcher works) and *absolute* (``console_session_hours`` after sign-in, checked against
@@ -38,10 +44,12 @@ class ConsoleSession:
     seen: float = 0.0
     """The last request (epoch seconds); the idle timeout counts from here."""
     lang: str | None = None
+    epoch: int = 0
+    """The user's ``session_epoch`` when they signed in; a request finding a newer one is signed out."""
 
-    def signed_in(self, user_id: int, now: float) -> ConsoleSession:
+    def signed_in(self, user_id: int, now: float, epoch: int = 0) -> ConsoleSession:
         """The session after a successful sign-in: a fresh CSRF token, so one planted before cannot be reused."""
-        return replace(self, user_id=user_id, csrf=new_token(), since=now, seen=now)
+        return replace(self, user_id=user_id, csrf=new_token(), since=now, seen=now, epoch=epoch)
 
     def signed_out(self) -> ConsoleSession:
         return ConsoleSession(csrf=new_token(), lang=self.lang)
@@ -73,7 +81,10 @@ class SessionCodec:
         )
 
     def dumps(self, session: ConsoleSession) -> str:
-        payload = {"c": session.csrf, "u": session.user_id, "s": session.since, "t": session.seen, "l": session.lang}
+        payload = {
+            "c": session.csrf, "u": session.user_id, "s": session.since, "t": session.seen, "l": session.lang,
+            "g": session.epoch,
+        }  # fmt: skip
         return self._serializer.dumps(payload)
 
     def loads(self, value: str | None, now: float | None = None) -> ConsoleSession | None:
@@ -92,12 +103,17 @@ class SessionCodec:
         lang = data.get("l") if isinstance(data.get("l"), str) else None
         user_id = data.get("u")
         since, seen = data.get("s"), data.get("t")
+        epoch = data.get("g", 0)  # a cookie from before epochs (migration 0007) holds the users' starting epoch
         if not isinstance(user_id, int) or not isinstance(since, int | float) or not isinstance(seen, int | float):
             return ConsoleSession(csrf=data["c"], lang=lang)
+        if not isinstance(epoch, int) or isinstance(epoch, bool):
+            return ConsoleSession(csrf=new_token(), lang=lang)
         moment = time.time() if now is None else now
         if moment - seen > self.idle_s or moment - since > self.lifetime_s:
             return ConsoleSession(csrf=new_token(), lang=lang)
-        return ConsoleSession(csrf=data["c"], user_id=user_id, since=float(since), seen=float(seen), lang=lang)
+        return ConsoleSession(
+            csrf=data["c"], user_id=user_id, since=float(since), seen=float(seen), lang=lang, epoch=epoch
+        )
 
 
 def cookie_options(settings: Settings) -> dict[str, Any]:

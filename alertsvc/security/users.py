@@ -11,7 +11,13 @@ a dummy hash. Otherwise the answer or its timing would tell an attacker which ad
 
 Lock-out: ``login_max_failures`` wrong passwords in a row lock the account for ``login_lock_minutes``; while locked
 even the right password is refused (and not counted). The counter moves in one ``UPDATE ... SET n = n + 1``, so
-parallel guesses cannot slip past the limit; a successful sign-in resets it.
+parallel guesses cannot slip past the limit; a successful sign-in resets it. A sign-in for an address with no
+account is audited too, as ``user.login_failed`` of an ``unknown account`` (never the address typed: it may be a
+person's, or their password typed into the wrong field), so a run of guesses at addresses shows in the log.
+
+Ending sessions: signing out, a new password, a new role and deactivation move ``session_epoch`` on, in the same
+``UPDATE`` as the change, and the console signs out every cookie carrying an older one
+(:mod:`alertsvc.security.sessions` says why an epoch rather than a table of sessions).
 
 The functions that take the :class:`~alertsvc.runtime.Runtime` are what routers call, each one unit of work (the
 convention is in :mod:`alertsvc.runtime`); those that take a session are its building blocks and the command line's.
@@ -47,6 +53,7 @@ __all__ = [
     "active_account",
     "add_user",
     "authenticate",
+    "change_password",
     "clean_display_name",
     "create_user",
     "ensure_user",
@@ -54,7 +61,9 @@ __all__ = [
     "normalise_email",
     "principal_for",
     "set_user_active",
+    "set_user_role",
     "sign_in",
+    "sign_out",
 ]
 
 MIN_PASSWORD_LENGTH = 12
@@ -71,6 +80,8 @@ class Account:
     email: str
     role: Role
     principal: Principal
+    session_epoch: int = 0
+    """Sessions signed in at an older epoch are over (:mod:`alertsvc.security.sessions`)."""
 
 
 def principal_for(user: User) -> Principal:
@@ -79,7 +90,10 @@ def principal_for(user: User) -> Principal:
 
 
 def _account(user: User) -> Account:
-    return Account(id=user.id, email=user.email, role=Role(user.role), principal=principal_for(user))
+    return Account(
+        id=user.id, email=user.email, role=Role(user.role), principal=principal_for(user),
+        session_epoch=user.session_epoch or 0,
+    )  # fmt: skip
 
 
 def clean_display_name(name: str | None) -> str | None:
@@ -169,6 +183,7 @@ async def authenticate(
     user = await session.scalar(select(User).where(User.email == normalised)) if normalised else None
     password_ok = verify_password(user.password_hash if user else _dummy_hash(), password)
     if user is None:
+        await record(session, "anonymous", "user.login_failed", "user", None, {"account": "unknown"})
         return None
     if not user.active or _is_locked(user, now):
         await record(session, f"user:{user.id}", "user.login_refused", "user", str(user.id), {})
@@ -226,12 +241,13 @@ async def list_users(runtime: Runtime) -> list[User]:
 
 
 async def set_user_active(runtime: Runtime, user_id: int, active: bool, actor: str) -> bool:
-    """Deactivate (or reactivate) a user; their open sessions end at their next request. True if it changed."""
+    """Deactivate (or reactivate) a user; their open sessions end at their next request, and stay ended when the
+    account is reactivated (the epoch moved on). True if it changed."""
     async with transaction(runtime.sessions) as session:
         result = await session.execute(
             update(User)
             .where(User.id == user_id, User.active.is_not(active))
-            .values(active=active, failed_logins=0, locked_until=None)
+            .values(active=active, failed_logins=0, locked_until=None, session_epoch=User.session_epoch + 1)
             .execution_options(synchronize_session=False)
         )
         changed = bool(getattr(result, "rowcount", 0))
@@ -239,3 +255,71 @@ async def set_user_active(runtime: Runtime, user_id: int, active: bool, actor: s
             action = "user.activate" if active else "user.deactivate"
             await record(session, actor, action, "user", str(user_id), {})
         return changed
+
+
+async def set_user_role(runtime: Runtime, user_id: int, role: Role, actor: str) -> bool:
+    """Give a user another role; their open sessions end at once (they sign in again under the new role, and a
+    copied cookie does not carry the old one on). True if the role changed."""
+    async with transaction(runtime.sessions) as session:
+        before = await session.scalar(select(User.role).where(User.id == user_id))
+        if before is None or before == role.value:
+            return False
+        result = await session.execute(
+            update(User)
+            .where(User.id == user_id, User.role == before)
+            .values(role=role.value, session_epoch=User.session_epoch + 1)
+            .execution_options(synchronize_session=False)
+        )
+        changed = bool(getattr(result, "rowcount", 0))
+        if changed:
+            await record(session, actor, "user.role_change", "user", str(user_id), {"from": before, "to": role.value})
+        return changed
+
+
+async def sign_out(runtime: Runtime, user_id: int, epoch: int) -> bool:
+    """End every session of the user signed in at ``epoch`` (the signing-out cookie's): the epoch moves on, so a
+    copy of the cookie stops working too. A cookie whose epoch has passed already changes nothing. Audited as
+    ``user.logout``; True if sessions ended."""
+    async with transaction(runtime.sessions) as session:
+        result = await session.execute(
+            update(User)
+            .where(User.id == user_id, User.session_epoch == epoch)
+            .values(session_epoch=User.session_epoch + 1)
+            .execution_options(synchronize_session=False)
+        )
+        ended = bool(getattr(result, "rowcount", 0))
+        if ended:
+            await record(session, f"user:{user_id}", "user.logout", "user", str(user_id), {})
+        return ended
+
+
+async def change_password(runtime: Runtime, user_id: int, current: str, new: str) -> int | None:
+    """Set a signed-in user's new password after checking their current one; every session of theirs ends.
+
+    Returns the new session epoch (the caller re-issues the session it was asked from, so the person who changed
+    the password stays signed in there and nowhere else), or None when ``current`` is wrong: that counts as a
+    failed sign-in, so a borrowed session cannot guess the password without limit. ValueError for a new password
+    that is too short.
+    """
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    settings = runtime.settings
+    async with transaction(runtime.sessions) as session:
+        user = await session.get(User, user_id)
+        if user is None or not user.active:
+            return None
+        now = utcnow()
+        if _is_locked(user, now):
+            return None
+        if not verify_password(user.password_hash, current):
+            await _count_failure(session, user, now, settings.login_max_failures, settings.login_lock_minutes)
+            return None
+        epoch = await session.scalar(
+            update(User)
+            .where(User.id == user_id)
+            .values(password_hash=hash_password(new), session_epoch=User.session_epoch + 1)
+            .returning(User.session_epoch)
+            .execution_options(synchronize_session=False)
+        )
+        await record(session, f"user:{user_id}", "user.password_change", "user", str(user_id), {})
+        return int(epoch or 0)

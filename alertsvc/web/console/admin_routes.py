@@ -1,11 +1,15 @@
-"""Admin pages: the audit log, console users (create, deactivate), API keys (create shown once, revoke), and
-the sandbox outbox."""
+"""Admin pages: the audit log, console users (create, change role, deactivate), API keys (create shown once,
+revoke), and the sandbox outbox.
+
+Row ids in paths and queries are bounded to what the database stores (a signed 64-bit integer): a larger number
+is refused with 422 naming the parameter, never handed to the driver, which would fail with a 500.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alertsvc.api.deps import RuntimeDep
@@ -22,10 +26,18 @@ from alertsvc.web.console.route import ConsoleForbidden, ConsoleRoute
 router = APIRouter(route_class=ConsoleRoute)
 ROLES = [role.value for role in Role]
 SCOPES = [scope.value for scope in Scope]
+MAX_ROW_ID = 2**63 - 1
+"""The largest id a BIGINT column holds (PostgreSQL; SQLite's INTEGER is the same 64 bits)."""
+UserId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 @router.get("/audit", response_class=HTMLResponse)
-async def audit(request: Request, runtime: RuntimeDep, _user: Admin, before: int | None = None) -> Response:
+async def audit(
+    request: Request,
+    runtime: RuntimeDep,
+    _user: Admin,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+) -> Response:
     events = await audit_page(runtime, before)
     return render(request, "audit.html", {"events": events})
 
@@ -62,7 +74,7 @@ async def add_user(
 
 @router.post("/users/{user_id}/active")
 async def set_active(
-    user_id: int,
+    user_id: UserId,
     runtime: RuntimeDep,
     user: Admin,
     _csrf: CsrfChecked,
@@ -71,6 +83,23 @@ async def set_active(
     if user_id == user.id:
         raise ConsoleForbidden("You cannot deactivate yourself.", 409)
     await accounts.set_user_active(runtime, user_id, active == "yes", user.principal.name)
+    return RedirectResponse("/console/users", status_code=303)
+
+
+@router.post("/users/{user_id}/role")
+async def set_role(
+    user_id: UserId,
+    runtime: RuntimeDep,
+    user: Admin,
+    _csrf: CsrfChecked,
+    role: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """Give a user another role; their sessions end at once, so the new role holds from their next sign-in."""
+    if user_id == user.id:
+        raise ConsoleForbidden("You cannot change your own role.", 409)
+    if role not in ROLES:
+        raise ConsoleForbidden("Choose a role.", 422)
+    await accounts.set_user_role(runtime, user_id, Role(role), user.principal.name)
     return RedirectResponse("/console/users", status_code=303)
 
 

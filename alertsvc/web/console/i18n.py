@@ -58,6 +58,7 @@ RUNTIME_MSGIDS: Final = (
     N_("Only an approver or an admin can do this."),
     N_("Sign-in failed: check the e-mail address and password. Repeated failures lock the account for a while."),
     N_("The outbox exists only in sandbox mode."),
+    N_("You cannot change your own role."),
     N_("You cannot deactivate yourself."),
     N_("an alert must be approved by someone other than its author"),
     N_("no area has a polygon, circle or known zone: it would reach nobody"),

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
@@ -72,6 +73,15 @@ def write_session(request: Request, response: Response) -> None:
     response.set_cookie(value=codec_for(request).dumps(session), **options)
 
 
+def _invalid_parameters(exc: RequestValidationError) -> str:
+    """A refused parameter (an id past what the database holds, say) as a person reads it: its name, then why."""
+    parts = []
+    for error in exc.errors():
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("path", "query", "body")]
+        parts.append(f"{'.'.join(loc) or 'request'}: {error.get('msg', 'not valid')}")
+    return "; ".join(parts) or "request: not valid"
+
+
 def _login_redirect(exc: LoginRequired) -> Response:
     if exc.wants_json:
         return JSONResponse({"detail": "sign-in required"}, status_code=401)
@@ -97,9 +107,10 @@ class ConsoleRoute(APIRoute):
                     raise
                 response = error_page(request, page.status, page.text)
                 response.headers.update(page.headers)
+            except RequestValidationError as exc:
+                response = error_page(request, 422, _invalid_parameters(exc))
+            # Framing, sniffing and the referrer are every page's (alertsvc.web.headers), not only the console's.
             response.headers.setdefault("Cache-Control", "no-store")
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("Referrer-Policy", "same-origin")
             write_session(request, response)
             return response
 
