@@ -148,6 +148,8 @@ def _parse_json_object(body: bytes) -> dict[str, Any]:
     except ValueError:
         raise Problem(422, "the body is not valid JSON", [{"loc": ["body"], "msg": "not valid JSON"}]) from None
     if not isinstance(value, dict):
+    except RecursionError:  # arrays or objects nested past the parser's depth: no resident looks like that
+        raise Problem(422, "the body is nested too deeply", [{"loc": ["body"], "msg": "nested too deeply"}]) from None
         raise Problem(422, "the body must be a JSON object", [{"loc": ["body"], "msg": "must be a JSON object"}])
     return value
 

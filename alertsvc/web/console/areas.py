@@ -90,10 +90,14 @@ def parse_polygon_text(text: str) -> list[PolygonArea]:
             data = json.loads(stripped)
         except ValueError:
             raise AreaError("this looks like GeoJSON but is not valid JSON") from None
+        except RecursionError:
+            raise AreaError("this GeoJSON is nested too deeply") from None
         try:
             return _geojson_polygons(data)
         except (TypeError, KeyError, IndexError):
             raise AreaError("GeoJSON positions must be [lon, lat] number pairs") from None
+        except RecursionError:
+            raise AreaError("this GeoJSON is nested too deeply") from None
     polygons = []
     for number, line in enumerate(stripped.splitlines(), start=1):
         if line.strip():
