@@ -26,7 +26,7 @@ catch it, e.g. pydantic validators and ``except ValueError``)::
     │   ├── WebhookNotFound        [webhooks.registry] none with that id for this owner
     │   ├── BadToken               [security.links] a link token we did not make, or not for this purpose
     │   └── AckRefused             [tracking.acks] an answer for no known delivery
-    │       └── AnswersClosed      kind gone: the alert has expired, answers are no longer collected
+    │       └── AnswersClosed      [tracking.acks] kind gone: the alert expired, answers are no longer taken
     ├── Conflict                   kind conflict: the request is fine but the current state forbids it
     │   └── LifecycleError         [alerts.service] (ValueError) not a state that allows this action
     ├── Forbidden (PermissionError) kind forbidden: this caller may not do this

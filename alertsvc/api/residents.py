@@ -21,7 +21,7 @@ from alertsvc.api.deps import RuntimeDep, SessionDep, require
 from alertsvc.api.openapi import link, problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
-from alertsvc.residents.formats import MEDIA_TYPES, ImportFormatError, format_for_media_type
+from alertsvc.residents.formats import MEDIA_TYPES, format_for_media_type
 from alertsvc.residents.importer import import_stream, validation_options
 from alertsvc.residents.lookup import ResidentView, get_resident
 from alertsvc.residents.removal import delete_resident
@@ -228,12 +228,8 @@ async def import_residents(request: Request, runtime: RuntimeDep, principal: Wri
             received += len(chunk)
             yield chunk
 
-    try:
-        report = await import_stream(
-            runtime.sessions, counted(), fmt, principal.name, validation_options(runtime.settings)
-        )
-    except ImportFormatError as exc:
-        raise Problem(422, exc.reason, [{"loc": ["body", "line", exc.line, exc.field], "msg": exc.reason}]) from None
+    # An unreadable header (ImportFormatError) is answered by api.problems: 422 at body.line.<n>.<field>.
+    report = await import_stream(runtime.sessions, counted(), fmt, principal.name, validation_options(runtime.settings))
     if not received:  # nothing was stored: an empty body has no rows
         raise Problem(422, "the body is empty: send NDJSON or CSV rows", [{"loc": ["body"], "msg": "empty"}])
     return ImportResult.model_validate(report.as_dict())

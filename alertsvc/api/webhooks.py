@@ -10,13 +10,12 @@ from pydantic import BaseModel, Field
 
 from alertsvc.api.deps import RuntimeDep, require
 from alertsvc.api.openapi import problems
-from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 from alertsvc.webhooks import registry
 from alertsvc.webhooks.events import EVENT_TYPES
-from alertsvc.webhooks.registry import UnknownEventTypes, WebhookInfo, WebhookNotFound, WebhookUrlError
+from alertsvc.webhooks.registry import WebhookInfo
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], route_class=ApiRoute)
 MAX_ID = 2**63 - 1
@@ -56,12 +55,7 @@ def _out(hook: WebhookInfo) -> WebhookOut:
     ),
 )
 async def create_webhook(body: WebhookIn, runtime: RuntimeDep, principal: Reader) -> WebhookCreated:
-    try:
-        created = await registry.register(runtime, principal.name, body.url, body.events)
-    except UnknownEventTypes as exc:
-        raise Problem(422, "unknown event type", [{"loc": ["body", "events"], "msg": str(exc)}]) from None
-    except WebhookUrlError as exc:
-        raise Problem(422, "the URL cannot be used", [{"loc": ["body", "url"], "msg": str(exc)}]) from None
+    created = await registry.register(runtime, principal.name, body.url, body.events)  # refusals: api.problems
     return WebhookCreated(**_out(created.webhook).model_dump(), secret=created.secret)
 
 
@@ -79,8 +73,5 @@ async def list_webhooks(runtime: RuntimeDep, principal: Reader) -> list[WebhookO
 async def delete_webhook(
     webhook_id: Annotated[int, Path(ge=1, le=MAX_ID)], runtime: RuntimeDep, principal: Reader
 ) -> Response:
-    try:
-        await registry.delete(runtime, principal.name, webhook_id)
-    except WebhookNotFound:
-        raise Problem(404, "no webhook with that id") from None
+    await registry.delete(runtime, principal.name, webhook_id)  # WebhookNotFound: 404, by api.problems
     return Response(status_code=204)

@@ -19,6 +19,7 @@ from alertsvc.security.links import BadToken, LinkSigner
 from alertsvc.security.ratelimit import rate_limit
 from alertsvc.tracking.acks import AckRefused, Answer
 from alertsvc.tracking.answers import acknowledge
+from alertsvc.web.errors import page_error
 from alertsvc.web.pages import PageRoute
 
 router = APIRouter(
@@ -79,8 +80,9 @@ async def _ack_page(request: Request, runtime: RuntimeDep, token: str, answer: A
         return _message(request, "Link not valid", "This link is not valid.", 404)
     try:
         target = await acknowledge(runtime, delivery_id, answer)
-    except AckRefused as exc:
-        return _message(request, "Alert", str(exc), 410 if "expired" in str(exc) else 404)
+    except AckRefused as exc:  # no such delivery 404, an expired alert (AnswersClosed) 410: as web.errors maps them
+        page = page_error(exc)
+        return _message(request, "Alert", str(exc), page.status if page else 404)
     info = _info_for(target.alert.cap)
     return _page(
         request,

@@ -42,10 +42,8 @@ async def alert_list(
 
 
 async def _load(runtime: Runtime, alert_id: str) -> Alert:
-    try:
-        return await queries.get_alert(runtime, alert_id)
-    except service.AlertNotFound:
-        raise ConsoleForbidden("No alert with that id.", 404) from None
+    """The alert; :class:`~alertsvc.alerts.service.AlertNotFound` is the route class's 404 page."""
+    return await queries.get_alert(runtime, alert_id)
 
 
 def parsed_areas_of(alert: Alert) -> ParsedAreas:

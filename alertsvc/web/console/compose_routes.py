@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from alertsvc.alerts import commands, queries, service
+from alertsvc.alerts import commands, queries
 from alertsvc.alerts.approval import needs_second_person
 from alertsvc.api.deps import RuntimeDep
 from alertsvc.dispatch.queue import enqueue_fanout
@@ -53,10 +53,7 @@ async def compose_form(
             raise ConsoleForbidden("No notice template with that name.", 404)
         form = form_from_notice(found)
     elif update:
-        try:
-            original = await queries.get_alert(runtime, update)
-        except service.AlertNotFound:
-            raise ConsoleForbidden("No alert with that id.", 404) from None
+        original = await queries.get_alert(runtime, update)  # AlertNotFound: the route class's 404 page
         form = form_for_update(original)
     return _page(request, runtime, form, None)
 
