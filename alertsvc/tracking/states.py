@@ -5,7 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import WithJsonSchema
+from pydantic import GetPydanticSchema, WithJsonSchema
+from pydantic_core import core_schema
 from typing_extensions import TypeAliasType
 
 from channels.base import ChannelKind
@@ -32,11 +33,19 @@ reached ``sent`` has left our hands: the dispatcher's work on it is done.
 DONE_FOR_DISPATCH = FINAL | {DeliveryState.SENT}
 
 
+_CHANNELS = [kind.value for kind in ChannelKind]
 Channel = TypeAliasType(
     "Channel",
     Annotated[
         ChannelKind,
-        WithJsonSchema({"type": "string", "enum": [kind.value for kind in ChannelKind], "title": "Channel"}),
+        # Validated as one of the values, then made the enum: the enum's own schema would add an unused
+        # ChannelKind component (with the adapters' docstring) to the OpenAPI document beside this one.
+        GetPydanticSchema(
+            lambda _type, _handler: core_schema.no_info_after_validator_function(
+                ChannelKind, core_schema.literal_schema(_CHANNELS)
+            )
+        ),
+        WithJsonSchema({"type": "string", "enum": _CHANNELS, "title": "Channel"}),
     ],
 )
 """The one enum of channels (:class:`channels.base.ChannelKind`) under the name the contract gives it: a parameter
