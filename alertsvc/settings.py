@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     """CAP categories that need no approver when every category of the alert is among them (default: none)."""
     approval_exempt_max_residents: int = 0
     """Alerts reaching at most this many residents need no approver (0: the size never waives approval)."""
+    approval_waived_categories: list[str] = []
+    """CAP categories in which an approver's or admin's own Actual alert goes out without a second approver, when
+    every category of the alert is among them (default: none, the two-person rule holds everywhere); each use is
+    audited. ``approval_exempt_categories`` waives approval for dispatchers too; this only the two-person rule."""
 
     tile_url: str | None = OSM_TILE_URL
     """The maps' tiles (console and residents' sign-up), a Leaflet URL template; default OpenStreetMap's standard

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.alerts import approval
 from alertsvc.alerts.states import AlertState, move
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.cap import alert_to_json, parse_cap_json
@@ -81,7 +82,7 @@ def initial_state(cap: CapAlert, principal: Principal, now: datetime, approval_w
     expiry = latest_expiry(cap)
     if expiry is not None and expiry <= now:
         return AlertState.EXPIRED
-    if principal.can(Scope.ALERTS_SEND) or approval_waived:
+    if approval.sends_at_once(cap, principal, approval_waived):
         return AlertState.APPROVED
     return AlertState.PENDING_APPROVAL
 
@@ -172,7 +173,7 @@ async def submit(
             "status": alert.status,
             "msg_type": alert.msg_type,
             "identifier": cap.identifier,
-            **({"approval": "waived by policy"} if approval_waived and not principal.can(Scope.ALERTS_SEND) else {}),
+            **approval.waiver_note(cap, principal, approval_waived),
         },
     )
     return Submission(alert, created=True)
@@ -183,7 +184,7 @@ async def approve(session: AsyncSession, alert_id: str, principal: Principal) ->
     alert = await get_alert(session, alert_id)
     if not principal.can(Scope.ALERTS_SEND):
         raise ActionForbidden("approving needs the alerts:send scope")
-    if alert.submitted_by == principal.name and not principal.can(Scope.ADMIN):
+    if not approval.may_approve(alert.submitted_by, principal):
         raise LifecycleError("an alert must be approved by someone other than its author")
     now = utcnow()
     if not await move(session, alert_id, AlertState.APPROVED, approved_at=now, decided_by=principal.name):

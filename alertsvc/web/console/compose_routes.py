@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from alertsvc.alerts import commands, queries
-from alertsvc.alerts.approval import needs_second_person
+from alertsvc.alerts.approval import sends_alone
 from alertsvc.api.deps import RuntimeDep
 from alertsvc.dispatch.queue import enqueue_fanout
 from alertsvc.web.console import compose, i18n
@@ -73,7 +73,7 @@ async def compose_submit(request: Request, runtime: RuntimeDep, user: CurrentUse
     if not sending or not result.ok or result.cap is None:
         return _page(request, runtime, form, result, 422 if sending else 200)
     reach = result.reach.residents if result.reach else None
-    waived = not needs_second_person(result.cap, reach, runtime.settings)
+    waived = sends_alone(result.cap, reach, user.principal, runtime.settings)
     submission = await commands.submit(runtime, result.cap, user.principal, form.submission_key, waived)
     if submission.needs_dispatch:
         await enqueue_fanout(runtime.redis, submission.alert.id)
