@@ -131,3 +131,15 @@ async def test_staff_only_and_unknown_alert(
     assert missing.status_code == 404
     async with runtime.sessions() as session:
         assert await session.scalar(select(Resident.id).where(Resident.ref == "helpme-1")) is not None
+
+
+async def test_live_view_links_the_chart_and_the_report(
+    dispatcher: httpx.AsyncClient, approver: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    path = await _sent_alert(dispatcher, approver, runtime)
+    page = (await dispatcher.get(path)).text
+    assert f'data-chart-url="{path}/chart"' in page and f'href="{path}/report"' in page
+    assert '<script src="/static/console/results.js">' in page and "<script>" not in page
+    script = await dispatcher.get("/static/console/results.js")
+    assert script.status_code == 200 and "alert:counts" in script.text
+    assert "alert:counts" in (await dispatcher.get("/static/console/live.js")).text

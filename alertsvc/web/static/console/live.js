@@ -33,6 +33,7 @@
       set("ttw-" + k, v === null ? "—" : v + " s");
     });
     page.dataset.percent = String(data.percent);
+    page.dispatchEvent(new CustomEvent("alert:counts", { detail: data }));  // results.js redraws its chart
   }
 
   var polling = null;
