@@ -51,6 +51,10 @@ class Chart:
     markers: bool
     rows: list[MinuteCounts]
 
+    def total(self, name: str) -> int:
+        """The series' sum over every minute shown."""
+        return sum(int(getattr(row, name)) for row in self.rows)
+
 
 def _nice_ceiling(value: int) -> int:
     """The smallest 1, 2 or 5 times a power of ten at or above ``value`` (at least 1): round axis labels."""
@@ -76,7 +80,9 @@ def build(rows: list[MinuteCounts]) -> Chart:
         return bottom_y - (bottom_y - TOP) * value / top_value
 
     lines = [Line(name, [(x_of(i), y_of(getattr(r, name))) for i, r in enumerate(rows)]) for name in SERIES]
-    y_ticks = [Tick(y_of(top_value * k // 4), f"{top_value * k // 4:,}") for k in range(5)] if rows else []
+    divisions = 5 if top_value % 5 == 0 else 2 if top_value % 2 == 0 else 1  # whole numbers, evenly spaced
+    step = top_value // divisions
+    y_ticks = [Tick(y_of(step * k), f"{step * k:,}") for k in range(divisions + 1)] if rows else []
     x_ticks: list[Tick] = []
     if rows:
         every = max(1, len(rows) // 6)
