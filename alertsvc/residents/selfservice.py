@@ -4,11 +4,19 @@ preferences, and unsubscribe one contact from its link.
 The rules are in :mod:`alertsvc.residents.subscribe` (double opt-in) and :mod:`alertsvc.residents.optout` (consent
 records); this module gives each step the shape the resident pages call (the :class:`~alertsvc.runtime.Runtime` in,
 committed when it returns, see :mod:`alertsvc.runtime`), so that ``web/`` reads and writes no row itself.
+
+A sign-up repeated for a contact that is already subscribed answers it with a "manage your subscription" message
+at most once in :data:`ALREADY_SUBSCRIBED_EVERY` (five sign-ups in a second once sent ten messages to one
+person). The limit is per contact, not per client address (which the sender of the form chooses), and is kept in
+Redis with one ``SET NX EX``, so it holds across API processes; it is a fixed window of one, for which the
+request limiter's moving window (:mod:`alertsvc.http.ratelimit`, keyed by the request's address) would be one
+more library call for the same answer. The page answers the same either way: it never tells who is subscribed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -35,10 +43,24 @@ __all__ = [
 ]
 
 
+ALREADY_SUBSCRIBED_EVERY = timedelta(minutes=10)
+"""A contact that is subscribed already gets at most one "manage your subscription" answer this often."""
+
+
+async def _may_answer_subscribed(runtime: Runtime, contact_id: int) -> bool:
+    """True for the first "already subscribed" answer to this contact in the window, False after (atomic)."""
+    key = f"alertsvc:already-subscribed:{contact_id}"
+    seconds = int(ALREADY_SUBSCRIBED_EVERY.total_seconds())
+    return bool(await runtime.redis.set(key, "1", nx=True, ex=seconds))
+
+
 async def sign_up(runtime: Runtime, resident: ResidentInput, zone: str | None, source: str) -> list[int]:
-    """Store a checked sign-up; the contact ids that get a message (a confirmation, or "manage" if subscribed)."""
+    """Store a checked sign-up; the contact ids that get a message (a confirmation, or "manage" if subscribed,
+    unless one such answer went to that contact within :data:`ALREADY_SUBSCRIBED_EVERY`)."""
     async with transaction(runtime.sessions) as session:
-        return await subscribe(session, resident, zone, source, utcnow())
+        outcome = await subscribe(session, resident, zone, source, utcnow())
+    answered = [contact_id for contact_id in outcome.already if await _may_answer_subscribed(runtime, contact_id)]
+    return [*outcome.confirming, *answered]
 
 
 async def confirm_by_code(runtime: Runtime, phone: str, code: str) -> bool:

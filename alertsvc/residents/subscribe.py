@@ -3,7 +3,9 @@
 Nothing is ever sent to a contact before it is confirmed, except the one confirmation message: a 6-digit code by
 SMS, a link by e-mail or push. Only a hash of the code or link secret is stored. A contact that is already
 subscribed gets a "manage your subscription" message instead, and the web answer is the same either way, so the
-form cannot be used to find out who is subscribed.
+form cannot be used to find out who is subscribed. Both are limited per contact, so the form cannot be used to
+flood someone either: a new code at most once a minute (:func:`issue_secret`), a "manage" answer at most once in
+ten minutes (:mod:`alertsvc.residents.selfservice`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,15 @@ def new_secret(channel: str) -> str:
     if channel == "sms":
         return f"{secrets.randbelow(1_000_000):06d}"
     return secrets.token_urlsafe(18)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribed:
+    """The contacts of a stored sign-up that get a message: ``confirming`` a confirmation (new, or not confirmed
+    yet), ``already`` a "manage your subscription" answer (confirmed and not opted out)."""
+
+    confirming: list[int]
+    already: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +89,10 @@ def validate_signup(
 
 async def subscribe(
     session: AsyncSession, resident: ResidentInput, zone: str | None, source: str, now: datetime
-) -> list[int]:
-    """Store the signup; returns the contact ids that get a message (confirmation, or "manage" if subscribed)."""
+) -> Subscribed:
+    """Store the signup; returns the contacts that get a message (confirmation, or "manage" if subscribed)."""
     to_message: list[int] = []
+    already: list[int] = []
     new_contacts: list[Contact] = []
     person = Resident(
         ref=resident.ref, lat=resident.lat, lon=resident.lon, language=resident.language,
@@ -93,7 +105,9 @@ async def subscribe(
         if not address:
             continue
         existing = await session.scalar(select(Contact).where(Contact.channel == channel, Contact.address == address))
-        if existing is not None:
+        if existing is not None and existing.confirmed_at is not None and existing.opted_out_at is None:
+            already.append(existing.id)
+        elif existing is not None:
             to_message.append(existing.id)
         else:
             new_contacts.append(Contact(channel=channel, address=address))
@@ -109,7 +123,7 @@ async def subscribe(
                                      method="web_form", source=source, at=now))  # fmt: skip
             to_message.append(contact.id)
         await record(session, "resident", "resident.signup", "resident", str(person.id), {"zone": zone})
-    return to_message
+    return Subscribed(confirming=to_message, already=already)
 
 
 async def issue_secret(session: AsyncSession, contact: Contact, now: datetime) -> str | None:
