@@ -20,10 +20,14 @@ catch it, e.g. pydantic validators and ``except ValueError``)::
     │   ├── _Refused               [residents.validation] one field of a resident's row (kept as a row problem)
     │   ├── ImportFormatError      [residents.formats] an import that cannot be read as a whole (body.line.N.field)
     │   ├── UnknownEventTypes      [webhooks.registry] event types that do not exist (body.events)
+    │   ├── MeetingError           [community.meetings] a meeting that cannot be held as given (body.<field>)
     │   └── WebhookUrlError        [webhooks.targets] a URL a webhook may not use (body.url)
     ├── NotFound (LookupError)     kind not_found: nothing of that id (for this caller)
     │   ├── AlertNotFound          [alerts.service]
     │   ├── WebhookNotFound        [webhooks.registry] none with that id for this owner
+    │   ├── UnknownZone            [community.meetings] no named zone by this name
+    │   ├── PriorityNotFound       [community.priorities] no priority of that id (visible to a resident)
+    │   ├── ResidentNotFound       [residents.message_classes] no resident of that id
     │   ├── BadToken               [security.links] a link token we did not make, or not for this purpose
     │   └── AckRefused             [tracking.acks] an answer for no known delivery
     │       └── AnswersClosed      [tracking.acks] kind gone: the alert expired, answers are no longer taken
@@ -31,6 +35,7 @@ catch it, e.g. pydantic validators and ``except ValueError``)::
     │   └── LifecycleError         [alerts.service] (ValueError) not a state that allows this action
     ├── Forbidden (PermissionError) kind forbidden: this caller may not do this
     │   ├── ActionForbidden        [alerts.service] approving or rejecting needs the alerts:send scope
+    │   ├── NotYourZone            [community.priorities] a resident acting on a zone they do not live in
     │   └── CsrfError              [security.csrf] a console form without this session's token
     ├── RateLimited                kind rate_limited: too many requests from one address; ``retry_after``
     ├── Unavailable                kind unavailable: the database or Redis is not answering; ``retry_after``

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.clock import utcnow
 from alertsvc.community.timing import WEEK, allowed_at
+from alertsvc.errors import FieldError, InvalidInput, NotFound
 from alertsvc.geo.zones import Zone, zone_key
 from alertsvc.residents.message_classes import community_opted_in
 from alertsvc.store.db import transaction
@@ -38,6 +39,8 @@ __all__ = [
     "create_meeting",
     "meetings_ics",
     "planned_sends",
+    "reachable_residents",
+    "residents_of",
     "upcoming_meetings",
 ]
 
@@ -48,15 +51,19 @@ MAX_LENGTH = timedelta(days=2)
 """A meeting lasts at most two days: a longer one is a typing mistake in a date."""
 
 
-class UnknownZone(LookupError):
-    """No named zone by this name."""
+class UnknownZone(NotFound):
+    """No named zone by this name (``zone``)."""
+
+    def __init__(self, zone: str) -> None:
+        super().__init__("no zone by this name")
+        self.zone = zone
 
 
-class MeetingError(ValueError):
+class MeetingError(InvalidInput):
     """A meeting that cannot be held as given; ``field`` names the value at fault."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, errors=[FieldError(["body", field], message)])
         self.field = field
 
 
@@ -92,7 +99,7 @@ def _zone(runtime: Runtime, name: str) -> Zone:
     return zone
 
 
-async def _residents_of(session: AsyncSession, zone: Zone) -> list[Resident]:
+async def residents_of(session: AsyncSession, zone: Zone) -> list[Resident]:
     """Residents who subscribed to the zone by name, or whose position lies inside it (boundary included)."""
     shapes = [polygon.to_shapely() for polygon in zone.polygons]
     boxes = [polygon.bbox() for polygon in zone.polygons]  # (min_lat, min_lon, max_lat, max_lon)
@@ -112,7 +119,7 @@ async def _residents_of(session: AsyncSession, zone: Zone) -> list[Resident]:
     ]
 
 
-async def _reachable(session: AsyncSession, resident_ids: list[int]) -> set[int]:
+async def reachable_residents(session: AsyncSession, resident_ids: list[int]) -> set[int]:
     """Residents with a confirmed contact that has not opted out, who chose community messages."""
     chosen = await community_opted_in(session, resident_ids)
     if not chosen:
@@ -129,7 +136,7 @@ async def _plan(
     session: AsyncSession, meeting: Meeting, residents: list[Resident], weekly_cap: int, now: datetime
 ) -> int:
     """Plan the invitation and the reminder of ``meeting`` for each reachable resident; how many were planned."""
-    reachable = await _reachable(session, [resident.id for resident in residents])
+    reachable = await reachable_residents(session, [resident.id for resident in residents])
     planned = 0
     subject = f"meeting:{meeting.id}"
     for resident in residents:
@@ -197,7 +204,7 @@ async def create_meeting(
         )
         session.add(meeting)
         await session.flush()
-        residents = await _residents_of(session, found)
+        residents = await residents_of(session, found)
         planned = await _plan(session, meeting, residents, runtime.settings.community_weekly_cap, now)
         return _view(meeting), planned
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.clock import utcnow
+from alertsvc.errors import NotFound
 from alertsvc.store.db import transaction
 from alertsvc.store.models import CommunityConsent, ConsentEvent, Contact, Resident
 
@@ -31,7 +32,7 @@ class MessageClass(StrEnum):
     COMMUNITY = "community"
 
 
-class ResidentNotFound(LookupError):
+class ResidentNotFound(NotFound):
     """No resident with this id."""
 
 
@@ -41,7 +42,7 @@ async def set_community_in(
     """Record the resident's choice of community messages and write it to the ledger; True when it changed.
     A building block (no commit); :class:`ResidentNotFound` when there is no such resident."""
     if await session.get(Resident, resident_id) is None:
-        raise ResidentNotFound(resident_id)
+        raise ResidentNotFound("no resident with this id")
     now = utcnow()
     consent = await session.get(CommunityConsent, resident_id)
     changed = consent is None or consent.opted_in != opted_in

@@ -386,6 +386,37 @@ class CommunitySend(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Priority(Base):
+    """A residents' priority in one zone ("speeding on Mill Road"): proposed by a resident from their manage link,
+    supported by others of the zone, given a status and a response by staff (migration 0008; owner
+    ``alertsvc.community.priorities``). ``proposed_by`` is never shown: the public sees the title only."""
+
+    __tablename__ = "priorities"
+    __table_args__ = (Index("ix_priorities_zone", "zone"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    zone: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    """``open``, ``in_progress`` or ``done``."""
+    response: Mapped[str | None] = mapped_column(Text)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Moderated away by staff: not listed anywhere, supports refused."""
+    proposed_by: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PrioritySupport(Base):
+    """One resident's support of one priority: the primary key makes it one per resident and priority."""
+
+    __tablename__ = "priority_supports"
+
+    priority_id: Mapped[int] = mapped_column(ForeignKey("priorities.id", ondelete="CASCADE"), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 __all__ = [
     "Acknowledgement",
     "Alert",
@@ -398,6 +429,8 @@ __all__ = [
     "Contact",
     "Delivery",
     "Meeting",
+    "Priority",
+    "PrioritySupport",
     "Reply",
     "Resident",
     "User",

@@ -25,6 +25,8 @@ from alertsvc.alerts.service import ActionForbidden, AlertNotFound, LifecycleErr
 from alertsvc.api import problems
 from alertsvc.cap.errors import CapError
 from alertsvc.cap.times import CapTimeError
+from alertsvc.community.meetings import MeetingError, UnknownZone
+from alertsvc.community.priorities import NotYourZone, PriorityNotFound
 from alertsvc.errors import (
     AlertsvcError,
     Conflict,
@@ -40,6 +42,7 @@ from alertsvc.errors import (
 from alertsvc.geo.areas import AreaError
 from alertsvc.mbtiles import MBTilesError
 from alertsvc.residents.formats import ImportFormatError
+from alertsvc.residents.message_classes import ResidentNotFound
 from alertsvc.residents.validation import _Refused
 from alertsvc.security.csrf import CsrfError
 from alertsvc.security.links import BadToken
@@ -73,6 +76,11 @@ SAMPLES: list[AlertsvcError] = [
     WebhookUrlError("URL must be http:// or https:// with a host"),
     NotFound("nothing here"),
     AlertNotFound("2f0c-unknown"),
+    UnknownZone("Atlantis"),
+    PriorityNotFound("no priority with that id"),
+    ResidentNotFound("no resident with this id"),
+    MeetingError("ends_at", "the meeting must end after it starts"),
+    NotYourZone("the resident does not live in this zone"),
     WebhookNotFound(7),
     BadToken("invalid link"),
     AckRefused("this link is not valid"),
