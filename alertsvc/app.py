@@ -25,6 +25,7 @@ from alertsvc.api import (
     health,
     hooks,
     metrics,
+    priorities,
     problems,
     residents,
     sandbox,
@@ -35,6 +36,7 @@ from alertsvc.cap import Alert as CapAlert
 from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.settings import Settings, get_settings
 from alertsvc.web import console, feeds, landing, links, tiles, zones
+from alertsvc.web import priorities as priority_pages
 from alertsvc.web import residents as resident_pages
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(residents.router)
     app.include_router(targeting.router)
     app.include_router(community.router)
+    app.include_router(priorities.router)
     app.include_router(sandbox.router)
     app.include_router(hooks.router)
     app.include_router(webhooks.router)
@@ -106,6 +109,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(tiles.router)
     app.include_router(feeds.router)
     app.include_router(zones.router)
+    app.include_router(priority_pages.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=console.STATIC_DIR), name="static")
     app.include_router(resident_pages.router)
