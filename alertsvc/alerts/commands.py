@@ -1,18 +1,50 @@
-"""The alert actions as units of work: submit, approve, reject and cancel, each in one transaction of its own.
+"""The alert actions, one path each for the API and the console: validate, commit, then enqueue the fan-out.
 
-The rules are :mod:`alertsvc.alerts.service`'s; this module gives each action the shape routers call (the
-:class:`~alertsvc.runtime.Runtime` in, committed when it returns, see :mod:`alertsvc.runtime`), so that a router
-opens no session. The caller enqueues the fan-out after a commit that needs one (``needs_dispatch``, or an approved
-alert). Errors are the service's: :class:`~alertsvc.alerts.service.AlertNotFound`,
-:class:`~alertsvc.alerts.service.LifecycleError` and ``PermissionError``.
+:func:`submit`, :func:`approve`, :func:`reject` and :func:`cancel` each take the
+:class:`~alertsvc.runtime.Runtime` (the convention is in :mod:`alertsvc.runtime`: a router opens no session) and
+do the whole action:
+
+1. **validate**: the CAP sending rules (:func:`alertsvc.alerts.sending_rules.check_targets`) before anything is
+   stored, and the lifecycle rules (:mod:`alertsvc.alerts.service`) inside the transaction;
+2. **commit**: one transaction of their own, rolled back when a rule refuses, so a refused action leaves no row,
+   no audit entry and no webhook event behind;
+3. **enqueue the fan-out** when the committed alert is ready to send (a new approved alert, an approval, the
+   approved Cancel of a sent alert), after the commit, so the job never reads an uncommitted row.
+
+An Update is a submission (a CAP ``msgType`` Update referencing what it updates, composed by the client or by the
+console's update form); who receives it is a sending rule. The errors are the service's, whatever the caller:
+:class:`~alertsvc.alerts.service.AlertNotFound`, ``PermissionError``, :class:`~alertsvc.alerts.service.LifecycleError`
+and, from validation, :class:`~alertsvc.cap.CapError`; each edge maps them once (the API to problems in
+:mod:`alertsvc.api.alerts`, the console to pages in :mod:`alertsvc.web.console.alert_routes`).
+
+**Why the enqueue is here and how it reaches the queue.** Writing "commit, then enqueue" at every call site is how
+six copies came about, and a copy that forgot the enqueue (or enqueued before the commit) would hold an alert
+back or fan out a row that was rolled back. ``dispatch`` sits above ``alerts`` in the layers, so this module cannot
+call :mod:`alertsvc.dispatch`; the enqueue needs nothing of it but the arq Redis and the job's deterministic id,
+so those live in :mod:`alertsvc.jobs`, a leaf below every package, which dispatch reads too (its worker runs the
+job by that name, its sweeper enqueues it again by that id). Injecting an ``enqueue`` callable from each router
+was the other way; it would leave every caller one argument away from forgetting it, which is the fault this
+module removes.
+
+**When the enqueue fails** (Redis not answering) the action has already committed: the alert *is* approved. The
+command logs it and returns what was committed rather than raising, because an error would be a lie the caller
+acts on (an approval answered 503 and retried is refused with 409; a console user sees an error for an alert that
+will go out). Nothing is lost: the sweeper (:func:`alertsvc.dispatch.sweeper._resume_fanouts`) enqueues every
+approved alert left idle past ``ALERTSVC_STALL_AFTER_S``, and a fan-out enqueued twice runs once (its job id).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
+
 from alertsvc.alerts import service
+from alertsvc.alerts.sending_rules import check_targets
+from alertsvc.alerts.states import AlertState
 from alertsvc.cap import Alert as CapAlert
+from alertsvc.jobs import enqueue_fanout
 from alertsvc.security.principal import Principal
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Alert
@@ -22,6 +54,21 @@ if TYPE_CHECKING:
 
 __all__ = ["approve", "cancel", "reject", "submit"]
 
+log = logging.getLogger(__name__)
+
+ENQUEUE_FAILURES: tuple[type[Exception], ...] = (RedisError, OSError)
+"""What an enqueue raises when Redis does not answer (redis-py's errors, or the socket's own)."""
+
+
+async def _send(runtime: Runtime, alert: Alert) -> None:
+    """Enqueue the committed ``alert``'s fan-out if it is ready to send; a Redis failure is left to the sweeper."""
+    if alert.state != AlertState.APPROVED:
+        return
+    try:
+        await enqueue_fanout(runtime.redis, alert.id)
+    except ENQUEUE_FAILURES as exc:
+        log.warning("fan-out of alert %s not enqueued (%s): the sweeper will enqueue it", alert.id, type(exc).__name__)
+
 
 async def submit(
     runtime: Runtime,
@@ -30,24 +77,36 @@ async def submit(
     idempotency_key: str | None = None,
     approval_waived: bool = False,
 ) -> service.Submission:
-    """Store a validated CAP alert, or find the one it repeats (:func:`alertsvc.alerts.service.submit`)."""
+    """Store a parsed CAP alert, or find the one it repeats (:func:`alertsvc.alerts.service.submit`); send it when
+    it starts approved. The sending rules are checked first, so an alert that would reach nobody is refused even
+    when it repeats a stored one."""
+    check_targets(cap, runtime.zones)
     async with transaction(runtime.sessions) as session:
-        return await service.submit(session, cap, principal, idempotency_key, approval_waived)
+        submission = await service.submit(session, cap, principal, idempotency_key, approval_waived)
+    if submission.created:
+        await _send(runtime, submission.alert)
+    return submission
 
 
 async def approve(runtime: Runtime, alert_id: str, principal: Principal) -> Alert:
-    """Approve a pending alert for sending; the caller dispatches it."""
+    """Approve a pending alert and send it."""
     async with transaction(runtime.sessions) as session:
-        return await service.approve(session, alert_id, principal)
+        alert = await service.approve(session, alert_id, principal)
+    await _send(runtime, alert)
+    return alert
 
 
 async def reject(runtime: Runtime, alert_id: str, principal: Principal, reason: str) -> Alert:
-    """Reject a pending alert, with the reason its author will read."""
+    """Reject a pending alert, with the reason its author will read; nothing is sent."""
     async with transaction(runtime.sessions) as session:
         return await service.reject(session, alert_id, principal, reason)
 
 
 async def cancel(runtime: Runtime, alert_id: str, principal: Principal) -> service.Submission:
-    """Withdraw an alert not yet sent, or submit the CAP Cancel of one that was."""
+    """Withdraw an alert not yet sent, or submit the CAP Cancel of one that was (sent at once when the principal
+    may send, else waiting for approval like any alert)."""
     async with transaction(runtime.sessions) as session:
-        return await service.cancel(session, alert_id, principal)
+        submission = await service.cancel(session, alert_id, principal)
+    if submission.created:
+        await _send(runtime, submission.alert)
+    return submission

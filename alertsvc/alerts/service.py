@@ -1,9 +1,11 @@
 """Accepting, approving, rejecting and cancelling alerts: the rules of the lifecycle, in one place.
 
-The API and the console call these functions; none of them talks to Redis. A function that makes an alert ready
-to send returns it in state ``approved`` and the caller enqueues the fan-out *after* the transaction commits
-(:func:`alertsvc.dispatch.queue.enqueue_fanout`), so a job can never run against an uncommitted row. If the
-enqueue is lost, the sweeper finds approved alerts with no fan-out and enqueues them again.
+These are the building blocks inside one transaction (they take the session and never commit); the API and the
+console reach them through :mod:`alertsvc.alerts.commands`, which commits and then enqueues. None of them talks
+to Redis. A function that makes an alert ready to send returns it in state ``approved`` and the command enqueues
+the fan-out *after* the transaction commits (:func:`alertsvc.jobs.enqueue_fanout`), so a job can never run against
+an uncommitted row. If the enqueue is lost, the sweeper finds approved alerts with no fan-out and enqueues them
+again. Who an alert is sent to is :mod:`alertsvc.alerts.sending_rules`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.alerts import approval
+from alertsvc.alerts.sending_rules import is_broadcast, latest_expiry
 from alertsvc.alerts.states import AlertState, move
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.cap import alert_to_json, parse_cap_json
@@ -27,11 +30,6 @@ from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 from alertsvc.store.models import Alert
 from alertsvc.webhooks.events import ALERT_STATE, emit
-
-BROADCAST_STATUSES = frozenset({"Actual", "Exercise", "Test"})
-"""CAP statuses that reach anyone: Actual to residents, Exercise and Test to test recipients only."""
-BROADCAST_MSG_TYPES = frozenset({"Alert", "Update", "Cancel"})
-"""CAP msgTypes that are sent; Ack and Error are stored, never broadcast."""
 
 
 class AlertNotFound(NotFound):
@@ -60,19 +58,6 @@ class Submission:
     @property
     def needs_dispatch(self) -> bool:
         return self.created and self.alert.state == AlertState.APPROVED
-
-
-def is_broadcast(cap: CapAlert) -> bool:
-    """Whether this alert is ever sent to anyone (DESIGN.md, rules of sending)."""
-    return str(cap.status) in BROADCAST_STATUSES and str(cap.msg_type) in BROADCAST_MSG_TYPES
-
-
-def latest_expiry(cap: CapAlert) -> datetime | None:
-    """When the last info block expires; None when any info has no expiry (it never ends on its own)."""
-    expiries = [info.expires for info in cap.info]
-    if not expiries or any(expiry is None for expiry in expiries):
-        return None
-    return max(expiry for expiry in expiries if expiry is not None)
 
 
 def initial_state(cap: CapAlert, principal: Principal, now: datetime, approval_waived: bool = False) -> AlertState:

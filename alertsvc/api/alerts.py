@@ -1,43 +1,37 @@
 """``/api/v1/alerts``: submit CAP 1.2 (XML or JSON), read alerts back, approve, reject, cancel.
 
-Thin on purpose: parsing is ``alertsvc.cap``, the lifecycle is ``alertsvc.alerts.service``; this module only
-maps HTTP to those calls and their errors to problem documents.
+Thin on purpose: parsing is ``alertsvc.cap``; every action is a command of :mod:`alertsvc.alerts.commands` (the
+same functions the console calls: validate, commit, then enqueue the fan-out) and every read a query of
+:mod:`alertsvc.alerts.queries`. This module only maps HTTP to those calls and their errors to problem documents
+(:func:`_refusals`, once for every action).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from alertsvc.alerts import service
+from alertsvc.alerts import commands, queries, service
+from alertsvc.alerts.queries import Alert
 from alertsvc.alerts.states import AlertState
-from alertsvc.alerts.views import AlertOut, AlertPage, alert_out
-from alertsvc.api.body import read_limited
-from alertsvc.api.deps import RuntimeDep, SessionDep, require
+from alertsvc.alerts.views import AlertOut, AlertPage
+from alertsvc.api.deps import require
 from alertsvc.api.openapi import link, problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
 from alertsvc.cap import Alert as CapAlert
-from alertsvc.cap import CapError, alert_to_xml, parse_cap_json, parse_cap_xml
-from alertsvc.cap.errors import FieldError
-from alertsvc.clock import utcnow
-from alertsvc.dispatch.queue import enqueue_fanout
-from alertsvc.dispatch.targets import has_geometry, uses_area, zone_problems
-from alertsvc.geo.zones import ZoneRegistry
-from alertsvc.security.audit import events_for
+from alertsvc.cap import alert_to_xml, parse_cap_json, parse_cap_xml
+from alertsvc.http.body import read_limited
+from alertsvc.http.deps import RuntimeDep
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
-from alertsvc.store.models import Alert
-from alertsvc.tracking import live
-from alertsvc.tracking.deliveries import deliveries_page
-from alertsvc.tracking.responses import responses_for
 from alertsvc.tracking.states import Channel, DeliveryState
-from alertsvc.tracking.stats import alert_counts
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], route_class=ApiRoute)
 
@@ -141,29 +135,21 @@ def parse_submission(content_type: str, body: bytes) -> CapAlert:
     )
 
 
-def check_targets(cap: CapAlert, zones: ZoneRegistry) -> None:
-    """Refuse unknown zone names, and a new alert that would be broadcast but can be located nowhere.
-
-    An alert whose area has neither polygon, circle nor known zone must never fall back to "everyone" (a real
-    county-wide false alert began that way); an expired or stored-only one is accepted as a record.
-    """
-    problems = [FieldError(list(p.loc), p.msg) for p in zone_problems(cap, zones)]
-    if problems:
-        raise CapError(problems)
-    if service.is_broadcast(cap) and uses_area(cap) and str(cap.msg_type) == "Alert":
-        expiry = service.latest_expiry(cap)
-        if (expiry is None or expiry > utcnow()) and not has_geometry(cap, zones):
-            raise CapError([FieldError(["info"], "no area has a polygon, circle or known zone: it would reach nobody")])
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """The alert commands' and queries' refusals as problems: one mapping for every route of this module."""
+    try:
+        yield
+    except service.AlertNotFound:
+        raise Problem(404, "no alert with that id") from None
+    except PermissionError as exc:
+        raise Problem(403, str(exc)) from None
+    except service.LifecycleError as exc:
+        raise Problem(409, str(exc)) from None
 
 
 async def _present(runtime: RuntimeDep, alert: Alert) -> AlertOut:
-    async with runtime.sessions() as session:
-        counts = await alert_counts(session, alert.id)
-        progress = live.channel_progress(counts.stats)
-        total, done = sum(row.total for row in progress), sum(row.done for row in progress)
-        ttw = await live.time_to_warn(session, alert, total, done)
-    out = alert_out(alert, counts.stats, counts.acknowledged, counts.help_requested, counts.replies)
-    out.time_to_warn = ttw.seconds()
+    (out,) = await queries.alert_views(runtime, [alert])
     return out
 
 
@@ -200,11 +186,7 @@ async def submit_alert(
     even when it repeats a stored alert's identifiers."""
     body = await read_limited(request, runtime.settings.max_alert_bytes)
     cap = parse_submission(request.headers.get("content-type", ""), body)
-    check_targets(cap, runtime.zones)
-    async with runtime.sessions() as session, session.begin():
-        submission = await service.submit(session, cap, principal, idempotency_key)
-    if submission.needs_dispatch:
-        await enqueue_fanout(runtime.redis, submission.alert.id)
+    submission = await commands.submit(runtime, cap, principal, idempotency_key)
     if not submission.created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/alerts/{submission.alert.id}"
@@ -235,7 +217,6 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 )
 async def list_alerts(
     runtime: RuntimeDep,
-    session: SessionDep,
     _principal: Reader,
     state: Annotated[AlertState | None, Query()] = None,
     cursor: Annotated[
@@ -243,26 +224,17 @@ async def list_alerts(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> AlertPage:
-    query = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit + 1)
-    if state is not None:
-        query = query.where(Alert.state == state.value)
-    if cursor:
-        created_at, alert_id = _decode_cursor(cursor)
-        query = query.where(
-            (Alert.created_at < created_at) | ((Alert.created_at == created_at) & (Alert.id < alert_id))
-        )
-    rows = list(await session.scalars(query))
+    before = _decode_cursor(cursor) if cursor else None
+    rows = await queries.list_alerts(runtime, state.value if state else None, limit=limit + 1, before=before)
     page, more = rows[:limit], len(rows) > limit
-    items = [await _present(runtime, alert) for alert in page]
+    items = await queries.alert_views(runtime, page)
     next_cursor = _encode_cursor(page[-1].created_at, page[-1].id) if more else None
     return AlertPage(items=items, next_cursor=next_cursor)
 
 
-async def _load(session: SessionDep, alert_id: str) -> Alert:
-    try:
-        return await service.get_alert(session, alert_id)
-    except service.AlertNotFound:
-        raise Problem(404, "no alert with that id") from None
+async def _load(runtime: RuntimeDep, alert_id: str) -> Alert:
+    with _refusals():
+        return await queries.get_alert(runtime, alert_id)
 
 
 @router.get(
@@ -271,8 +243,8 @@ async def _load(session: SessionDep, alert_id: str) -> Alert:
     summary="An alert, its state and delivery statistics",
     responses=problems(NO_ALERT),
 )
-async def get_alert(alert_id: str, runtime: RuntimeDep, session: SessionDep, _principal: Reader) -> AlertOut:
-    return await _present(runtime, await _load(session, alert_id))
+async def get_alert(alert_id: str, runtime: RuntimeDep, _principal: Reader) -> AlertOut:
+    return await _present(runtime, await _load(runtime, alert_id))
 
 
 @router.get(
@@ -281,8 +253,8 @@ async def get_alert(alert_id: str, runtime: RuntimeDep, session: SessionDep, _pr
     response_class=Response,
     responses={200: {"content": {CAP_XML: {"schema": _CAP_XML_SCHEMA}}}, **problems(NO_ALERT)},
 )
-async def get_alert_cap(alert_id: str, session: SessionDep, _principal: Reader) -> Response:
-    alert = await _load(session, alert_id)
+async def get_alert_cap(alert_id: str, runtime: RuntimeDep, _principal: Reader) -> Response:
+    alert = await _load(runtime, alert_id)
     return Response(alert_to_xml(parse_cap_json(alert.cap)), media_type=CAP_XML)
 
 
@@ -299,30 +271,14 @@ class AuditEntry(BaseModel):
     summary="Who did what to this alert",
     responses=problems(NO_ALERT),
 )
-async def get_alert_audit(alert_id: str, session: SessionDep, _principal: Reader) -> list[AuditEntry]:
-    await _load(session, alert_id)
-    events = await events_for(session, "alert", alert_id)
+async def get_alert_audit(alert_id: str, runtime: RuntimeDep, _principal: Reader) -> list[AuditEntry]:
+    with _refusals():
+        events = await queries.alert_history(runtime, alert_id)
     return [AuditEntry(at=e.at, actor=e.actor, action=e.action, detail=e.detail) for e in events]
 
 
 class Decision(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
-
-
-async def _lifecycle(runtime: RuntimeDep, alert_id: str, action: str, principal: Principal, reason: str = "") -> Any:
-    try:
-        async with runtime.sessions() as session, session.begin():
-            if action == "approve":
-                return await service.approve(session, alert_id, principal)
-            if action == "reject":
-                return await service.reject(session, alert_id, principal, reason)
-            return await service.cancel(session, alert_id, principal)
-    except service.AlertNotFound:
-        raise Problem(404, "no alert with that id") from None
-    except PermissionError as exc:
-        raise Problem(403, str(exc)) from None
-    except service.LifecycleError as exc:
-        raise Problem(409, str(exc)) from None
 
 
 NOT_PENDING = "The alert is not pending approval"
@@ -335,8 +291,8 @@ NOT_PENDING = "The alert is not pending approval"
     responses=problems(NO_ALERT, (409, f"{NOT_PENDING}, or this key submitted it (a second person approves).")),
 )
 async def approve_alert(alert_id: str, runtime: RuntimeDep, principal: Sender) -> AlertOut:
-    alert: Alert = await _lifecycle(runtime, alert_id, "approve", principal)
-    await enqueue_fanout(runtime.redis, alert.id)
+    with _refusals():
+        alert = await commands.approve(runtime, alert_id, principal)
     return await _present(runtime, alert)
 
 
@@ -347,7 +303,8 @@ async def approve_alert(alert_id: str, runtime: RuntimeDep, principal: Sender) -
     responses=problems(NO_ALERT, (409, f"{NOT_PENDING}, or the reason is blank.")),
 )
 async def reject_alert(alert_id: str, decision: Decision, runtime: RuntimeDep, principal: Sender) -> AlertOut:
-    alert: Alert = await _lifecycle(runtime, alert_id, "reject", principal, decision.reason)
+    with _refusals():
+        alert = await commands.reject(runtime, alert_id, principal, decision.reason)
     return await _present(runtime, alert)
 
 
@@ -365,9 +322,8 @@ async def reject_alert(alert_id: str, decision: Decision, runtime: RuntimeDep, p
     },
 )
 async def cancel_alert(alert_id: str, runtime: RuntimeDep, principal: Writer) -> AlertOut:
-    submission: service.Submission = await _lifecycle(runtime, alert_id, "cancel", principal)
-    if submission.needs_dispatch:
-        await enqueue_fanout(runtime.redis, submission.alert.id)
+    with _refusals():
+        submission = await commands.cancel(runtime, alert_id, principal)
     return await _present(runtime, submission.alert)
 
 
@@ -393,22 +349,22 @@ class DeliveryPage(BaseModel):
 )
 async def list_deliveries(
     alert_id: str,
-    session: SessionDep,
+    runtime: RuntimeDep,
     _principal: Reader,
     cursor: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]{1,18}$")] = None,
     state: Annotated[DeliveryState | None, Query()] = None,
     channel: Annotated[Channel | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DeliveryPage:
-    await _load(session, alert_id)
-    page = await deliveries_page(
-        session,
-        alert_id,
-        after=int(cursor) if cursor else None,
-        state=state.value if state else None,
-        channel=channel.value if channel else None,
-        limit=limit,
-    )
+    with _refusals():
+        page = await queries.deliveries(
+            runtime,
+            alert_id,
+            after=int(cursor) if cursor else None,
+            state=state.value if state else None,
+            channel=channel.value if channel else None,
+            limit=limit,
+        )
     items = [
         DeliveryOut(
             resident_ref=row.resident_ref,
@@ -443,9 +399,9 @@ class ResponsesOut(BaseModel):
     summary="Help requests, silence, and replies",
     responses=problems(NO_ALERT),
 )
-async def get_responses(alert_id: str, session: SessionDep, _principal: Reader) -> ResponsesOut:
-    alert = await _load(session, alert_id)
-    found = await responses_for(session, alert)
+async def get_responses(alert_id: str, runtime: RuntimeDep, _principal: Reader) -> ResponsesOut:
+    with _refusals():
+        found = await queries.alert_responses(runtime, alert_id)
     return ResponsesOut(
         help_requested=found.help_requested,
         unanswered=found.unanswered,
@@ -464,7 +420,6 @@ async def alert_events(alert_id: str, request: Request, runtime: RuntimeDep, _pr
 
     No request session is held open for the stream's life: each tick opens its own short one.
     """
-    async with runtime.sessions() as session:
-        await _load(session, alert_id)
-    events = live.stream(runtime.sessions, alert_id, is_disconnected=request.is_disconnected)
+    await _load(runtime, alert_id)
+    events = queries.progress_stream(runtime, alert_id, request.is_disconnected)
     return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-store"})

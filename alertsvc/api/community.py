@@ -12,11 +12,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from alertsvc.api.deps import RuntimeDep, require  # committed home; http.deps once the move there lands
+from alertsvc.api.deps import require
 from alertsvc.api.openapi import problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
 from alertsvc.community.meetings import MeetingError, UnknownZone, create_meeting
+from alertsvc.http.deps import RuntimeDep
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 

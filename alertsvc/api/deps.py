@@ -1,7 +1,8 @@
-"""Request dependencies as ``Annotated`` aliases: the session, the runtime and the caller's identity.
+"""The API's request dependencies as ``Annotated`` aliases: the caller's identity (an API key) and its scopes.
 
 Each one that can refuse a request says which problems it answers (``@answers``), so that every operation using it
-lists them in the OpenAPI document (``alertsvc.api.openapi``).
+lists them in the OpenAPI document (``alertsvc.api.openapi``). The runtime and the settings, which the pages use
+too, are :mod:`alertsvc.http.deps`'.
 """
 
 from __future__ import annotations
@@ -9,33 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alertsvc.api.openapi import answers
 from alertsvc.api.problems import Problem
-from alertsvc.runtime import Runtime
+from alertsvc.http.answers import answers
+from alertsvc.http.deps import RuntimeDep
 from alertsvc.security.api_keys import authenticate
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
-from alertsvc.settings import Settings
-
-
-@answers(503)  # the runtime is the database and Redis: either may stop answering (alertsvc.api.problems)
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
-def get_settings_dep(runtime: RuntimeDep) -> Settings:
-    return runtime.settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from alertsvc.api.deps import RuntimeDep
 from alertsvc.api.routing import ApiRoute
+from alertsvc.http.deps import RuntimeDep
 
 router = APIRouter(tags=["health"], route_class=ApiRoute)
 PROBE_TIMEOUT = 2.0

@@ -14,16 +14,16 @@ from fastapi import APIRouter, Depends, Request, Response, Security
 from fastapi.security import APIKeyHeader
 from twilio.request_validator import RequestValidator
 
-from alertsvc.api.body import read_limited
-from alertsvc.api.deps import RuntimeDep
 from alertsvc.api.openapi import answers, problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
 from alertsvc.clock import utcnow
+from alertsvc.http.body import read_limited
+from alertsvc.http.deps import RuntimeDep
+from alertsvc.http.ratelimit import rate_limit
 from alertsvc.residents.optout import find_contact, opt_in, opt_out
 from alertsvc.residents.sms_signup import confirm_by_keyword, join_by_sms
 from alertsvc.security.audit import record
-from alertsvc.security.ratelimit import rate_limit
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Reply
 from alertsvc.tracking.acks import Answer, recent_alert_for_contact, record_answer

@@ -16,8 +16,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from prometheus_client import generate_latest
 
-from alertsvc.api.deps import RuntimeDep, require
+from alertsvc.api.deps import require
 from alertsvc.api.routing import ApiRoute
+from alertsvc.http.deps import RuntimeDep
 from alertsvc.metrics import QUEUED_JOBS
 from alertsvc.runtime import Runtime
 from alertsvc.security.principal import Principal

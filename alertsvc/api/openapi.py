@@ -23,9 +23,8 @@ sends, is removed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from types import CodeType
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -33,13 +32,9 @@ from starlette.routing import BaseRoute
 
 from alertsvc.api.problems import PROBLEM_JSON, ProblemDocument
 from alertsvc.api.routing import ApiRoute, optional_query_names, reads_json_body
-from alertsvc.security.ratelimit import rate_limit
+from alertsvc.http.answers import Declared, answers, declared_by, register
 
 __all__ = ["answers", "complete", "link", "problem", "problems", "register"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-Declared = int | tuple[int, str]
-"""A status, or a status with what it means for this operation."""
 
 PROBLEM_REF = "#/components/schemas/Problem"
 DESCRIPTIONS: dict[int, str] = {
@@ -71,36 +66,6 @@ HEADERS: dict[int, dict[str, Any]] = {
     503: {"Retry-After": _RETRY_AFTER},
 }
 EMPTY_MEANS_ABSENT = "An empty value (`?name=`) is the same as leaving the parameter out."
-
-_REGISTRY: dict[CodeType, tuple[Declared, ...]] = {}
-
-
-def _code(call: Any) -> CodeType | None:
-    code = getattr(call, "__code__", None)
-    return code if isinstance(code, CodeType) else None
-
-
-def register(dependency: Callable[..., Any], *statuses: Declared) -> None:
-    """Record that ``dependency`` can answer ``statuses``.
-
-    Keyed by the function's code, not the function: every closure a factory makes (``require(scope)``,
-    ``rate_limit(...)``) shares its code, so registering one registers them all.
-    """
-    code = _code(dependency)
-    if code is None:
-        raise TypeError(f"{dependency!r} is not a plain function")
-    _REGISTRY[code] = statuses
-
-
-def answers(*statuses: Declared) -> Callable[[F], F]:
-    """Decorator form of :func:`register`, for a dependency defined in the API package."""
-
-    def decorate(dependency: F) -> F:
-        register(dependency, *statuses)
-        return dependency
-
-    return decorate
-
 
 def problem(status: int, description: str | None = None) -> dict[str, Any]:
     """One problem answer as an OpenAPI response object."""
@@ -165,8 +130,7 @@ def derived_answers(route: APIRoute, dependant: Dependant) -> dict[int, list[str
             reasons.append(text)
 
     for node in _walk(dependant):
-        code = _code(node.call)
-        for item in _REGISTRY.get(code, ()) if code is not None else ():
+        for item in declared_by(node.call):
             if isinstance(item, tuple):
                 add(*item)
             else:
@@ -257,5 +221,3 @@ def complete(document: dict[str, Any], routes: Sequence[BaseRoute]) -> dict[str,
             del schemas[name]
     return document
 
-
-register(rate_limit("openapi", "1/second"), 429)  # every rate_limit(...) closure, wherever it is used

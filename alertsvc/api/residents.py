@@ -16,11 +16,12 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from alertsvc.api.body import read_limited
-from alertsvc.api.deps import RuntimeDep, SessionDep, require
+from alertsvc.api.deps import SessionDep, require
 from alertsvc.api.openapi import link, problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
+from alertsvc.http.body import read_limited
+from alertsvc.http.deps import RuntimeDep
 from alertsvc.residents.formats import MEDIA_TYPES, format_for_media_type
 from alertsvc.residents.importer import import_stream, validation_options
 from alertsvc.residents.lookup import ResidentView, get_resident
@@ -147,9 +148,9 @@ def _parse_json_object(body: bytes) -> dict[str, Any]:
         value = json.loads(body)
     except ValueError:
         raise Problem(422, "the body is not valid JSON", [{"loc": ["body"], "msg": "not valid JSON"}]) from None
-    if not isinstance(value, dict):
     except RecursionError:  # arrays or objects nested past the parser's depth: no resident looks like that
         raise Problem(422, "the body is nested too deeply", [{"loc": ["body"], "msg": "nested too deeply"}]) from None
+    if not isinstance(value, dict):
         raise Problem(422, "the body must be a JSON object", [{"loc": ["body"], "msg": "must be a JSON object"}])
     return value
 

@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from alertsvc.api.deps import RuntimeDep, require
+from alertsvc.api.deps import require
 from alertsvc.api.openapi import problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
 from alertsvc.dispatch.outbox import read_outbox
+from alertsvc.http.deps import RuntimeDep
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 from alertsvc.tracking.states import Channel

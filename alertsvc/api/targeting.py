@@ -8,13 +8,14 @@ from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel
 
 from alertsvc.alerts.reach import reach_of
-from alertsvc.api.deps import RuntimeDep, SessionDep, require
+from alertsvc.api.deps import SessionDep, require
 from alertsvc.api.openapi import problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
 from alertsvc.cap import CapError, parse_cap_area
 from alertsvc.geo.areas import AreaError
 from alertsvc.geo.zones import resolve_geocodes
+from alertsvc.http.deps import RuntimeDep
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field
 
-from alertsvc.api.deps import RuntimeDep, require
+from alertsvc.api.deps import require
 from alertsvc.api.openapi import problems
 from alertsvc.api.routing import ApiRoute
+from alertsvc.http.deps import RuntimeDep
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 from alertsvc.webhooks import registry

@@ -23,6 +23,7 @@ from arq import ArqRedis
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.alerts.sending_rules import target_area, test_recipients_only, uses_area, uses_references
 from alertsvc.alerts.states import AlertState, move
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.cap import parse_cap_json
@@ -30,7 +31,6 @@ from alertsvc.clock import utcnow
 from alertsvc.dispatch.audience import AlertFacts, plan_for
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
-from alertsvc.dispatch.targets import target_area, test_recipients_only, uses_area, uses_references
 from alertsvc.geo.targeting import bbox_filter_params
 from alertsvc.geo.zone_reach import zones_reached
 from alertsvc.metrics import FANOUT_SECONDS, PLANNED

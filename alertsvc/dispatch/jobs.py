@@ -1,15 +1,25 @@
-"""Names of the arq jobs and their deterministic ids, in one place so producer and worker cannot drift."""
+"""Names of the arq jobs and their deterministic ids, in one place so producer and worker cannot drift.
+
+The fan-out's name and id are :mod:`alertsvc.jobs`' (the alert commands enqueue it, from below dispatch), taken
+from there and named here with the rest.
+"""
 
 from __future__ import annotations
 
-FANOUT = "fanout"
+from alertsvc.jobs import FANOUT, fanout_job_id
+
+__all__ = [
+    "DELIVER",
+    "FANOUT",
+    "SEND_CONFIRMATION",
+    "SWEEP",
+    "WEBHOOK_PUMP",
+    "deliver_job_id",
+    "fanout_job_id",
+]
+
 DELIVER = "deliver"
 SWEEP = "sweep"
-
-
-def fanout_job_id(alert_id: str) -> str:
-    """One fan-out per alert: arq refuses a second job with the same id while the first is queued or kept."""
-    return f"fanout:{alert_id}"
 
 
 def deliver_job_id(alert_id: str, channel: str, first_id: int, tag: str = "0") -> str:

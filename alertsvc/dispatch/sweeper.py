@@ -45,7 +45,7 @@ from alertsvc.clock import utcnow
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.fanout import enqueue_deliveries, finish_if_done
 from alertsvc.dispatch.jobs import DELIVER, FANOUT, fanout_job_id
-from alertsvc.dispatch.queue import enqueue_fanout
+from alertsvc.jobs import enqueue_fanout
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Alert
 from alertsvc.tracking import machine, pending

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from alertsvc.api.deps import RuntimeDep
+from alertsvc.http.deps import RuntimeDep
 from alertsvc.resources import templates_dir
 
 router = APIRouter(include_in_schema=False)

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from alertsvc.api.deps import RuntimeDep
+from alertsvc.http.deps import RuntimeDep
+from alertsvc.http.ratelimit import rate_limit
 from alertsvc.residents.selfservice import unsubscribe as unsubscribe_contact
 from alertsvc.resources import templates_dir
 from alertsvc.security.links import BadToken, LinkSigner
-from alertsvc.security.ratelimit import rate_limit
 from alertsvc.tracking.acks import AckRefused, Answer
 from alertsvc.tracking.answers import acknowledge
 from alertsvc.web.errors import page_error

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from alertsvc.api.deps import RuntimeDep
 from alertsvc.dispatch.jobs import SEND_CONFIRMATION
+from alertsvc.http.deps import RuntimeDep
+from alertsvc.http.ratelimit import rate_limit
 from alertsvc.residents import selfservice
 from alertsvc.residents.importer import validation_options
 from alertsvc.residents.subscribe import Signup, validate_signup
@@ -23,7 +24,6 @@ from alertsvc.resources import templates_dir
 from alertsvc.runtime import Runtime
 from alertsvc.security.form_tokens import COOKIE, FormTokens
 from alertsvc.security.links import BadToken, LinkSigner
-from alertsvc.security.ratelimit import rate_limit
 from alertsvc.web.console.areas import zones_geojson
 from alertsvc.web.i18n import gettext_for, pick_language
 from alertsvc.web.pages import PageRoute
@@ -45,13 +45,17 @@ def _tokens(runtime: Runtime) -> FormTokens:
     return FormTokens(runtime.settings.signing_key())
 
 
-def _language(request: Request) -> str:
-    return pick_language(request.query_params.get("lang"), request.headers.get("accept-language"))
+def _language(request: Request, stored: str | None = None) -> str:
+    """The resident's ``stored`` language when the page knows the resident, then ``?lang=``, then the browser's."""
+    return pick_language(request.query_params.get("lang"), request.headers.get("accept-language"), stored)
 
 
-def _render(request: Request, runtime: Runtime, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """A page with the language, translations and a fresh CSRF token (and its cookie)."""
-    lang = _language(request)
+def _render(
+    request: Request, runtime: Runtime, name: str, status: int = 200, *, stored: str | None = None, **context: Any
+) -> HTMLResponse:
+    """A page in the reader's language (``stored``: the resident's, when the page knows who it is), with its
+    translations and a fresh CSRF token (and its cookie)."""
+    lang = _language(request, stored)
     cookie = request.cookies.get(COOKIE) or FormTokens.new_cookie_value()
     context.update(lang=lang, _=gettext_for(lang), csrf=_tokens(runtime).field_for(cookie))
     response = templates.TemplateResponse(request, name, context, status_code=status)
@@ -121,7 +125,7 @@ async def subscribe_submit(request: Request, runtime: RuntimeDep) -> HTMLRespons
         return _subscribe_page(request, runtime, 422, errors=[(p.field, p.reason) for p in problems], form=form)
     contact_ids = await selfservice.sign_up(runtime, resident, zone, "web form")
     for contact_id in contact_ids:
-        await runtime.redis.enqueue_job(SEND_CONFIRMATION, contact_id)
+        await runtime.redis.enqueue_job(SEND_CONFIRMATION, contact_id, _language(request))
     return _render(request, runtime, "pages/subscribe_sent.html", address=resident.sms or "")
 
 
@@ -186,7 +190,7 @@ async def _manage_page(
     if found is None:
         return _render(request, runtime, "pages/message.html", 404, title="404", text="This link is not valid.")
     resident = found.resident
-    _ = gettext_for(_language(request))
+    _ = gettext_for(_language(request, resident.language))
     views = [
         {
             "label": f"{CHANNEL_LABELS.get(c.channel, c.channel)} …{c.address[-4:]}",
@@ -197,8 +201,8 @@ async def _manage_page(
     ]
     chosen = (resident.categories or "").split(",")
     return _render(
-        request, runtime, "pages/manage.html", status, resident=resident, contacts=views, chosen=chosen,
-        categories=CATEGORIES, severities=SEVERITIES, **context,
+        request, runtime, "pages/manage.html", status, stored=resident.language, resident=resident, contacts=views,
+        chosen=chosen, categories=CATEGORIES, severities=SEVERITIES, **context,
     )  # fmt: skip
 
 

@@ -22,11 +22,12 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from alertsvc.api import openapi, problems
-from alertsvc.api.deps import RuntimeDep, require
+from alertsvc.api.deps import require
 from alertsvc.api.routing import ApiRoute, drop_empty, repeated
 from alertsvc.app import create_app
+from alertsvc.http.deps import RuntimeDep
+from alertsvc.http.ratelimit import rate_limit
 from alertsvc.runtime import Runtime
-from alertsvc.security.ratelimit import rate_limit
 from alertsvc.security.scopes import Scope
 from tests.conftest import KeyMaker, auth
 from tests.factories import cap_alert

@@ -12,8 +12,8 @@ import pytest
 from fastapi import Depends, FastAPI
 
 from alertsvc.api import problems
+from alertsvc.http.ratelimit import RETRY_AFTER_SECONDS, rate_limit
 from alertsvc.runtime import Runtime
-from alertsvc.security.ratelimit import RETRY_AFTER_SECONDS, rate_limit
 
 
 @pytest.fixture

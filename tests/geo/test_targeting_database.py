@@ -15,8 +15,8 @@ from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alertsvc.alerts.reach import reach_of
+from alertsvc.alerts.sending_rules import alert_areas, target_area
 from alertsvc.cap import parse_cap_json
-from alertsvc.dispatch.targets import alert_areas, target_area
 from alertsvc.geo.areas import (
     CircleArea,
     PolygonArea,

@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from alertsvc.api.deps import RuntimeDep
 from alertsvc.dispatch.outbox import read_outbox
+from alertsvc.http.deps import RuntimeDep
 from alertsvc.security import users as accounts
 from alertsvc.security.api_keys import add_api_key, list_api_keys, revoke_api_key
 from alertsvc.security.audit import audit_page

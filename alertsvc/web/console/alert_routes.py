@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -10,9 +12,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from alertsvc.alerts import commands, queries, service
 from alertsvc.alerts.queries import Alert
 from alertsvc.alerts.states import AlertState
-from alertsvc.api.deps import RuntimeDep
 from alertsvc.cap import CapError, parse_cap_json
-from alertsvc.dispatch.queue import enqueue_fanout
+from alertsvc.http.deps import RuntimeDep
 from alertsvc.runtime import Runtime
 from alertsvc.web.console.areas import ParsedAreas, areas_geojson
 from alertsvc.web.console.deps import Approver, CsrfChecked, CurrentUser
@@ -111,13 +112,11 @@ async def alert_live_json(alert_id: str, runtime: RuntimeDep, _user: CurrentUser
     return JSONResponse(current)
 
 
-async def _decide(runtime: Runtime, alert_id: str, action: str, user: CurrentUser, reason: str = "") -> Any:
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """The alert commands' refusals as the console's error pages (the API maps the same ones to problems)."""
     try:
-        if action == "approve":
-            return await commands.approve(runtime, alert_id, user.principal)
-        if action == "reject":
-            return await commands.reject(runtime, alert_id, user.principal, reason)
-        return await commands.cancel(runtime, alert_id, user.principal)
+        yield
     except service.AlertNotFound:
         raise ConsoleForbidden("No alert with that id.", 404) from None
     except PermissionError as exc:
@@ -128,8 +127,8 @@ async def _decide(runtime: Runtime, alert_id: str, action: str, user: CurrentUse
 
 @router.post("/alerts/{alert_id}/approve")
 async def approve(alert_id: str, runtime: RuntimeDep, user: Approver, _csrf: CsrfChecked) -> Response:
-    alert: Alert = await _decide(runtime, alert_id, "approve", user)
-    await enqueue_fanout(runtime.redis, alert.id)
+    with _refusals():
+        await commands.approve(runtime, alert_id, user.principal)
     return RedirectResponse(f"/console/alerts/{alert_id}", status_code=303)
 
 
@@ -143,7 +142,8 @@ async def reject(
 ) -> Response:
     if not reason.strip():
         raise ConsoleForbidden("A rejection needs a reason the author will read.", 422)
-    await _decide(runtime, alert_id, "reject", user, reason)
+    with _refusals():
+        await commands.reject(runtime, alert_id, user.principal, reason)
     return RedirectResponse(f"/console/alerts/{alert_id}", status_code=303)
 
 
@@ -156,7 +156,6 @@ async def cancel_form(request: Request, alert_id: str, runtime: RuntimeDep, _use
 
 @router.post("/alerts/{alert_id}/cancel")
 async def cancel(alert_id: str, runtime: RuntimeDep, user: CurrentUser, _csrf: CsrfChecked) -> Response:
-    submission: service.Submission = await _decide(runtime, alert_id, "cancel", user)
-    if submission.needs_dispatch:
-        await enqueue_fanout(runtime.redis, submission.alert.id)
+    with _refusals():
+        submission = await commands.cancel(runtime, alert_id, user.principal)
     return RedirectResponse(f"/console/alerts/{submission.alert.id}", status_code=303)

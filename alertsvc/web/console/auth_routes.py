@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from alertsvc.api.deps import RuntimeDep
-from alertsvc.security.ratelimit import rate_limit
+from alertsvc.http.deps import RuntimeDep
+from alertsvc.http.ratelimit import rate_limit
 from alertsvc.security.sessions import new_token
 from alertsvc.security.users import MIN_PASSWORD_LENGTH, change_password, sign_in, sign_out
 from alertsvc.web.console.deps import CsrfChecked, CurrentUser, SessionCookie

@@ -9,8 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from alertsvc.alerts import commands, queries
 from alertsvc.alerts.approval import sends_alone
-from alertsvc.api.deps import RuntimeDep
-from alertsvc.dispatch.queue import enqueue_fanout
+from alertsvc.http.deps import RuntimeDep
 from alertsvc.web.console import compose, i18n
 from alertsvc.web.console.areas import zones_geojson
 from alertsvc.web.console.deps import CsrfChecked, CurrentUser
@@ -75,8 +74,6 @@ async def compose_submit(request: Request, runtime: RuntimeDep, user: CurrentUse
     reach = result.reach.residents if result.reach else None
     waived = sends_alone(result.cap, reach, user.principal, runtime.settings)
     submission = await commands.submit(runtime, result.cap, user.principal, form.submission_key, waived)
-    if submission.needs_dispatch:
-        await enqueue_fanout(runtime.redis, submission.alert.id)
     return RedirectResponse(f"/console/alerts/{submission.alert.id}", status_code=303)
 
 

@@ -16,7 +16,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from alertsvc.api.deps import RuntimeDep
+from alertsvc.http.deps import RuntimeDep
 from alertsvc.security import csrf
 from alertsvc.security.audit import record_event
 from alertsvc.security.principal import Principal

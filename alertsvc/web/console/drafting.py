@@ -1,9 +1,9 @@
 """Checking a composed alert the way the API would, and adding what only the console asks for.
 
-:func:`evaluate` runs the compose form through the API's own path (CAP JSON parsing, :func:`check_targets`), then
-adds the console's safeguards: notice blanks must be filled, and an Actual alert must carry the number of
-residents it reaches, typed by the dispatcher and checked here against the reach *now* (the wrong polygon, or
-none, shows up as a number nobody expected).
+:func:`evaluate` runs the compose form through the API's own checks (CAP JSON parsing,
+:func:`~alertsvc.alerts.sending_rules.check_targets`), then adds the console's safeguards: notice blanks must be
+filled, and an Actual alert must carry the number of residents it reaches, typed by the dispatcher and checked here
+against the reach *now* (the wrong polygon, or none, shows up as a number nobody expected).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alertsvc.alerts.reach import Reach
-from alertsvc.api.alerts import check_targets
+from alertsvc.alerts.sending_rules import check_targets
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.cap import CapError, parse_cap_json
 from alertsvc.clock import utcnow

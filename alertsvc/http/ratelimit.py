@@ -1,8 +1,10 @@
-"""Rate limits on public endpoints (acknowledgement and unsubscribe links, provider hooks, resident pages).
+"""Rate limits on public endpoints (acknowledgement and unsubscribe links, provider hooks, resident pages, the
+console's sign-in), as a request dependency both the API and the pages use.
 
 ``limits`` with its Redis storage (moving window), so the limit holds across API processes; keyed by the client
-address, which uvicorn takes from ``X-Forwarded-For`` only behind a trusted proxy. A refusal is
-:class:`alertsvc.errors.RateLimited`, which the API answers as a 429 problem and the pages as a 429 page.
+address (:func:`alertsvc.http.deps.client_address`), which uvicorn takes from ``X-Forwarded-For`` only behind a
+trusted proxy. A refusal is :class:`alertsvc.errors.RateLimited`, which the API answers as a 429 problem and the
+pages as a 429 page; every dependency made here declares that 429 for the OpenAPI document.
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ from typing import TYPE_CHECKING, Any
 from fastapi import Request
 
 from alertsvc.errors import RateLimited
+from alertsvc.http.answers import answers
+from alertsvc.http.deps import client_address
 
 if TYPE_CHECKING:
     from limits import RateLimitItem
     from limits.aio.strategies import MovingWindowRateLimiter
+
+__all__ = ["RETRY_AFTER_SECONDS", "rate_limit"]
 
 
 def _limiter(request: Request) -> MovingWindowRateLimiter:
@@ -45,6 +51,7 @@ def rate_limit(scope: str, rate: str) -> Callable[[Request], Awaitable[None]]:
     """A dependency allowing ``rate`` (e.g. ``"60/minute"``) requests per client address on ``scope``."""
     item: RateLimitItem | None = None
 
+    @answers(429)  # every closure shares this code, so the document lists 429 wherever one is used
     async def dependency(request: Request) -> None:
         nonlocal item
         if item is None:
@@ -53,8 +60,7 @@ def rate_limit(scope: str, rate: str) -> Callable[[Request], Awaitable[None]]:
             from limits import parse
 
             item = parse(rate)
-        client = request.client.host if request.client else "unknown"
-        if not await _limiter(request).hit(item, "alertsvc", scope, client):
+        if not await _limiter(request).hit(item, "alertsvc", scope, client_address(request)):
             raise RateLimited(RETRY_AFTER_SECONDS)
 
     return dependency
