@@ -46,7 +46,10 @@ def words_for(language: str) -> dict[str, str]:
     return WORDS.get(language.lower()[:2], WORDS["en"])
 
 
-async def send_confirmation(ctx: dict[str, Any], contact_id: int) -> str:
+async def send_confirmation(ctx: dict[str, Any], contact_id: int, page_language: str | None = None) -> str:
+    """Send a contact its confirmation, or "already subscribed" with the manage link. That second answer is in
+    ``page_language`` when given (the language of the sign-up page the person used, who may not be the resident
+    whose stored language it is), else in the resident's stored language."""
     app: WorkerContext = ctx["app"]
     now = utcnow()
     public = app.settings.public_url.rstrip("/")
@@ -58,6 +61,7 @@ async def send_confirmation(ctx: dict[str, Any], contact_id: int) -> str:
         words = words_for(resident.language if resident else "en")
         service = app.settings.service_name
         if contact.confirmed_at is not None and contact.opted_out_at is None:
+            words = words_for(page_language) if page_language else words
             manage = LinkSigner(app.settings.signing_key(), "manage").sign(contact.resident_id)
             body = words["manage"].format(service=service, link=f"{public}/r/manage/{manage}")
         else:

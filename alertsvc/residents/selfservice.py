@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from alertsvc.runtime import Runtime
 
 __all__ = [
+    "LinkContact",
     "Preferences",
     "confirm_by_code",
     "confirm_by_link",
@@ -110,8 +111,16 @@ async def save_preferences(runtime: Runtime, resident_id: int, checked: Resident
         return True
 
 
-async def unsubscribe(runtime: Runtime, contact_id: int, confirmed: bool) -> str | None:
-    """The channel of the contact of an unsubscribe link (None when there is no such contact); when ``confirmed``,
+@dataclass(frozen=True, slots=True)
+class LinkContact:
+    """The contact of an unsubscribe link: its channel, and its resident's stored language (the page speaks it)."""
+
+    channel: str
+    language: str | None
+
+
+async def unsubscribe(runtime: Runtime, contact_id: int, confirmed: bool) -> LinkContact | None:
+    """The contact of an unsubscribe link (None when there is no such contact); when ``confirmed``,
     that one contact is opted out, by one click for e-mail (RFC 8058) or the link's button otherwise."""
     async with transaction(runtime.sessions) as session:
         contact = await session.get(Contact, contact_id)
@@ -121,4 +130,5 @@ async def unsubscribe(runtime: Runtime, contact_id: int, confirmed: bool) -> str
             method = "one_click" if contact.channel == "email" else "link"
             if await opt_out(session, contact, method, "unsubscribe link", utcnow()):
                 await record(session, "resident", "contact.opt_out", "contact", str(contact.id), {"via": method})
-        return contact.channel
+        resident = await session.get(Resident, contact.resident_id)
+        return LinkContact(contact.channel, resident.language if resident is not None else None)
