@@ -10,6 +10,7 @@ so a drill can never read like the real thing.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -58,16 +59,35 @@ def labels(language: str) -> dict[str, str]:
     return {key: _(text) for key, text in LABELS.items()}
 
 
-def marker_for(status: str, msg_type: str, words: dict[str, str]) -> str:
+def _folded(text: str) -> str:
+    """``text`` without accents, case-folded, for comparing words as a reader would ("Mise à jour" = "MISE A JOUR")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def already_says(headline: str, word: str) -> bool:
+    """Whether ``headline`` starts with ``word`` (case and accents aside) as a whole word, e.g. an author who typed
+    "UPDATE: ..." themselves; the message then gets no second prefix."""
+    folded, prefix = _folded(headline.lstrip()), _folded(word).strip()
+    if not prefix or not folded.startswith(prefix):
+        return False
+    rest = folded[len(prefix) :]
+    return not rest or not rest[0].isalnum()
+
+
+def marker_for(status: str, msg_type: str, words: dict[str, str], headline: str = "") -> str:
+    """The words before a message's headline: TEST / EXERCISE, then CANCELLED / UPDATE in the reader's language;
+    a word the headline already starts with (in this language or in English) is not repeated."""
     parts = []
     if status == "Test":
         parts.append(words["test"])
     elif status == "Exercise":
         parts.append(words["exercise"])
-    if msg_type == "Cancel":
-        parts.append(words["cancel"])
-    elif msg_type == "Update":
-        parts.append(words["update"])
+    kind = {"Cancel": "cancel", "Update": "update"}.get(msg_type)
+    if kind is not None:
+        spellings = (words[kind], LABELS[kind])
+        if not any(already_says(headline, spelling) for spelling in spellings):
+            parts.append(words[kind])
     return " · ".join(parts)
 
 
@@ -83,6 +103,9 @@ class Rendered:
     push_body: str
     email: EmailTemplate | None
     """The whole e-mail serialised once, for the SMTP adapter's fast path (None in the sandbox)."""
+    sms_dropped: tuple[str, ...] = ()
+    """Parts of the info the SMS left out or shortened to stay within its segments (``description``): the
+    console's preview warns of them before anything is sent."""
 
 
 def render_info(
@@ -101,8 +124,8 @@ def render_info(
     env = _environment(base)
     language = str(info.get("language") or "en-US")
     words = labels(language)
-    marker = marker_for(status, msg_type, words)
     headline = str(info.get("headline") or info.get("event") or "")
+    marker = marker_for(status, msg_type, words, headline)
     description = str(info.get("description") or "")
     instruction = str(info.get("instruction") or "")
     context = {
@@ -120,6 +143,8 @@ def render_info(
     sms_headline = f"{marker}: {headline}" if marker else headline
     link_room = "x" * SMS_LINK_PLACEHOLDER_LEN
     sms = fit_sms(sms_headline, instruction, description, link_room, max_segments).replace(link_room, ACK_PLACEHOLDER)
+    whole_description = " ".join(description.split())
+    dropped = ("description",) if whole_description and whole_description not in sms else ()
     subject = env.get_template("messages/subject.txt.j2").render(context).strip()
     push_body = env.get_template("messages/push.txt.j2").render(context).strip()
     email_text = env.get_template("messages/email.txt.j2").render(context)
@@ -141,6 +166,7 @@ def render_info(
         push_title=subject,
         push_body=push_body,
         email=template,
+        sms_dropped=dropped,
     )
 
 
