@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from alertsvc.api.deps import require
@@ -26,18 +26,10 @@ from alertsvc.community.priorities import (
     moderate,
     zone_priorities,
 )
-from alertsvc.runtime import Runtime
+from alertsvc.http.deps import RuntimeDep
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 
-
-def _runtime(request: Request) -> Runtime:
-    """The app's runtime (as ``alertsvc.http.deps.RuntimeDep``, read here directly while that module moves)."""
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 router = APIRouter(prefix="/api/v1", tags=["community"], route_class=ApiRoute)
 Staff = Annotated[Principal, Depends(require(Scope.COMMUNITY_WRITE))]
 ZoneName = Annotated[str, Path(min_length=1, max_length=100, description="A named zone, e.g. `Old Mill`.")]
@@ -66,7 +58,7 @@ class StaffPriorityList(BaseModel):
 
 
 class PriorityChange(BaseModel):
-    """Staff's change to a priority; each field optional, at least one."""
+    """Staff's change to a priority; each field optional (none: nothing changes, the priority is answered as it is)."""
 
     model_config = ConfigDict(extra="forbid", title="PriorityChange")
 
@@ -110,7 +102,7 @@ async def get_zone_priorities(runtime: RuntimeDep, zone: ZoneName) -> PriorityLi
     "/priorities",
     response_model=StaffPriorityList,
     summary="Every priority of a zone, hidden ones included, for moderation",
-    responses=problems((422, "No zone by this name.")),
+    responses=problems((404, "No zone by this name.")),
 )
 async def get_priorities(
     runtime: RuntimeDep, principal: Staff, zone: Annotated[str, Query(min_length=1, max_length=100)]
@@ -118,7 +110,7 @@ async def get_priorities(
     try:
         views = await zone_priorities(runtime, zone, include_hidden=True)
     except UnknownZone:
-        raise Problem(422, "no zone by this name", [{"loc": ["query", "zone"], "msg": "unknown zone"}]) from None
+        raise Problem(404, "no zone by this name") from None
     return StaffPriorityList(items=[_staff(view) for view in views])
 
 
@@ -126,13 +118,11 @@ async def get_priorities(
     "/priorities/{priority_id}",
     response_model=PriorityChanged,
     summary="Moderate a priority: hide it, set its status, publish a response (told to its supporters)",
-    responses=problems((404, "No priority with that id."), (422, "Nothing to change.")),
+    responses=problems((404, "No priority with that id.")),
 )
 async def patch_priority(
     runtime: RuntimeDep, principal: Staff, priority_id: PriorityId, body: PriorityChange
 ) -> PriorityChanged:
-    if body.status is None and body.response is None and body.hidden is None:
-        raise Problem(422, "nothing to change", [{"loc": ["body"], "msg": "give status, response or hidden"}])
     try:
         view, planned = await moderate(
             runtime, priority_id, status=body.status, response=body.response, hidden=body.hidden

@@ -269,7 +269,8 @@ async def moderate(
             priority.response = response.strip() or None
         if hidden is not None:
             priority.hidden = hidden
-        priority.updated_at = now
+        if (status, response, hidden) != (None, None, None):
+            priority.updated_at = now
         await session.flush()
         planned = 0
         if priority.response and not priority.hidden:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -22,6 +22,7 @@ from alertsvc.community.priorities import (
     support,
     zone_priorities,
 )
+from alertsvc.http.ratelimit import rate_limit
 from alertsvc.i18n import N_
 from alertsvc.residents import selfservice
 from alertsvc.resources import templates_dir
@@ -33,7 +34,12 @@ from alertsvc.web.pages import PageRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/r/manage", include_in_schema=False, route_class=PageRoute)
+router = APIRouter(
+    prefix="/r/manage",
+    include_in_schema=False,
+    route_class=PageRoute,
+    dependencies=[Depends(rate_limit("resident-pages", "60/minute"))],  # the budget of the other resident pages
+)
 templates = Jinja2Templates(directory=str(templates_dir()))
 PriorityId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 NOT_VALID = N_("This link is not valid.")
