@@ -77,3 +77,20 @@ async def move(
     if moved:
         await emit(session, ALERT_STATE, {"alert_id": alert_id, "state": to.value, "at": when.isoformat()})
     return moved
+
+
+async def mark_planned(session: AsyncSession, alert_id: str, at: datetime) -> None:
+    """The fan-out has planned every delivery of the alert (the sweeper's resume path reads it)."""
+    await session.execute(
+        update(Alert).where(Alert.id == alert_id).values(planned_at=at).execution_options(synchronize_session=False)
+    )
+
+
+async def mark_first_sent(session: AsyncSession, alert_id: str, at: datetime) -> None:
+    """Record when the alert's first message reached a provider, once (time-to-warn starts here)."""
+    await session.execute(
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.first_sent_at.is_(None))
+        .values(first_sent_at=at)
+        .execution_options(synchronize_session=False)
+    )

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alertsvc.alerts.states import AlertState
+from alertsvc.alerts.states import AlertState, mark_first_sent
 from alertsvc.cap import alert_to_json, parse_cap_json
 from alertsvc.clock import utcnow
 from alertsvc.dispatch.context import WorkerContext
@@ -239,9 +239,7 @@ async def _write_outcomes(
     for (when, code, reason), ids in retries.items():
         await machine.requeue(session, ids, when, code, reason, now)
     if first_sent:
-        await session.execute(
-            update(Alert).where(Alert.id == alert_id, Alert.first_sent_at.is_(None)).values(first_sent_at=now)
-        )
+        await mark_first_sent(session, alert_id, now)
 
 
 async def _record(

@@ -20,11 +20,11 @@ from datetime import datetime
 from typing import Any
 
 from arq import ArqRedis
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.alerts.sending_rules import target_area, test_recipients_only, uses_area, uses_references
-from alertsvc.alerts.states import AlertState, move
+from alertsvc.alerts.states import AlertState, mark_planned, move
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.cap import parse_cap_json
 from alertsvc.clock import utcnow
@@ -154,7 +154,7 @@ async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
             counts["queued"] += len(immediate)
             counts["jobs"] += await enqueue_deliveries(app.runtime.redis, alert_id, immediate, app.batch_size)
     async with transaction(app.runtime.sessions) as session:
-        await session.execute(update(Alert).where(Alert.id == alert_id).values(planned_at=utcnow()))
+        await mark_planned(session, alert_id, utcnow())
     await finish_if_done(app, alert_id)
     FANOUT_SECONDS.observe(time.perf_counter() - started)
     log.info("fan-out of %s planned %d deliveries in %d jobs", alert_id, counts["planned"], counts["jobs"])

@@ -38,9 +38,9 @@ from typing import Any
 from arq import ArqRedis
 from arq.constants import default_queue_name
 from arq.jobs import Job, JobStatus
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from alertsvc.alerts.states import AlertState, move
+from alertsvc.alerts.states import AlertState, mark_first_sent, move
 from alertsvc.clock import utcnow
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.fanout import enqueue_deliveries, finish_if_done
@@ -187,9 +187,7 @@ async def _requeue_stalled(app: WorkerContext) -> int:
             released = [r[0] for r in dead if r[0] not in found]
             await machine.release_stalled(session, released, now, held_before=sending_before)
             for alert_id in {r[1] for r in dead if r[0] in found}:
-                await session.execute(
-                    update(Alert).where(Alert.id == alert_id, Alert.first_sent_at.is_(None)).values(first_sent_at=now)
-                )
+                await mark_first_sent(session, alert_id, now)
         await machine.apply_kept_after_commit(app.runtime.sessions, list(found.values()), now)
         log.warning(
             "%d deliveries held by a worker that died: %d were already with the provider (marked sent), "
