@@ -22,7 +22,7 @@ from alertsvc.cli import build_parser
 from alertsvc.settings import Settings
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-PAGES = ("README.md", "cli.md", "settings.md", "api.md", "delivery-states.md", "targeting.md")
+PAGES = ("README.md", "cli.md", "settings.md", "api.md", "delivery-states.md", "targeting.md", "architecture.md")
 
 
 def _read(name: str) -> str:
