@@ -1,14 +1,19 @@
 """Rate limits on public endpoints (acknowledgement and unsubscribe links, provider hooks, resident pages, the
-console's sign-in), as a request dependency both the API and the pages use.
+console's sign-in), as request dependencies both the API and the pages use.
 
-``limits`` with its Redis storage (moving window), so the limit holds across API processes; keyed by the client
-address (:func:`alertsvc.http.deps.client_address`), which uvicorn takes from ``X-Forwarded-For`` only behind a
-trusted proxy. A refusal is :class:`alertsvc.errors.RateLimited`, which the API answers as a 429 problem and the
-pages as a 429 page; every dependency made here declares that 429 for the OpenAPI document.
+``limits`` with its Redis storage (moving window), so the limit holds across API processes. :func:`rate_limit`
+is keyed by the client address (:func:`alertsvc.http.deps.client_address`), which uvicorn takes from
+``X-Forwarded-For`` only behind a trusted proxy. :func:`link_rate_limit` is for the signed links residents open
+from a message (``/a/{token}``, ``/u/{token}``, ``/r/manage/{token}``): it limits each link, and so each contact,
+tightly and an address only loosely, because a carrier NAT puts thousands of residents behind one address and they
+all answer the same alert within minutes. A refusal is :class:`alertsvc.errors.RateLimited`, which the API answers
+as a 429 problem and the pages as a 429 page; every dependency made here declares that 429 for the OpenAPI
+document.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +27,13 @@ if TYPE_CHECKING:
     from limits import RateLimitItem
     from limits.aio.strategies import MovingWindowRateLimiter
 
-__all__ = ["RETRY_AFTER_SECONDS", "rate_limit"]
+__all__ = [
+    "LINK_ADDRESS_RATE",
+    "LINK_RATE",
+    "RETRY_AFTER_SECONDS",
+    "link_rate_limit",
+    "rate_limit",
+]
 
 
 def _limiter(request: Request) -> MovingWindowRateLimiter:
@@ -61,6 +72,53 @@ def rate_limit(scope: str, rate: str) -> Callable[[Request], Awaitable[None]]:
 
             item = parse(rate)
         if not await _limiter(request).hit(item, "alertsvc", scope, client_address(request)):
+            raise RateLimited(RETRY_AFTER_SECONDS)
+
+    return dependency
+
+
+LINK_RATE = "10/minute"
+"""Requests per link (one token) a minute. A resident opens the page, answers, perhaps changes the answer; a mail
+scanner or a link preview fetches it once or twice more: well under ten. Guessing or replaying one link stops
+here. Each link names one contact (the ack link one delivery of one contact, the unsubscribe and manage links the
+contact or resident itself), so this is also the per-contact limit, with no database read to find the contact."""
+
+LINK_ADDRESS_RATE = "6000/minute"
+"""Requests per client address a minute over all links of a scope: only a ceiling against one machine sweeping
+forged tokens (each refused for its signature before any database read). Carrier-grade NAT shares one public IPv4
+address among hundreds to a few thousand subscribers; each answer is two requests (the page, then the POST), so
+6,000 a minute lets 3,000 residents behind one address answer in the first minute and 30,000 within ten, while
+one address alone stays at 100 requests a second, far below what the answer path absorbs."""
+
+
+def _token_key(token: str) -> str:
+    """The link as a Redis key part: a digest, so no usable link (a secret that records an answer) sits in Redis."""
+    return hashlib.sha256(token.encode()).hexdigest()[:32]
+
+
+def link_rate_limit(
+    scope: str, per_link: str = LINK_RATE, per_address: str = LINK_ADDRESS_RATE
+) -> Callable[[Request], Awaitable[None]]:
+    """A dependency for routes with a ``{token}`` path parameter: ``per_link`` requests per link on ``scope``,
+    and ``per_address`` per client address over all links (see :data:`LINK_ADDRESS_RATE` for why it is generous).
+
+    The link is counted first, so requests a link's limit refuses do not use up its address's budget (one
+    resident tapping repeatedly does not slow the neighbours behind the same NAT)."""
+    items: tuple[RateLimitItem, RateLimitItem] | None = None
+
+    @answers(429)
+    async def dependency(request: Request) -> None:
+        nonlocal items
+        if items is None:
+            from limits import parse  # deferred, as in rate_limit
+
+            items = (parse(per_link), parse(per_address))
+        token_item, address_item = items
+        limiter = _limiter(request)
+        token = str(request.path_params.get("token", ""))
+        if not await limiter.hit(token_item, "alertsvc", f"{scope}:token", _token_key(token)):
+            raise RateLimited(RETRY_AFTER_SECONDS)
+        if not await limiter.hit(address_item, "alertsvc", f"{scope}:address", client_address(request)):
             raise RateLimited(RETRY_AFTER_SECONDS)
 
     return dependency

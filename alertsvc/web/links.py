@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from alertsvc.alerts.thread import ThreadState, thread_state
 from alertsvc.cap.times import CapTimeError, parse_cap_time
 from alertsvc.http.deps import RuntimeDep
-from alertsvc.http.ratelimit import rate_limit
+from alertsvc.http.ratelimit import link_rate_limit
 from alertsvc.i18n import N_
 from alertsvc.residents.selfservice import unsubscribe as unsubscribe_contact
 from alertsvc.resources import templates_dir
@@ -28,8 +28,8 @@ from alertsvc.web.i18n import gettext_for, language_of
 from alertsvc.web.pages import PageRoute
 
 router = APIRouter(
-    tags=["resident links"], dependencies=[Depends(rate_limit("links", "120/minute"))], route_class=PageRoute
-)
+    tags=["resident links"], dependencies=[Depends(link_rate_limit("links"))], route_class=PageRoute
+)  # per link and a generous per-address ceiling: thousands of residents behind one carrier NAT answer at once
 templates = Jinja2Templates(directory=str(templates_dir()))
 CHANNEL_LABELS = {"sms": N_("phone number"), "email": N_("e-mail address"), "push": N_("device")}
 ANSWER_LABELS = {Answer.SAFE: N_("I'm safe"), Answer.HELP: N_("I need help")}

@@ -22,7 +22,7 @@ from alertsvc.community.priorities import (
     support,
     zone_priorities,
 )
-from alertsvc.http.ratelimit import rate_limit
+from alertsvc.http.ratelimit import link_rate_limit
 from alertsvc.i18n import N_
 from alertsvc.residents import selfservice
 from alertsvc.resources import templates_dir
@@ -38,7 +38,7 @@ router = APIRouter(
     prefix="/r/manage",
     include_in_schema=False,
     route_class=PageRoute,
-    dependencies=[Depends(rate_limit("resident-pages", "60/minute"))],  # the budget of the other resident pages
+    dependencies=[Depends(link_rate_limit("manage"))],  # the budget of the manage link's own pages
 )
 templates = Jinja2Templates(directory=str(templates_dir()))
 PriorityId = Annotated[int, Path(ge=1, le=2**63 - 1)]

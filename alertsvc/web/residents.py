@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from alertsvc.dispatch.jobs import SEND_CONFIRMATION
 from alertsvc.http.deps import RuntimeDep
-from alertsvc.http.ratelimit import rate_limit
+from alertsvc.http.ratelimit import link_rate_limit, rate_limit
 from alertsvc.residents import selfservice
 from alertsvc.residents.importer import validation_options
 from alertsvc.residents.subscribe import Signup, validate_signup
@@ -32,13 +32,17 @@ from alertsvc.web.tiles import basemap
 router = APIRouter(
     prefix="/r",
     tags=["resident pages"],
-    dependencies=[Depends(rate_limit("resident-pages", "60/minute"))],
     include_in_schema=False,  # pages for people (forms with CSRF tokens), not an API
     route_class=PageRoute,
 )
 templates = Jinja2Templates(directory=str(templates_dir()))
 PROFILE_FIELDS = ("language", "min_severity", "quiet_start", "quiet_end", "timezone")
 CHANNEL_LABELS = {"sms": "SMS", "email": "E-mail", "push": "Push"}
+PAGE_LIMIT = Depends(rate_limit("resident-pages", "60/minute"))
+"""The budget per address of the pages reached without a link (sign-up, confirmation)."""
+MANAGE_LIMIT = Depends(link_rate_limit("manage"))
+"""The manage link's: per link (one resident) and a generous per-address ceiling, as the links in messages, since
+residents behind one carrier NAT open their manage links from the same alert at once."""
 
 
 def _tokens(runtime: Runtime) -> FormTokens:
@@ -79,7 +83,7 @@ def _forbidden(request: Request, runtime: Runtime) -> HTMLResponse:
     return _render(request, runtime, "pages/message.html", 403, title="403", text=message)
 
 
-@router.get("", include_in_schema=False)
+@router.get("", include_in_schema=False, dependencies=[PAGE_LIMIT])
 async def root() -> Response:
     return RedirectResponse("/r/subscribe", status_code=303)
 
@@ -93,12 +97,14 @@ def _subscribe_page(request: Request, runtime: Runtime, status: int = 200, **con
     )  # fmt: skip
 
 
-@router.get("/zones.geojson", summary="The named zones residents can subscribe to, as GeoJSON")
+@router.get(
+    "/zones.geojson", summary="The named zones residents can subscribe to, as GeoJSON", dependencies=[PAGE_LIMIT]
+)
 async def zones(runtime: RuntimeDep) -> Response:
     return JSONResponse(zones_geojson(runtime.zones), media_type="application/geo+json")
 
 
-@router.get("/subscribe", response_class=HTMLResponse, summary="Sign-up form")
+@router.get("/subscribe", response_class=HTMLResponse, summary="Sign-up form", dependencies=[PAGE_LIMIT])
 async def subscribe_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     return _subscribe_page(request, runtime)
 
@@ -107,7 +113,7 @@ async def subscribe_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     "/subscribe",
     response_class=HTMLResponse,
     summary="Sign up; each contact gets a confirmation",
-    dependencies=[Depends(rate_limit("resident-signup", "10/hour"))],
+    dependencies=[PAGE_LIMIT, Depends(rate_limit("resident-signup", "10/hour"))],
 )
 async def subscribe_submit(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     form = await _form(request, runtime)
@@ -129,7 +135,9 @@ async def subscribe_submit(request: Request, runtime: RuntimeDep) -> HTMLRespons
     return _render(request, runtime, "pages/subscribe_sent.html", address=resident.sms or "")
 
 
-@router.get("/confirm", response_class=HTMLResponse, summary="Enter an SMS confirmation code")
+@router.get(
+    "/confirm", response_class=HTMLResponse, summary="Enter an SMS confirmation code", dependencies=[PAGE_LIMIT]
+)
 async def confirm_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     return _render(request, runtime, "pages/confirm.html")
 
@@ -138,7 +146,7 @@ async def confirm_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     "/confirm",
     response_class=HTMLResponse,
     summary="Confirm a phone number with its code",
-    dependencies=[Depends(rate_limit("resident-confirm", "20/hour"))],
+    dependencies=[PAGE_LIMIT, Depends(rate_limit("resident-confirm", "20/hour"))],
 )
 async def confirm_code(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     form = await _form(request, runtime)
@@ -159,12 +167,22 @@ def _split_link(token: str) -> tuple[int, str] | None:
     return (int(ident), secret) if ident.isdigit() and len(ident) <= 18 and secret else None
 
 
-@router.get("/confirm/{token}", response_class=HTMLResponse, summary="Confirmation link page (records nothing)")
+@router.get(
+    "/confirm/{token}",
+    response_class=HTMLResponse,
+    summary="Confirmation link page (records nothing)",
+    dependencies=[PAGE_LIMIT],
+)
 async def confirm_link_page(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
     return _render(request, runtime, "pages/confirm.html", link_form=_split_link(token) is not None)
 
 
-@router.post("/confirm/{token}", response_class=HTMLResponse, summary="Confirm an e-mail or push contact")
+@router.post(
+    "/confirm/{token}",
+    response_class=HTMLResponse,
+    summary="Confirm an e-mail or push contact",
+    dependencies=[PAGE_LIMIT],
+)
 async def confirm_link(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
     form = await _form(request, runtime)
     if form is None:
@@ -206,7 +224,12 @@ async def _manage_page(
     )  # fmt: skip
 
 
-@router.get("/manage/{token}", response_class=HTMLResponse, summary="Manage preferences (signed link)")
+@router.get(
+    "/manage/{token}",
+    response_class=HTMLResponse,
+    summary="Manage preferences (signed link)",
+    dependencies=[MANAGE_LIMIT],
+)
 async def manage_page(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
     try:
         resident_id = _manage_signer(runtime).unsign(token)
@@ -215,7 +238,9 @@ async def manage_page(request: Request, token: str, runtime: RuntimeDep) -> HTML
     return await _manage_page(request, runtime, resident_id)
 
 
-@router.post("/manage/{token}", response_class=HTMLResponse, summary="Save preferences")
+@router.post(
+    "/manage/{token}", response_class=HTMLResponse, summary="Save preferences", dependencies=[MANAGE_LIMIT]
+)
 async def manage_save(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
     try:
         resident_id = _manage_signer(runtime).unsign(token)

@@ -77,7 +77,7 @@ async def test_the_resident_pages_answer_a_429_page_in_the_readers_language(clie
 
 
 async def test_the_links_in_messages_answer_a_429_page(client: httpx.AsyncClient) -> None:
-    for _ in range(120):  # links: 120/minute
+    for _ in range(10):  # links: 10 a minute per link (LINK_RATE)
         assert (await client.get("/a/not-a-token")).status_code == 404
     refused = await client.get("/a/not-a-token")
     assert refused.status_code == 429
