@@ -38,6 +38,7 @@ from alertsvc.settings import Settings, get_settings
 from alertsvc.web import console, feeds, landing, links, tiles, zones
 from alertsvc.web import priorities as priority_pages
 from alertsvc.web import residents as resident_pages
+from alertsvc.web.headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app)
+    app.add_middleware(SecurityHeaders)  # CSP, nosniff, no framing, referrer policy on every answer
     app.include_router(health.router)
     app.include_router(docs.router)
     app.include_router(metrics.router)

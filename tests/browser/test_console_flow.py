@@ -1,7 +1,7 @@
 """The console in a real browser (Debian's Chromium via Playwright) against a real server: sign in, draw the
 target area on the map, see the reach, confirm and submit an Actual alert; a second person approves; the live
-counts reach 100 % through the sandbox providers; the alert is cancelled. Screenshots of each main page go to
-``test-output/screenshots/``."""
+counts reach 100 % through the sandbox providers; the alert is cancelled. No page of the flow reports a
+Content-Security-Policy violation. Screenshots of each main page go to ``test-output/screenshots/``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from playwright.async_api import Page, async_playwright, expect
 
 from alertsvc.app import create_app
 from alertsvc.runtime import open_runtime
+from tests.browser.csp import CspWatch
 from tests.conftest import make_settings
 from tests.console.helpers import PASSWORD, make_user
 from tests.factories import add_resident
@@ -47,6 +48,7 @@ class LiveServer:
     url: str
     dispatcher: str
     approver: str
+    admin: str = ""
 
 
 def _free_port() -> int:
@@ -70,6 +72,7 @@ async def live_server(tmp_path: Path, clean_redis: str) -> AsyncIterator[LiveSer
     try:
         dispatcher = await make_user(runtime, "dispatcher", "dana.dispatch@city.example")
         approver = await make_user(runtime, "approver", "alex.approve@city.example")
+        admin = await make_user(runtime, "admin", "ada.admin@city.example")
         for n, (lat, lon) in enumerate(INSIDE):
             await add_resident(runtime.sessions, lat, lon, sms=f"+1514555070{n}", email=f"in{n}@example.org")
         await add_resident(runtime.sessions, *OUTSIDE, sms="+15145550799")
@@ -86,7 +89,7 @@ async def live_server(tmp_path: Path, clean_redis: str) -> AsyncIterator[LiveSer
         await asyncio.sleep(0.05)
     assert server.started, "server did not start"
     try:
-        yield LiveServer(url, dispatcher, approver)
+        yield LiveServer(url, dispatcher, approver, admin)
     finally:
         server.should_exit = True
         await asyncio.to_thread(thread.join, 15)
@@ -121,9 +124,13 @@ async def test_draw_submit_approve_watch_and_cancel(live_server: LiveServer) -> 
             executable_path=str(CHROMIUM),
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
+        watch = CspWatch()
         try:
-            author = await (await browser.new_context(viewport={"width": 1280, "height": 1000})).new_page()
-            await author.goto(f"{base}/console/login")
+            author_context = await browser.new_context(viewport={"width": 1280, "height": 1000})
+            await watch.attach(author_context)
+            author = await author_context.new_page()
+            login_page = await author.goto(f"{base}/console/login")
+            assert login_page is not None and "script-src 'self'" in login_page.headers["content-security-policy"]
             await snap(author, "01-login.png", full_page=False)
             await _sign_in(author, base, live_server.dispatcher)
 
@@ -161,7 +168,9 @@ async def test_draw_submit_approve_watch_and_cancel(live_server: LiveServer) -> 
             await expect(author.locator("#decision-title")).to_be_visible()
             await snap(author, "03-pending-author.png")
 
-            approver = await (await browser.new_context(viewport={"width": 1280, "height": 1000})).new_page()
+            approver_context = await browser.new_context(viewport={"width": 1280, "height": 1000})
+            await watch.attach(approver_context)
+            approver = await approver_context.new_page()
             await _sign_in(approver, base, live_server.approver)
             await approver.goto(f"{base}/console/alerts")
             await snap(approver, "04-alert-list.png")
@@ -194,3 +203,4 @@ async def test_draw_submit_approve_watch_and_cancel(live_server: LiveServer) -> 
             await expect(approver.locator("#alert-page")).to_have_attribute("data-state", "cancelled")
         finally:
             await browser.close()
+    assert watch.violations == []

@@ -1,10 +1,11 @@
 """The resident sign-up page in a real browser: with JavaScript on, a click on the map fills in the coordinates,
-and the form then signs up as without JavaScript."""
+and the form then signs up as without JavaScript; neither page reports a Content-Security-Policy violation."""
 
 from __future__ import annotations
 
 from playwright.async_api import async_playwright, expect
 
+from tests.browser.csp import CspWatch
 from tests.browser.test_console_flow import CHROMIUM, LiveServer, pytestmark, snap  # noqa: F401
 
 
@@ -14,9 +15,13 @@ async def test_click_on_the_map_fills_the_coordinates(live_server: LiveServer) -
             executable_path=str(CHROMIUM),
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
+        watch = CspWatch()
         try:
-            page = await browser.new_page(viewport={"width": 900, "height": 1200})
-            await page.goto(f"{live_server.url}/r/subscribe?lang=fr")
+            context = await browser.new_context(viewport={"width": 900, "height": 1200})
+            await watch.attach(context)
+            page = await context.new_page()
+            form = await page.goto(f"{live_server.url}/r/subscribe?lang=fr")
+            assert form is not None and "frame-ancestors 'none'" in form.headers["content-security-policy"]
             picker = page.locator("#pick-map")
             await expect(picker).to_be_visible()
             await expect(page.locator("#pick-map path.leaflet-interactive").first).to_be_attached()
@@ -31,3 +36,4 @@ async def test_click_on_the_map_fills_the_coordinates(live_server: LiveServer) -
             await expect(page.locator("h1")).to_have_text("Consultez vos messages")
         finally:
             await browser.close()
+    assert watch.violations == []

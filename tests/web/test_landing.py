@@ -39,6 +39,8 @@ class Page(HTMLParser):
         self.links: list[tuple[str, str, str | None]] = []
         """``(href, text, lang)``; ``lang`` is the nearest ``lang`` attribute around the link."""
         self.style = ""
+        self.stylesheets: list[str] = []
+        """The ``href`` of each ``<link rel="stylesheet">`` (the pages' styles are files: a CSP without inline styles)."""
         self._open: list[tuple[str, str | None]] = []
         self._text: list[str] | None = None
         self._in: str | None = None
@@ -47,6 +49,8 @@ class Page(HTMLParser):
         attributes = dict(attrs)
         if tag == "html":
             self.html_lang = attributes.get("lang")
+        if tag == "link" and attributes.get("rel") == "stylesheet":
+            self.stylesheets.append(attributes.get("href") or "")
         if tag in ("meta", "link", "br", "img", "input"):
             return
         lang = attributes.get("lang") or (self._open[-1][1] if self._open else None)
@@ -118,7 +122,9 @@ async def test_landing_page_colours_meet_aa_contrast(client: httpx.AsyncClient) 
     """WCAG 1.4.3: every text colour the page's style sheet sets, on its background (white where none is set),
     has a contrast ratio of at least 4.5:1. Links keep the browser's colours (#0000EE: 9.4:1 on white)."""
     page = await _page(client)
-    rules = re.findall(r"([^{}]+)\{([^}]*)\}", page.style)
+    sheets = [(await client.get(href)).text for href in page.stylesheets]
+    style = re.sub(r"/\*.*?\*/", "", " ".join([page.style, *sheets]), flags=re.S)
+    rules = re.findall(r"([^{}]+)\{([^}]*)\}", style)
     checked = 0
     for selector, body in rules:
         declarations = dict(
