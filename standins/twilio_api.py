@@ -29,7 +29,9 @@ Magic recipients (``To``), after Twilio's own test numbers, plus a few of ours:
 ============== ============================================================
 
 Magic senders (``From``): +15005550001 → 21212 invalid 'From'; +15005550007 → 21606 not owned;
-+15005550008 → 21611 queue full. ``force_status`` makes every request answer that HTTP status (429/500/503).
++15005550008 → 21611 queue full. ``force_status`` makes every request answer that HTTP status (429/500/503);
+``fail_first`` makes the next that many create-message requests answer ``fail_status`` (a provider failing for a
+while, then recovering), a 429 with ``Retry-After: retry_after`` seconds.
 
 When ``send_callbacks`` is on and a ``StatusCallback`` is given, the stand-in POSTs ``sent`` then ``delivered``
 (or ``undelivered``/``failed`` with ``ErrorCode``), signed exactly as Twilio signs them:
@@ -137,6 +139,11 @@ class TwilioStandin:
     callbacks_before_answer: bool = False
     slow_seconds: float = 5.0
     force_status: int | None = None
+    fail_first: int = 0
+    fail_status: int = 500
+    retry_after: int = 2
+    refused: list[float] = field(default_factory=list)
+    """``time.monotonic()`` of each create-message request answered ``fail_status`` by ``fail_first``."""
     messages: list[ReceivedMessage] = field(default_factory=list)
     callbacks: list[SentCallback] = field(default_factory=list)
     list_requests: int = 0
@@ -175,10 +182,9 @@ class TwilioStandin:
         async with self._callback_sent:
             await self._callback_sent.wait_for(lambda: len(self.callbacks) >= count)
 
-    @staticmethod
-    def _error(code: int, status: int | None = None) -> web.Response:
+    def _error(self, code: int, status: int | None = None) -> web.Response:
         http_status, message = ERRORS.get(code, (status or 400, "Error"))
-        headers = {"Retry-After": "2"} if http_status == 429 else None
+        headers = {"Retry-After": str(self.retry_after)} if http_status == 429 else None
         payload = {
             "code": code,
             "message": message,
@@ -200,6 +206,10 @@ class TwilioStandin:
             return self._error(20404)
         if self.force_status is not None:
             return self._error(_STATUS_CODE.get(self.force_status, 20500), self.force_status)
+        if self.fail_first > 0:
+            self.fail_first -= 1
+            self.refused.append(received_at)
+            return self._error(_STATUS_CODE.get(self.fail_status, 20500), self.fail_status)
         form = await request.post()
         to, from_, body = str(form.get("To", "")), str(form.get("From", "")), str(form.get("Body", ""))
         callback = form.get("StatusCallback")

@@ -242,6 +242,20 @@ async def _write_outcomes(
         await mark_first_sent(session, alert_id, now)
 
 
+async def _pause_for_provider(app: WorkerContext, channel: str, outcomes: list[Outcome]) -> None:
+    """A provider's 429 ``Retry-After`` pauses the channel's shared rate limit, so every worker holds back, not
+    only the refused messages (their own retry is set from it in :func:`_record`). Best effort: Redis down only
+    loses the pause, the messages are still retried."""
+    limiter = app.limiters.get(channel)
+    waits = [o.error.retry_after for o in outcomes if isinstance(o.error, RateLimited) and o.error.retry_after]
+    if limiter is None or not waits:
+        return
+    try:
+        await limiter.pause(max(waits))
+    except Exception:
+        log.warning("could not pause the %s rate limit for the provider's Retry-After", channel)
+
+
 async def _record(
     app: WorkerContext,
     alert_id: str,
@@ -271,6 +285,7 @@ async def _record(
             failures[(DeliveryState.FAILED, code, f"gave up: {reason}")].append(outcome.delivery_id)
         else:
             retries[(when.replace(microsecond=0), code, reason)].append(outcome.delivery_id)
+    await _pause_for_provider(app, channel, outcomes)
     first_sent = bool(sent) and not alert.first_sent_recorded
     await app.runtime.write(_write_outcomes, alert_id, sent, failures, retries, first_sent, now)
     # PostgreSQL: receipts kept while this batch's record was being written (nothing to do on SQLite).

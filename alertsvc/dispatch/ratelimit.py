@@ -43,6 +43,18 @@ redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.ceil((tat - now)
 return {first, now}
 """
 
+_PAUSE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local until_ = now + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < until_ then
+  redis.call('SET', KEYS[1], string.format('%d', until_), 'PX', math.ceil((until_ - now) / 1000) + 60000)
+end
+return until_
+"""
+"""Push the next free slot to ``Retry-After`` from now (never earlier than it already is)."""
+
 CLOCK_DRIFT = 5e-4
 """How fast a kept clock reading loses precision, in seconds per second: 500 ppm, the most NTP slews a clock by
 (``TIME`` is Redis' wall clock), so a newer reading with a somewhat wider round trip soon replaces an old one."""
@@ -126,6 +138,7 @@ class RateLimiter:
         self.interval = 1.0 / (per_second * HEADROOM)
         self._redis = redis
         self._script = redis.register_script(_RESERVE)
+        self._pause = redis.register_script(_PAUSE)
         self._clock = RedisClock()
 
     async def reserve(self, n: int) -> Reservation:
@@ -135,3 +148,10 @@ class RateLimiter:
         self._clock.observe(sent_at, time.monotonic(), int(now_us) / 1_000_000)
         first_at, error = self._clock.to_local(int(first_us) / 1_000_000)
         return Reservation(first_at=first_at, interval=self.interval, n=n, error=error)
+
+    async def pause(self, seconds: float) -> None:
+        """No slot of this channel begins before ``seconds`` from now, for every worker: the provider said
+        ``Retry-After``, and it throttles the account, not one message. Slots already handed out are not taken
+        back; their sends meet the same 429 and wait out the pause with the rest."""
+        if seconds > 0:
+            await self._pause(keys=[self.key], args=[int(seconds * 1_000_000)])
