@@ -17,6 +17,7 @@ functions, jobs and the command line; they never commit.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ import redis.exceptions
 import sqlalchemy.exc
 from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from alertsvc.embedded_redis import EmbeddedRedis
@@ -93,6 +95,26 @@ class Runtime:
                 registry.load_dir(directory)
             self._zones = registry
         return self._zones
+
+    async def ping(self, each_within: float = 2.0) -> dict[str, str]:
+        """Whether the database and Redis answer, each within ``each_within`` seconds (the readiness probe; each is
+        bounded on its own, so a hung database still lets Redis be asked):
+        ``{"database": "ok", "redis": "unavailable: ConnectionError"}``. Only the error's class is given: a driver's
+        message can carry an address or a statement's parameters."""
+        checks: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(each_within), self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}"
+        try:
+            async with asyncio.timeout(each_within):
+                await self.redis.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"unavailable: {type(exc).__name__}"
+        return checks
 
     async def close(self) -> None:
         if self._writer is not None:

@@ -7,28 +7,18 @@ too, are :mod:`alertsvc.http.deps`'.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.api.problems import Problem
 from alertsvc.http.answers import answers
 from alertsvc.http.deps import RuntimeDep
-from alertsvc.security.api_keys import authenticate
+from alertsvc.security.api_keys import authenticate_key
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
-
-
-async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    """One session per request, in a transaction committed when the handler returns without error."""
-    async with runtime.sessions() as session, session.begin():
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 _bearer = HTTPBearer(auto_error=False, description="An API key made with `alertsvc keys create`.")
 _UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
@@ -42,8 +32,7 @@ async def current_principal(
     """The API key's principal; 401 when the key is missing, malformed, unknown or revoked."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         raise Problem(401, "an API key is required: Authorization: Bearer <key>", headers=_UNAUTHORIZED)
-    async with runtime.sessions() as session, session.begin():
-        principal = await authenticate(session, credentials.credentials)
+    principal = await authenticate_key(runtime, credentials.credentials)
     if principal is None:
         raise Problem(401, "the API key is not valid", headers=_UNAUTHORIZED)
     return principal

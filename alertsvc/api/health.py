@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import text
 
 from alertsvc.api.routing import ApiRoute
 from alertsvc.http.deps import RuntimeDep
@@ -42,19 +40,7 @@ async def healthz() -> Alive:
     },
 )
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
-    checks: dict[str, str] = {}
-    try:
-        async with asyncio.timeout(PROBE_TIMEOUT), runtime.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        checks["database"] = "ok"
-    except Exception as exc:
-        checks["database"] = f"unavailable: {type(exc).__name__}"
-    try:
-        async with asyncio.timeout(PROBE_TIMEOUT):
-            await runtime.redis.ping()
-        checks["redis"] = "ok"
-    except Exception as exc:
-        checks["redis"] = f"unavailable: {type(exc).__name__}"
+    checks = await runtime.ping(PROBE_TIMEOUT)
     ready = all(value == "ok" for value in checks.values())
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503

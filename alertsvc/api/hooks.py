@@ -1,6 +1,8 @@
 """Twilio webhooks: delivery status callbacks and inbound SMS. Each verifies ``X-Twilio-Signature`` with the
 ``twilio`` library's own validator against the public URL (``ALERTSVC_PUBLIC_URL``, so it holds behind a proxy),
-records, and answers at once (STYLE.md 12). A forged or missing signature gets 403 and changes nothing.
+records, and answers at once (STYLE.md 12). A forged or missing signature gets 403 and changes nothing. What is
+recorded is the domain's: a status by :mod:`alertsvc.tracking.callbacks`, an inbound SMS (keywords, answers,
+replies) by :mod:`alertsvc.residents.inbound`.
 """
 
 from __future__ import annotations
@@ -21,14 +23,8 @@ from alertsvc.clock import utcnow
 from alertsvc.http.body import read_limited
 from alertsvc.http.deps import RuntimeDep
 from alertsvc.http.ratelimit import rate_limit
-from alertsvc.residents.optout import find_contact, opt_in, opt_out
-from alertsvc.residents.sms_signup import confirm_by_keyword, join_by_sms
-from alertsvc.security.audit import record
-from alertsvc.store.db import transaction
-from alertsvc.store.models import Reply
-from alertsvc.tracking.acks import Answer, recent_alert_for_contact, record_answer
+from alertsvc.residents.inbound import receive_sms
 from alertsvc.tracking.callbacks import record_twilio_status
-from alertsvc.tracking.keywords import Intent, intent_of, join_zone
 
 router = APIRouter(prefix="/hooks/twilio", tags=["provider webhooks"], route_class=ApiRoute)
 TWIML = "application/xml"
@@ -166,37 +162,4 @@ async def inbound_sms(form: Form, runtime: RuntimeDep) -> Response:
     body = form.get("Body", "")
     if not number:
         raise Problem(422, "From is required", [{"loc": ["body", "From"], "msg": "required"}])
-    intent = intent_of(body)
-    now = utcnow()
-    sender = runtime.settings.service_name
-    async with transaction(runtime.sessions) as session:
-        contact = await find_contact(session, "sms", number)
-        if intent is Intent.STOP:
-            if contact is not None:
-                await opt_out(session, contact, "sms_keyword", "inbound sms", now)
-                await record(session, "resident", "contact.opt_out", "contact", str(contact.id), {"via": "sms"})
-            return twiml(f"{sender}: you will receive no more alerts by SMS. Reply START to subscribe again.")
-        if intent is Intent.START:
-            if contact is not None and contact.confirmed_at is None:
-                if await confirm_by_keyword(session, contact, now):
-                    return twiml(f"{sender}: you are subscribed to alerts. Reply STOP to stop.")
-                return twiml()
-            if contact is not None:
-                await opt_in(session, contact, "sms_keyword", "inbound sms", now)
-                await record(session, "resident", "contact.opt_in", "contact", str(contact.id), {"via": "sms"})
-            return twiml(f"{sender}: you are subscribed to alerts by SMS again. Reply STOP to stop.")
-        if intent is Intent.JOIN:
-            return twiml(await join_by_sms(session, runtime, number, join_zone(body) or "", contact, now))
-        if intent is Intent.INFO:
-            return twiml(
-                f"{sender}: public safety alerts. Reply STOP to stop, SAFE if you are safe, HELP ME if you need help."
-            )
-        if contact is None:
-            return twiml()
-        alert_id = await recent_alert_for_contact(session, contact, now)
-        if intent in (Intent.SAFE, Intent.NEED_HELP) and alert_id is not None:
-            answer = Answer.SAFE if intent is Intent.SAFE else Answer.HELP
-            await record_answer(session, alert_id, contact.resident_id, answer, "sms", now)
-            return twiml()
-        session.add(Reply(alert_id=alert_id, contact_id=contact.id, channel="sms", body=body[:1600], at=now))
-    return twiml()
+    return twiml(await receive_sms(runtime, number, body, utcnow()))

@@ -16,16 +16,16 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from alertsvc.api.deps import SessionDep, require
+from alertsvc.api.deps import require
 from alertsvc.api.openapi import link, problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
 from alertsvc.http.body import read_limited
 from alertsvc.http.deps import RuntimeDep
+from alertsvc.residents import lookup, removal
 from alertsvc.residents.formats import MEDIA_TYPES, format_for_media_type
 from alertsvc.residents.importer import import_stream, validation_options
-from alertsvc.residents.lookup import ResidentView, get_resident
-from alertsvc.residents.removal import delete_resident
+from alertsvc.residents.lookup import ResidentView
 from alertsvc.residents.service import NumberedRow, upsert_residents
 from alertsvc.residents.validation import CATEGORIES, SEVERITIES, validate_row
 from alertsvc.security.principal import Principal
@@ -193,8 +193,7 @@ async def put_resident(request: Request, response: Response, runtime: RuntimeDep
     if result.rejected:
         problems = [(problem.field, problem.reason) for _, problem in result.rejected]
         raise Problem(409, problems[0][1], _problems(["body"], problems))
-    async with runtime.sessions() as session:
-        view = await get_resident(session, checked.ref)
+    view = await lookup.read_resident(runtime, checked.ref)
     assert view is not None  # just stored
     if not result.created:
         response.status_code = 200
@@ -242,8 +241,8 @@ async def import_residents(request: Request, runtime: RuntimeDep, principal: Wri
     summary="Read one resident (addresses masked)",
     responses=problems(NO_RESIDENT),
 )
-async def read_resident(ref: str, session: SessionDep, _principal: Reader) -> ResidentView:
-    view = await get_resident(session, ref)
+async def read_resident(ref: str, runtime: RuntimeDep, _principal: Reader) -> ResidentView:
+    view = await lookup.read_resident(runtime, ref)
     if view is None:
         raise Problem(404, "no resident with this ref")
     return view
@@ -255,9 +254,9 @@ async def read_resident(ref: str, session: SessionDep, _principal: Reader) -> Re
     summary="Delete one resident (opt-outs are kept)",
     responses=problems(NO_RESIDENT),
 )
-async def remove_resident(ref: str, session: SessionDep, principal: Writer) -> Response:
+async def remove_resident(ref: str, runtime: RuntimeDep, principal: Writer) -> Response:
     """Remove the resident's position, preferences and active contacts. Opted-out contacts are consent
     records and are kept (anonymously), so the address is not messaged again if it is ever re-imported."""
-    if await delete_resident(session, ref, principal.name) is None:
+    if await removal.remove_resident(runtime, ref, principal.name) is None:
         raise Problem(404, "no resident with this ref")
     return Response(status_code=204)

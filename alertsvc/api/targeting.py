@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel
 
-from alertsvc.alerts.reach import reach_of
-from alertsvc.api.deps import SessionDep, require
+from alertsvc.alerts import queries
+from alertsvc.api.deps import require
 from alertsvc.api.openapi import problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
@@ -53,7 +53,6 @@ class Preview(BaseModel):
 )
 async def preview(
     runtime: RuntimeDep,
-    session: SessionDep,
     _principal: Annotated[Principal, Depends(require(Scope.ALERTS_READ))],
     area: Annotated[
         dict[str, Any],
@@ -72,5 +71,6 @@ async def preview(
         raise Problem(422, "the area is not valid", [{"loc": ["body", "geocode"], "msg": str(exc)}]) from None
     if not shapes:
         raise Problem(422, "the area has no polygon, circle or known zone", [{"loc": ["body"], "msg": "empty area"}])
-    reach = await reach_of(session, shapes)
+    reach = await queries.reach(runtime, shapes)
+    assert reach is not None  # there are shapes
     return Preview(residents=reach.residents, contacts=reach.contacts)

@@ -8,6 +8,7 @@ last few characters are shown, enough to tell two contacts apart.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -16,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alertsvc.residents.validation import CHANNELS, TOMBSTONE_PREFIX
 from alertsvc.store.models import Contact, Resident
 
-__all__ = ["ContactView", "ResidentView", "count_with_ref_prefix", "get_resident", "mask"]
+if TYPE_CHECKING:
+    from alertsvc.runtime import Runtime
+
+__all__ = ["ContactView", "ResidentView", "count_with_ref_prefix", "get_resident", "mask", "read_resident"]
 
 VISIBLE = 4
 
@@ -91,6 +95,12 @@ async def get_resident(session: AsyncSession, ref: str) -> ResidentView | None:
         updated_at=resident.updated_at,
         contacts=[_contact_view(contact) for contact in contacts],
     )
+
+
+async def read_resident(runtime: Runtime, ref: str) -> ResidentView | None:
+    """:func:`get_resident` as one unit of work (the API's read of one resident)."""
+    async with runtime.sessions() as session:
+        return await get_resident(session, ref)
 
 
 async def count_with_ref_prefix(session: AsyncSession, prefix: str) -> int:

@@ -17,6 +17,7 @@ The schema cascades deliveries with their contact, so the delivery rows of remov
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,9 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alertsvc.clock import utcnow
 from alertsvc.residents.validation import TOMBSTONE_PREFIX
 from alertsvc.security.audit import record
+from alertsvc.store.db import transaction
 from alertsvc.store.models import Contact, Resident
 
-__all__ = ["TOMBSTONE_POSITION", "Removal", "delete_resident"]
+if TYPE_CHECKING:
+    from alertsvc.runtime import Runtime
+
+__all__ = ["TOMBSTONE_POSITION", "Removal", "delete_resident", "remove_resident"]
 
 TOMBSTONE_POSITION = (90.0, 0.0)
 
@@ -61,3 +66,9 @@ async def delete_resident(session: AsyncSession, ref: str, actor: str) -> Remova
     await record(session, actor, "resident.deleted", "resident", str(resident.id), detail)
     await session.flush()
     return outcome
+
+
+async def remove_resident(runtime: Runtime, ref: str, actor: str) -> Removal | None:
+    """:func:`delete_resident` as one unit of work (the API's DELETE); ``None`` if there is no such resident."""
+    async with transaction(runtime.sessions) as session:
+        return await delete_resident(session, ref, actor)

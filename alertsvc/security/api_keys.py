@@ -56,6 +56,12 @@ async def authenticate(session: AsyncSession, presented: str) -> Principal | Non
     return Principal(name=f"key:{key.name}", scopes=parse_scopes(key.scopes))
 
 
+async def authenticate_key(runtime: Runtime, presented: str) -> Principal | None:
+    """:func:`authenticate` as one unit of work (the API's key check on every request): it records the key's use."""
+    async with transaction(runtime.sessions) as session:
+        return await authenticate(session, presented)
+
+
 async def revoke_key(session: AsyncSession, name: str, actor: str) -> bool:
     key = await session.scalar(select(ApiKey).where(ApiKey.name == name))
     if key is None or key.revoked_at is not None:
