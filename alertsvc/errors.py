@@ -30,7 +30,8 @@ catch it, e.g. pydantic validators and ``except ValueError``)::
     │   ├── ResidentNotFound       [residents.message_classes] no resident of that id
     │   ├── BadToken               [security.links] a link token we did not make, or not for this purpose
     │   └── AckRefused             [tracking.acks] an answer for no known delivery
-    │       └── AnswersClosed      [tracking.acks] kind gone: the alert expired, answers are no longer taken
+    │       ├── AnswersClosed      [tracking.acks] kind gone: the alert expired, answers are no longer taken
+    │       └── AnswerRefused      [tracking.answers] kind gone: the alert was cancelled; carries the page's state
     ├── Conflict                   kind conflict: the request is fine but the current state forbids it
     │   └── LifecycleError         [alerts.service] (ValueError) not a state that allows this action
     ├── Forbidden (PermissionError) kind forbidden: this caller may not do this

@@ -31,6 +31,7 @@ from __future__ import annotations
 import gettext as _gettext
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -204,3 +205,11 @@ def format_number(value: float, language: str) -> str:
     from babel.numbers import format_decimal
 
     return format_decimal(value, locale=_locale(language))
+
+
+def format_datetime(value: datetime, language: str) -> str:
+    """A date and time as readers of ``language`` write them, at the value's own offset, via Babel (loaded here on
+    first use so that importing a page module does not load Babel)."""
+    from babel.dates import format_datetime as babel_format_datetime
+
+    return babel_format_datetime(value, "medium", tzinfo=value.tzinfo, locale=_locale(language))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from babel.dates import format_datetime
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -17,7 +16,7 @@ from alertsvc.alerts.thread import ThreadState, thread_state
 from alertsvc.cap.times import CapTimeError, parse_cap_time
 from alertsvc.http.deps import RuntimeDep
 from alertsvc.http.ratelimit import link_rate_limit
-from alertsvc.i18n import N_
+from alertsvc.i18n import N_, format_datetime
 from alertsvc.residents.selfservice import unsubscribe as unsubscribe_contact
 from alertsvc.resources import templates_dir
 from alertsvc.security.links import BadToken, LinkSigner
@@ -92,7 +91,7 @@ def _when(sent_text: str, lang: str) -> str:
         sent = parse_cap_time(sent_text)
     except CapTimeError:
         return sent_text
-    return format_datetime(sent, "medium", tzinfo=sent.tzinfo, locale=lang)
+    return format_datetime(sent, lang)
 
 
 def _ack_context(answered: Answered[ThreadState], lang: str) -> dict[str, Any]:

@@ -47,7 +47,9 @@ from alertsvc.residents.validation import _Refused
 from alertsvc.security.csrf import CsrfError
 from alertsvc.security.links import BadToken
 from alertsvc.store.migrate import SchemaMismatch
-from alertsvc.tracking.acks import AckRefused, AnswersClosed
+from alertsvc.store.models import Alert
+from alertsvc.tracking.acks import AckRefused, AckTarget, AnswersClosed
+from alertsvc.tracking.answers import Answered, AnswerRefused, Open
 from alertsvc.web.console.route import NO_SUCH_ALERT, TOO_MANY_ATTEMPTS, ConsoleRoute
 from alertsvc.web.errors import PAGE_STATUS, PageError, page_error
 from alertsvc.web.pages import TOO_MANY_TEXT, PageRoute
@@ -85,6 +87,7 @@ SAMPLES: list[AlertsvcError] = [
     BadToken("invalid link"),
     AckRefused("this link is not valid"),
     AnswersClosed("this alert has expired; answers are no longer collected"),
+    AnswerRefused(Answered(AckTarget(1, Alert(id="a"), 1), Open(answers_closed=True), "fr")),
     Conflict("that name is taken"),
     LifecycleError("alert is sent, only a pending_approval alert can be approved"),
     Forbidden("not for you"),
