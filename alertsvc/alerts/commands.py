@@ -12,10 +12,12 @@ do the whole action:
    approved Cancel of a sent alert), after the commit, so the job never reads an uncommitted row.
 
 An Update is a submission (a CAP ``msgType`` Update referencing what it updates, composed by the client or by the
-console's update form); who receives it is a sending rule. The errors are the service's, whatever the caller:
-:class:`~alertsvc.alerts.service.AlertNotFound`, ``PermissionError``, :class:`~alertsvc.alerts.service.LifecycleError`
-and, from validation, :class:`~alertsvc.cap.CapError`; each edge maps them once (the API to problems in
-:mod:`alertsvc.api.alerts`, the console to pages in :mod:`alertsvc.web.console.alert_routes`).
+console's update form); who receives it is a sending rule. The errors are the same whatever the caller, all from
+the application's error tree (:mod:`alertsvc.errors`): :class:`~alertsvc.alerts.service.AlertNotFound` (not found),
+:class:`~alertsvc.alerts.service.ActionForbidden` (forbidden), :class:`~alertsvc.alerts.service.LifecycleError`
+(conflict) and, from validation, :class:`~alertsvc.cap.CapError` (invalid). Each edge maps the tree once, by kind:
+the API to problems (:mod:`alertsvc.api.problems`), the console to pages (:mod:`alertsvc.web.errors`), so no router
+catches them.
 
 **Why the enqueue is here and how it reaches the queue.** Writing "commit, then enqueue" at every call site is how
 six copies came about, and a copy that forgot the enqueue (or enqueued before the commit) would hold an alert

@@ -2,14 +2,13 @@
 
 Thin on purpose: parsing is ``alertsvc.cap``; every action is a command of :mod:`alertsvc.alerts.commands` (the
 same functions the console calls: validate, commit, then enqueue the fan-out) and every read a query of
-:mod:`alertsvc.alerts.queries`. This module only maps HTTP to those calls and their errors to problem documents
-(:func:`_refusals`, once for every action).
+:mod:`alertsvc.alerts.queries`. This module only maps HTTP to those calls; what they refuse (no such alert, a state
+that forbids the action, a key that may not take it) comes from the application's error tree and is answered as a
+problem by :mod:`alertsvc.api.problems`, the same way for every route.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -17,7 +16,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from alertsvc.alerts import commands, queries, service
+from alertsvc.alerts import commands, queries
 from alertsvc.alerts.queries import Alert
 from alertsvc.alerts.states import AlertState
 from alertsvc.alerts.views import AlertOut, AlertPage
@@ -135,19 +134,6 @@ def parse_submission(content_type: str, body: bytes) -> CapAlert:
     )
 
 
-@contextmanager
-def _refusals() -> Iterator[None]:
-    """The alert commands' and queries' refusals as problems: one mapping for every route of this module."""
-    try:
-        yield
-    except service.AlertNotFound:
-        raise Problem(404, "no alert with that id") from None
-    except PermissionError as exc:
-        raise Problem(403, str(exc)) from None
-    except service.LifecycleError as exc:
-        raise Problem(409, str(exc)) from None
-
-
 async def _present(runtime: RuntimeDep, alert: Alert) -> AlertOut:
     (out,) = await queries.alert_views(runtime, [alert])
     return out
@@ -232,11 +218,6 @@ async def list_alerts(
     return AlertPage(items=items, next_cursor=next_cursor)
 
 
-async def _load(runtime: RuntimeDep, alert_id: str) -> Alert:
-    with _refusals():
-        return await queries.get_alert(runtime, alert_id)
-
-
 @router.get(
     "/{alert_id}",
     response_model=AlertOut,
@@ -244,7 +225,7 @@ async def _load(runtime: RuntimeDep, alert_id: str) -> Alert:
     responses=problems(NO_ALERT),
 )
 async def get_alert(alert_id: str, runtime: RuntimeDep, _principal: Reader) -> AlertOut:
-    return await _present(runtime, await _load(runtime, alert_id))
+    return await _present(runtime, await queries.get_alert(runtime, alert_id))
 
 
 @router.get(
@@ -254,7 +235,7 @@ async def get_alert(alert_id: str, runtime: RuntimeDep, _principal: Reader) -> A
     responses={200: {"content": {CAP_XML: {"schema": _CAP_XML_SCHEMA}}}, **problems(NO_ALERT)},
 )
 async def get_alert_cap(alert_id: str, runtime: RuntimeDep, _principal: Reader) -> Response:
-    alert = await _load(runtime, alert_id)
+    alert = await queries.get_alert(runtime, alert_id)
     return Response(alert_to_xml(parse_cap_json(alert.cap)), media_type=CAP_XML)
 
 
@@ -272,8 +253,7 @@ class AuditEntry(BaseModel):
     responses=problems(NO_ALERT),
 )
 async def get_alert_audit(alert_id: str, runtime: RuntimeDep, _principal: Reader) -> list[AuditEntry]:
-    with _refusals():
-        events = await queries.alert_history(runtime, alert_id)
+    events = await queries.alert_history(runtime, alert_id)
     return [AuditEntry(at=e.at, actor=e.actor, action=e.action, detail=e.detail) for e in events]
 
 
@@ -291,8 +271,7 @@ NOT_PENDING = "The alert is not pending approval"
     responses=problems(NO_ALERT, (409, f"{NOT_PENDING}, or this key submitted it (a second person approves).")),
 )
 async def approve_alert(alert_id: str, runtime: RuntimeDep, principal: Sender) -> AlertOut:
-    with _refusals():
-        alert = await commands.approve(runtime, alert_id, principal)
+    alert = await commands.approve(runtime, alert_id, principal)
     return await _present(runtime, alert)
 
 
@@ -303,8 +282,7 @@ async def approve_alert(alert_id: str, runtime: RuntimeDep, principal: Sender) -
     responses=problems(NO_ALERT, (409, f"{NOT_PENDING}, or the reason is blank.")),
 )
 async def reject_alert(alert_id: str, decision: Decision, runtime: RuntimeDep, principal: Sender) -> AlertOut:
-    with _refusals():
-        alert = await commands.reject(runtime, alert_id, principal, decision.reason)
+    alert = await commands.reject(runtime, alert_id, principal, decision.reason)
     return await _present(runtime, alert)
 
 
@@ -322,8 +300,7 @@ async def reject_alert(alert_id: str, decision: Decision, runtime: RuntimeDep, p
     },
 )
 async def cancel_alert(alert_id: str, runtime: RuntimeDep, principal: Writer) -> AlertOut:
-    with _refusals():
-        submission = await commands.cancel(runtime, alert_id, principal)
+    submission = await commands.cancel(runtime, alert_id, principal)
     return await _present(runtime, submission.alert)
 
 
@@ -356,15 +333,14 @@ async def list_deliveries(
     channel: Annotated[Channel | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DeliveryPage:
-    with _refusals():
-        page = await queries.deliveries(
-            runtime,
-            alert_id,
-            after=int(cursor) if cursor else None,
-            state=state.value if state else None,
-            channel=channel.value if channel else None,
-            limit=limit,
-        )
+    page = await queries.deliveries(
+        runtime,
+        alert_id,
+        after=int(cursor) if cursor else None,
+        state=state.value if state else None,
+        channel=channel.value if channel else None,
+        limit=limit,
+    )
     items = [
         DeliveryOut(
             resident_ref=row.resident_ref,
@@ -400,8 +376,7 @@ class ResponsesOut(BaseModel):
     responses=problems(NO_ALERT),
 )
 async def get_responses(alert_id: str, runtime: RuntimeDep, _principal: Reader) -> ResponsesOut:
-    with _refusals():
-        found = await queries.alert_responses(runtime, alert_id)
+    found = await queries.alert_responses(runtime, alert_id)
     return ResponsesOut(
         help_requested=found.help_requested,
         unanswered=found.unanswered,
@@ -420,6 +395,6 @@ async def alert_events(alert_id: str, request: Request, runtime: RuntimeDep, _pr
 
     No request session is held open for the stream's life: each tick opens its own short one.
     """
-    await _load(runtime, alert_id)
+    await queries.get_alert(runtime, alert_id)
     events = queries.progress_stream(runtime, alert_id, request.is_disconnected)
     return StreamingResponse(events, media_type="text/event-stream", headers={"Cache-Control": "no-store"})

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
-from alertsvc.alerts import commands, queries, service
+from alertsvc.alerts import commands, queries
 from alertsvc.alerts.queries import Alert
 from alertsvc.alerts.states import AlertState
 from alertsvc.cap import CapError, parse_cap_json
@@ -112,23 +110,9 @@ async def alert_live_json(alert_id: str, runtime: RuntimeDep, _user: CurrentUser
     return JSONResponse(current)
 
 
-@contextmanager
-def _refusals() -> Iterator[None]:
-    """The alert commands' refusals as the console's error pages (the API maps the same ones to problems)."""
-    try:
-        yield
-    except service.AlertNotFound:
-        raise ConsoleForbidden("No alert with that id.", 404) from None
-    except PermissionError as exc:
-        raise ConsoleForbidden(str(exc)) from None
-    except service.LifecycleError as exc:
-        raise ConsoleForbidden(str(exc), 409) from None
-
-
 @router.post("/alerts/{alert_id}/approve")
 async def approve(alert_id: str, runtime: RuntimeDep, user: Approver, _csrf: CsrfChecked) -> Response:
-    with _refusals():
-        await commands.approve(runtime, alert_id, user.principal)
+    await commands.approve(runtime, alert_id, user.principal)
     return RedirectResponse(f"/console/alerts/{alert_id}", status_code=303)
 
 
@@ -142,8 +126,7 @@ async def reject(
 ) -> Response:
     if not reason.strip():
         raise ConsoleForbidden("A rejection needs a reason the author will read.", 422)
-    with _refusals():
-        await commands.reject(runtime, alert_id, user.principal, reason)
+    await commands.reject(runtime, alert_id, user.principal, reason)
     return RedirectResponse(f"/console/alerts/{alert_id}", status_code=303)
 
 
@@ -156,6 +139,5 @@ async def cancel_form(request: Request, alert_id: str, runtime: RuntimeDep, _use
 
 @router.post("/alerts/{alert_id}/cancel")
 async def cancel(alert_id: str, runtime: RuntimeDep, user: CurrentUser, _csrf: CsrfChecked) -> Response:
-    with _refusals():
-        submission = await commands.cancel(runtime, alert_id, user.principal)
+    submission = await commands.cancel(runtime, alert_id, user.principal)
     return RedirectResponse(f"/console/alerts/{submission.alert.id}", status_code=303)
