@@ -8,17 +8,7 @@
   var lon = document.getElementById("lon");
   if (!holder || !lat || !lon || typeof L === "undefined") { return; }
   holder.hidden = false;
-  var map = L.map(holder);
-  // Credits open in a new tab: a click must never take a half-written alert (or sign-up) off the screen.
-  map.attributionControl.setPrefix('<a href="https://leafletjs.com" target="_blank" rel="noopener noreferrer">Leaflet</a>');
-  if (holder.dataset.tileUrl) {
-    // The page sends no Referer; tile servers such as OpenStreetMap's refuse requests without one: send the origin.
-    var tileOptions = { maxZoom: 19, attribution: holder.dataset.tileAttribution || "",
-                        referrerPolicy: "strict-origin-when-cross-origin" };
-    var nativeZoom = parseInt(holder.dataset.tileMaxZoom || "", 10);
-    if (nativeZoom >= 0) { tileOptions.maxNativeZoom = nativeZoom; tileOptions.maxZoom = Math.max(19, nativeZoom); }
-    L.tileLayer(holder.dataset.tileUrl, tileOptions).addTo(map);
-  }
+  var map = window.alertsvcBasemap(holder);  // basemap.js
   window.residentMap = map;  // for tests, as the console's window.consoleMap
   var marker = null;
   function place(latlng) {

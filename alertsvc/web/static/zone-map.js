@@ -7,15 +7,7 @@
   if (!holder || typeof L === "undefined") { return; }
   holder.hidden = false;
   holder.style.height = "18rem";  // CSSOM, which the policy allows (a style attribute in the HTML it would not)
-  var map = L.map(holder);
-  map.attributionControl.setPrefix('<a href="https://leafletjs.com" target="_blank" rel="noopener noreferrer">Leaflet</a>');
-  if (holder.dataset.tileUrl) {
-    var tileOptions = { maxZoom: 19, attribution: holder.dataset.tileAttribution || "",
-                        referrerPolicy: "strict-origin-when-cross-origin" };
-    var nativeZoom = parseInt(holder.dataset.tileMaxZoom || "", 10);
-    if (nativeZoom >= 0) { tileOptions.maxNativeZoom = nativeZoom; tileOptions.maxZoom = Math.max(19, nativeZoom); }
-    L.tileLayer(holder.dataset.tileUrl, tileOptions).addTo(map);
-  }
+  var map = window.alertsvcBasemap(holder);  // basemap.js
   window.zoneMap = map;  // for tests, as window.residentMap
   fetch(holder.dataset.zone).then(function (r) { return r.json(); }).then(function (data) {
     var layer = L.geoJSON(data, { style: { weight: 3, fillOpacity: 0.1 } }).addTo(map);

@@ -9,18 +9,7 @@
   el.hidden = false;
   var hint = document.getElementById("map-hint");
   if (hint) { hint.hidden = false; }
-  var map = L.map(el, { zoomControl: true, attributionControl: true });
-  // Credits open in a new tab: a click must never take a half-written alert (or sign-up) off the screen.
-  map.attributionControl.setPrefix('<a href="https://leafletjs.com" target="_blank" rel="noopener noreferrer">Leaflet</a>');
-  if (el.dataset.tileUrl) {
-    /* The console sends no Referer across origins (same-origin policy); tile servers such as OpenStreetMap's
-       refuse requests without one, so tiles send this site's origin, never the page's path. */
-    var tileOptions = { maxZoom: 19, attribution: el.dataset.tileAttribution || "",
-                        referrerPolicy: "strict-origin-when-cross-origin" };
-    var nativeZoom = parseInt(el.dataset.tileMaxZoom || "", 10);
-    if (nativeZoom >= 0) { tileOptions.maxNativeZoom = nativeZoom; tileOptions.maxZoom = Math.max(19, nativeZoom); }
-    L.tileLayer(el.dataset.tileUrl, tileOptions).addTo(map);
-  }
+  var map = window.alertsvcBasemap(el, { zoomControl: true, attributionControl: true });  // basemap.js
   var zones = L.geoJSON(null, {
     /* Dark enough to read over streets, thinner than the red target area drawn on top. */
     style: { color: "#374151", weight: 2, opacity: 0.9, fillOpacity: 0.05, dashArray: "6 4" },
