@@ -148,12 +148,11 @@ async def test_a_new_password_ends_every_other_session_and_keeps_this_one(
 async def test_a_wrong_current_password_changes_nothing_and_counts_as_a_failure(runtime: Runtime) -> None:
     owner, email = await signed_in(runtime, "dispatcher")
     new = "a much longer passphrase for the console"
-    wrong = await post_form(owner, "/console/password", "/console/password", current="guess", new=new, again=new)
+    page = "/console/password"
+    wrong = await post_form(owner, page, page, current="guess", new=new, again=new)
     assert wrong.status_code == 403 and 'id="password-error"' in wrong.text
-    short = await post_form(owner, "/console/password", "/console/password", current=PASSWORD, new="short", again="short")
-    assert short.status_code == 422
-    differ = await post_form(owner, "/console/password", "/console/password", current=PASSWORD, new=new, again=new + "x")
-    assert differ.status_code == 422
+    assert (await post_form(owner, page, page, current=PASSWORD, new="short", again="short")).status_code == 422
+    assert (await post_form(owner, page, page, current=PASSWORD, new=new, again=new + "x")).status_code == 422
     assert (await owner.get("/console/alerts")).status_code == 200
     async with runtime.sessions() as session:
         user = await session.scalar(select(User).where(User.email == email))

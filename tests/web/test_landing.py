@@ -40,7 +40,7 @@ class Page(HTMLParser):
         """``(href, text, lang)``; ``lang`` is the nearest ``lang`` attribute around the link."""
         self.style = ""
         self.stylesheets: list[str] = []
-        """The ``href`` of each ``<link rel="stylesheet">`` (the pages' styles are files: a CSP without inline styles)."""
+        """The ``href`` of each stylesheet link (the pages' styles are files: a CSP with no inline style)."""
         self._open: list[tuple[str, str | None]] = []
         self._text: list[str] | None = None
         self._in: str | None = None
