@@ -44,7 +44,6 @@ from redis.exceptions import RedisError
 
 from alertsvc.alerts import service
 from alertsvc.alerts.sending_rules import check_targets
-from alertsvc.alerts.states import AlertState
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.jobs import enqueue_fanout
 from alertsvc.security.principal import Principal
@@ -62,14 +61,12 @@ ENQUEUE_FAILURES: tuple[type[Exception], ...] = (RedisError, OSError)
 """What an enqueue raises when Redis does not answer (redis-py's errors, or the socket's own)."""
 
 
-async def _send(runtime: Runtime, alert: Alert) -> None:
-    """Enqueue the committed ``alert``'s fan-out if it is ready to send; a Redis failure is left to the sweeper."""
-    if alert.state != AlertState.APPROVED:
-        return
+async def _send(runtime: Runtime, alert_id: str) -> None:
+    """Enqueue the fan-out of an alert committed as approved; a Redis failure is left to the sweeper."""
     try:
-        await enqueue_fanout(runtime.redis, alert.id)
+        await enqueue_fanout(runtime.redis, alert_id)
     except ENQUEUE_FAILURES as exc:
-        log.warning("fan-out of alert %s not enqueued (%s): the sweeper will enqueue it", alert.id, type(exc).__name__)
+        log.warning("fan-out of alert %s not enqueued (%s): the sweeper will enqueue it", alert_id, type(exc).__name__)
 
 
 async def submit(
@@ -85,8 +82,8 @@ async def submit(
     check_targets(cap, runtime.zones)
     async with transaction(runtime.sessions) as session:
         submission = await service.submit(session, cap, principal, idempotency_key, approval_waived)
-    if submission.created:
-        await _send(runtime, submission.alert)
+    if submission.needs_dispatch:
+        await _send(runtime, submission.alert.id)
     return submission
 
 
@@ -94,7 +91,7 @@ async def approve(runtime: Runtime, alert_id: str, principal: Principal) -> Aler
     """Approve a pending alert and send it."""
     async with transaction(runtime.sessions) as session:
         alert = await service.approve(session, alert_id, principal)
-    await _send(runtime, alert)
+    await _send(runtime, alert.id)
     return alert
 
 
@@ -109,6 +106,6 @@ async def cancel(runtime: Runtime, alert_id: str, principal: Principal) -> servi
     may send, else waiting for approval like any alert)."""
     async with transaction(runtime.sessions) as session:
         submission = await service.cancel(session, alert_id, principal)
-    if submission.created:
-        await _send(runtime, submission.alert)
+    if submission.needs_dispatch:
+        await _send(runtime, submission.alert.id)
     return submission
