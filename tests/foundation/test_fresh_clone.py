@@ -1,5 +1,6 @@
-"""A fresh clone with nothing beside it collects the whole suite: no test may need ``../shared`` or any file that
-lives only next to a developer's checkout (the README's test command once stopped at collection that way)."""
+"""A fresh clone with nothing beside it collects the whole suite: no test may need the design folder that sits
+beside a developer's checkout, or any other file that lives only there (the README's test command once stopped at
+collection that way)."""
 
 from __future__ import annotations
 
