@@ -6,6 +6,7 @@ Thin: the rules (a known zone, a time in the future, who is invited and when) li
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
@@ -74,13 +75,5 @@ async def post_meeting(runtime: RuntimeDep, principal: Organiser, body: MeetingI
         raise Problem(422, "no zone by this name", [{"loc": ["body", "zone"], "msg": "unknown zone"}]) from None
     except MeetingError as exc:
         raise Problem(422, str(exc), [{"loc": ["body", exc.field], "msg": str(exc)}]) from None
-    return MeetingOut(
-        id=meeting.id,
-        zone=meeting.zone,
-        title=meeting.title,
-        starts_at=meeting.starts_at,
-        ends_at=meeting.ends_at,
-        place=meeting.place,
-        description=meeting.description,
-        invitations_planned=planned,
-    )
+    shown = {name: value for name, value in asdict(meeting).items() if name != "uid"}  # the calendar's id stays inside
+    return MeetingOut(**shown, invitations_planned=planned)
