@@ -2,7 +2,9 @@
 
 1. **Claim** the batch in one guarded statement (``queued`` → ``sending``); rows another job claimed, or that
    are not due yet, are not returned, so a redelivered job sends nothing twice.
-2. **Render** from the per-(alert, language) cache and patch each recipient's links in.
+2. **Render** from the per-(alert, language) cache and patch each recipient's links in. A channel whose message
+   could not be built (:attr:`~alertsvc.dispatch.render.Rendered.failures`) ends ``failed`` with
+   ``invalid_message`` for that channel only; an address the e-mail builder refuses is ``undeliverable``.
 3. **Pace** by the channel's shared rate limit (slots reserved in Redis for the whole batch); when Redis cannot
    be reached the claimed rows go straight back to ``queued`` (nothing was sent) for the sweeper. A send goes
    neither before its slot nor more than :data:`LATE_TOLERANCE_S` after it (it takes a new slot instead):
@@ -83,7 +85,8 @@ class AlertForSending:
                 sender_name=self.sender,
                 public_url=app.settings.public_url,
                 max_segments=app.settings.sms_max_segments,
-                email_from=None if app.settings.sandbox else app.settings.email_from,
+                # The sandbox too gets the MIME message the SMTP adapter would send (channels/sandbox.py).
+                email_from=app.settings.email_from,
             )
         return self.rendered[language]
 
@@ -134,9 +137,13 @@ async def _send_one(
 ) -> Outcome:
     """Render and send one message; what became of it, never an exception."""
     public = app.public_base
+    rendered = alert.render(claimed.language, app)
+    not_built = rendered.failure(channel)
+    if not_built is not None:  # this channel's text could not be built: ours to fix, not the recipient's
+        return Outcome(claimed.id, error=PermanentError("invalid_message", not_built))
     try:
         message = personalise(
-            alert.render(claimed.language, app),
+            rendered,
             channel,
             to=claimed.address,
             reference=str(claimed.id),

@@ -6,19 +6,33 @@ a MIME build per recipient would cost more than the send itself at fan-out rates
 
 Test and Exercise alerts carry an unmistakable marker in every message, and Update and Cancel say so up front,
 so a drill can never read like the real thing.
+
+Text that a provider would refuse is made acceptable here, where each channel's shape is known:
+
+* **One line where one line is built**: the e-mail ``Subject``, the SMS headline line and the push title hold the
+  headline with every run of whitespace (``\r``, ``\n``, tabs, U+0085, U+2028, U+2029, no-break and other
+  Unicode spaces) folded into one space (:func:`one_line`). A pretty-printed CAP feed wraps long headlines; a
+  header with a line break is refused by every mail library ("Header values may not contain linefeed ...").
+  Line breaks are kept where the channel carries them: the e-mail bodies, the SMS instruction, the push body.
+* **E-mail lines within 998 octets** (RFC 5321): a long paragraph is broken at a space (:func:`wrap_long_lines`),
+  since the bodies travel as 8-bit text, never re-encoded.
+* **One channel's failure is that channel's alone**: each channel's message is built on its own, and a build that
+  fails (a template error, a line that cannot be broken) is kept in :attr:`Rendered.failures` for that channel;
+  the deliver job records those deliveries ``failed`` (``invalid_message``), while the other channels send.
 """
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
 
 from alertsvc.dispatch.sms_text import fit_sms
 from alertsvc.i18n import N_, translator
@@ -28,8 +42,50 @@ from channels.email_mime import ACK_LINK, UNSUBSCRIBE_LINK, EmailTemplate
 
 ACK_PLACEHOLDER = "\x00ACK\x00"
 UNSUB_PLACEHOLDER = "\x00UNSUB\x00"
+log = logging.getLogger(__name__)
 SMS_LINK_PLACEHOLDER_LEN = 40
 """Room kept for the acknowledgement link in the SMS budget: the public URL + ``/a/`` + a token."""
+EMAIL_LINE_OCTETS = 900
+"""Longest line of an e-mail body as rendered; SMTP allows 998 octets, the rest is room for a patched-in link."""
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: every run of whitespace as one space, none at either end.
+
+    ``str.split()`` splits at every character Python calls whitespace: the ASCII ones, the C0 separators
+    U+001C-U+001F, U+0085 (NEL), U+00A0 and the other Unicode spaces (U+1680, U+2000-U+200A, U+202F, U+205F,
+    U+3000), and the line and paragraph separators U+2028 and U+2029.
+    """
+    return " ".join(text.split())
+
+
+def _break_line(line: str, limit: int) -> list[str]:
+    """One line as several of at most ``limit`` UTF-8 octets, broken at the last space that fits, else anywhere
+    (a word that long is not text a reader reads; cutting it beats refusing the whole message)."""
+    pieces: list[str] = []
+    while len(line.encode()) > limit:
+        cut = len(line.encode()[:limit].decode(errors="ignore"))  # the most characters within ``limit`` octets
+        space = line.rfind(" ", 0, cut + 1)
+        if space > 0:
+            pieces.append(line[:space].rstrip(" "))
+            line = line[space + 1 :]
+        else:
+            pieces.append(line[:cut])
+            line = line[cut:]
+    pieces.append(line)
+    return pieces
+
+
+def wrap_long_lines(text: str, limit: int = EMAIL_LINE_OCTETS) -> str:
+    """``text`` with every line longer than ``limit`` octets broken (see :func:`_break_line`); others untouched.
+
+    Safe in HTML too (a line break between words is a space there) and for the link placeholders (they hold no
+    spaces and are short, so a break never falls inside one).
+    """
+    lines = text.split("\n")
+    if all(len(line) * 4 <= limit or len(line.encode()) <= limit for line in lines):
+        return text
+    return "\n".join(piece for line in lines for piece in _break_line(line, limit))
 
 
 @lru_cache(maxsize=8)
@@ -102,10 +158,16 @@ class Rendered:
     push_title: str
     push_body: str
     email: EmailTemplate | None
-    """The whole e-mail serialised once, for the SMTP adapter's fast path (None in the sandbox)."""
+    """The whole e-mail serialised once, for the SMTP adapter's fast path and the sandbox (None without a From)."""
     sms_dropped: tuple[str, ...] = ()
     """Parts of the info the SMS left out or shortened to stay within its segments (``description``): the
     console's preview warns of them before anything is sent."""
+    failures: Mapping[str, str] = field(default_factory=dict)
+    """Channel -> why its message could not be built; that channel's fields are empty, the others are good."""
+
+    def failure(self, channel: str) -> str | None:
+        """Why ``channel``'s message could not be built for this language, or None when it was."""
+        return self.failures.get(channel)
 
 
 def render_info(
@@ -124,7 +186,7 @@ def render_info(
     env = _environment(base)
     language = str(info.get("language") or "en-US")
     words = labels(language)
-    headline = str(info.get("headline") or info.get("event") or "")
+    headline = one_line(str(info.get("headline") or info.get("event") or ""))
     marker = marker_for(status, msg_type, words, headline)
     description = str(info.get("description") or "")
     instruction = str(info.get("instruction") or "")
@@ -134,30 +196,47 @@ def render_info(
         "description": description,
         "instruction": instruction,
         "expires": info.get("expires"),
-        "sender_name": info.get("senderName") or sender_name,
+        "sender_name": one_line(str(info.get("senderName") or sender_name)),
         "labels": words,
         "language": language,
         "ack_url": ACK_PLACEHOLDER,
         "unsubscribe_url": UNSUB_PLACEHOLDER,
     }
-    sms_headline = f"{marker}: {headline}" if marker else headline
-    link_room = "x" * SMS_LINK_PLACEHOLDER_LEN
-    sms = fit_sms(sms_headline, instruction, description, link_room, max_segments).replace(link_room, ACK_PLACEHOLDER)
-    whole_description = " ".join(description.split())
-    dropped = ("description",) if whole_description and whole_description not in sms else ()
-    subject = env.get_template("messages/subject.txt.j2").render(context).strip()
-    push_body = env.get_template("messages/push.txt.j2").render(context).strip()
-    email_text = env.get_template("messages/email.txt.j2").render(context)
-    email_html = env.get_template("messages/email.html.j2").render(context)
+    failures: dict[str, str] = {}
+    sms = ""
+    dropped: tuple[str, ...] = ()
+    try:
+        sms, dropped = _render_sms(headline, marker, description, instruction, max_segments)
+    except (ValueError, TemplateError) as exc:
+        failures["sms"] = _failure("SMS", exc)
+    subject = push_body = email_text = email_html = ""
     template = None
-    if email_from:
-        template = EmailTemplate.compile(
-            from_addr=email_from,
-            subject=subject,
-            text=email_text.replace(ACK_PLACEHOLDER, ACK_LINK).replace(UNSUB_PLACEHOLDER, UNSUBSCRIBE_LINK),
-            html_body=email_html.replace(ACK_PLACEHOLDER, ACK_LINK).replace(UNSUB_PLACEHOLDER, UNSUBSCRIBE_LINK),
-            with_unsubscribe=True,
-        )
+    try:  # the push title and the e-mail subject: a failure here is both channels'
+        subject = one_line(env.get_template("messages/subject.txt.j2").render(context))
+    except (ValueError, TemplateError) as exc:
+        failures["push"] = failures["email"] = _failure("subject", exc)
+    if "push" not in failures:
+        try:
+            push_body = env.get_template("messages/push.txt.j2").render(context).strip()
+        except (ValueError, TemplateError) as exc:
+            failures["push"] = _failure("push notification", exc)
+    if "email" not in failures:
+        try:
+            email_text = wrap_long_lines(env.get_template("messages/email.txt.j2").render(context))
+            email_html = wrap_long_lines(env.get_template("messages/email.html.j2").render(context))
+            if email_from:
+                template = EmailTemplate.compile(
+                    from_addr=email_from,
+                    subject=subject,
+                    text=email_text.replace(ACK_PLACEHOLDER, ACK_LINK).replace(UNSUB_PLACEHOLDER, UNSUBSCRIBE_LINK),
+                    html_body=email_html.replace(ACK_PLACEHOLDER, ACK_LINK).replace(
+                        UNSUB_PLACEHOLDER, UNSUBSCRIBE_LINK
+                    ),
+                    with_unsubscribe=True,
+                )
+        except (ValueError, TemplateError) as exc:
+            failures["email"] = _failure("e-mail", exc)
+            email_text = email_html = ""
     return Rendered(
         sms=sms,
         subject=subject,
@@ -167,7 +246,27 @@ def render_info(
         push_body=push_body,
         email=template,
         sms_dropped=dropped,
+        failures=MappingProxyType(failures),
     )
+
+
+def _render_sms(
+    headline: str, marker: str, description: str, instruction: str, max_segments: int
+) -> tuple[str, tuple[str, ...]]:
+    """The SMS text with the link placeholder, and what of the info it left out."""
+    sms_headline = f"{marker}: {headline}" if marker else headline
+    link_room = "x" * SMS_LINK_PLACEHOLDER_LEN
+    sms = fit_sms(sms_headline, instruction, description, link_room, max_segments).replace(link_room, ACK_PLACEHOLDER)
+    whole_description = " ".join(description.split())
+    dropped = ("description",) if whole_description and whole_description not in sms else ()
+    return sms, dropped
+
+
+def _failure(what: str, exc: Exception) -> str:
+    """The reason stored with the deliveries: what could not be built and why, without recipient data (none is
+    in a template render)."""
+    log.warning("the %s message could not be built: %s", what, exc)
+    return f"the {what} could not be built: {str(exc)[:200]}"
 
 
 def personalise(
