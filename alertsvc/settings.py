@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     community_weekly_cap: int = Field(default=2, ge=0, le=50)
     """At most this many community messages (meeting invitations, reminders) reach one resident in any seven days;
     warnings are never counted nor held back. 0: none at all."""
+    tip_retention_days: int = Field(default=90, ge=1, le=3650)
+    """Anonymous tips (their text, thread, sealed contact) older than this many days are deleted by the sweeper
+    and by ``alertsvc tips purge``; blocks of tipsters are kept."""
     zones_dir: Path | None = None
     """GeoJSON files of named zones; default: the project's ``config/zones``."""
     sms_max_segments: int = 3

@@ -21,7 +21,9 @@ the guarded claims make a duplicate job harmless:
   are applied once their delivery is recorded (the net under a process killed between its commit and its own
   look), and forgotten after :data:`~alertsvc.tracking.machine.KEEP_EARLY_FOR` (at least twice the job timeout)
   when no delivery ever claims them;
-* dispatching alerts whose every delivery is done become ``sent``.
+* dispatching alerts whose every delivery is done become ``sent``;
+* tips: staff replies whose relay job was lost are enqueued again, and tips past their retention are deleted
+  (hourly; :func:`alertsvc.dispatch.tip_relay.tend_tips`).
 
 Every change to a delivery is a move of :mod:`alertsvc.tracking.machine`; this module only decides which.
 """
@@ -45,6 +47,7 @@ from alertsvc.clock import utcnow
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.fanout import enqueue_deliveries, finish_if_done
 from alertsvc.dispatch.jobs import DELIVER, FANOUT, fanout_job_id
+from alertsvc.dispatch.tip_relay import tend_tips
 from alertsvc.jobs import enqueue_fanout
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Alert
@@ -246,4 +249,5 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
         "receipts_applied": applied,
         "receipts_dropped": dropped,
         "finished": await _finish_alerts(app),
+        **await tend_tips(app),
     }

@@ -29,12 +29,15 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
+from alertsvc.community.tips import RELAY_JOB
 from alertsvc.dispatch.confirmations import send_confirmation
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.deliver import deliver
 from alertsvc.dispatch.fanout import fanout
 from alertsvc.dispatch.jobs import DELIVER, FANOUT, SEND_CONFIRMATION, SWEEP, WEBHOOK_PUMP
 from alertsvc.dispatch.sweeper import sweep
+from alertsvc.dispatch.tip_relay import MAX_TRIES as MAX_RELAY_TRIES
+from alertsvc.dispatch.tip_relay import relay_tip_reply
 from alertsvc.dispatch.webhook_pump import webhook_pump
 from alertsvc.metrics import serve_worker_metrics
 from alertsvc.process import tune_gc_for_throughput
@@ -65,6 +68,7 @@ def _functions(timeout: int) -> list[Any]:
         func(sweep, name=SWEEP, timeout=timeout),
         func(send_confirmation, name=SEND_CONFIRMATION, timeout=60, max_tries=3),
         func(webhook_pump, name=WEBHOOK_PUMP, timeout=timeout),
+        func(relay_tip_reply, name=RELAY_JOB, timeout=60, max_tries=MAX_RELAY_TRIES),
     ]
 
 

@@ -13,6 +13,10 @@ class Scope(StrEnum):
     RESIDENTS_WRITE = "residents:write"
     COMMUNITY_WRITE = "community:write"
     """Meetings (and, later, priorities' moderation): community work, never a warning."""
+    TIPS_READ = "tips:read"
+    """Anonymous tips and their threads (aliases, never the tipster's number or address)."""
+    TIPS_WRITE = "tips:write"
+    """Replies relayed to a tipster, and blocking a tipster (by tip, without seeing the contact)."""
     METRICS_READ = "metrics:read"
     """``GET /metrics`` only: what a Prometheus scraper is given, and nothing else."""
     ADMIN = "admin"
@@ -25,8 +29,13 @@ class Role(StrEnum):
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
-    Role.DISPATCHER: frozenset({Scope.ALERTS_READ, Scope.ALERTS_WRITE, Scope.RESIDENTS_READ}),
-    Role.APPROVER: frozenset({Scope.ALERTS_READ, Scope.ALERTS_WRITE, Scope.ALERTS_SEND, Scope.RESIDENTS_READ}),
+    Role.DISPATCHER: frozenset(
+        {Scope.ALERTS_READ, Scope.ALERTS_WRITE, Scope.RESIDENTS_READ, Scope.TIPS_READ, Scope.TIPS_WRITE}
+    ),
+    Role.APPROVER: frozenset(
+        {Scope.ALERTS_READ, Scope.ALERTS_WRITE, Scope.ALERTS_SEND, Scope.RESIDENTS_READ, Scope.TIPS_READ,
+         Scope.TIPS_WRITE}
+    ),  # fmt: skip
     Role.ADMIN: frozenset(Scope),
 }
 """What each console role may do, in API-scope terms, so one check serves keys and people."""

@@ -417,6 +417,63 @@ class PrioritySupport(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Tip(Base):
+    """An anonymous tip (an SMS starting ``TIP``, or the public form ``/r/tip``) and its thread's head (migration
+    0011; owner ``alertsvc.community.tips``). The tipster's contact is never kept plain: ``contact_key`` is its keyed
+    hash (finds their answers, their block), ``contact_sealed`` its encrypted copy (for relaying replies); staff see
+    only ``alias``. ``ended_at``: the tipster sent STOP, or staff were given no way to answer."""
+
+    __tablename__ = "tips"
+    __table_args__ = (
+        Index("ix_tips_received", "received_at"),
+        Index("ix_tips_contact_key", "contact_key"),
+        Index("ix_tips_zone_received", "zone", "received_at"),
+        Index("ix_tips_last_activity", "last_activity_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    alias: Mapped[str] = mapped_column(String(20), unique=True)
+    zone: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(10))
+    """How it came: ``sms`` or ``web``."""
+    reply_channel: Mapped[str | None] = mapped_column(String(10))
+    """How replies reach the tipster: ``sms``, ``email``, or none (an anonymous form without a contact)."""
+    contact_key: Mapped[str | None] = mapped_column(String(64))
+    contact_sealed: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(35), default="en")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+
+class TipMessage(Base):
+    """One message of a tip's thread after the tip itself: a staff reply relayed to the tipster (``out``, with its
+    relay ``state``) or the tipster's answer (``in``)."""
+
+    __tablename__ = "tip_messages"
+    __table_args__ = (Index("ix_tip_messages_tip", "tip_id", "id"), Index("ix_tip_messages_state", "state"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12))
+    """``received`` (in); ``queued``, ``sent`` or ``failed`` (out)."""
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TipBlock(Base):
+    """A tipster staff blocked (by one of their tips, never seeing the contact): further tips and answers from the
+    contact with this keyed hash are dropped without a word. Kept past the tips' retention."""
+
+    __tablename__ = "tip_blocks"
+
+    contact_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 __all__ = [
     "Acknowledgement",
     "Alert",
@@ -433,5 +490,8 @@ __all__ = [
     "PrioritySupport",
     "Reply",
     "Resident",
+    "Tip",
+    "TipBlock",
+    "TipMessage",
     "User",
 ]

@@ -1,4 +1,4 @@
-"""What an inbound SMS means: STOP, START, HELP, an acknowledgement, a request for help, or free text.
+"""What an inbound SMS means: STOP, START, HELP, an acknowledgement, a request for help, a tip, or free text.
 
 Keywords match ignoring case, surrounding spaces and punctuation ("stop.", " Stop! " and "STOP" are one).
 """
@@ -17,6 +17,8 @@ class Intent(StrEnum):
     SAFE = "safe"
     NEED_HELP = "help"
     JOIN = "join"
+    TIP = "tip"
+    """``TIP <text>``: an anonymous tip (:mod:`alertsvc.community.tip_inbox`)."""
     TEXT = "text"
 
 
@@ -46,10 +48,24 @@ def join_zone(body: str) -> str | None:
     return None
 
 
+_TIP = re.compile(r"^[^\w]*tip(?!\w)[^\w]*", re.IGNORECASE | re.UNICODE)
+"""The first word ``TIP`` (any case, with the punctuation and spaces around it): ``tip: ...``, ``TIP - ...``."""
+
+
+def tip_text(body: str) -> str | None:
+    """The text of a ``TIP <text>`` message as the tipster wrote it (only the keyword taken off; empty when they
+    sent the keyword alone), or None when the first word is not ``TIP``."""
+    text = unicodedata.normalize("NFKC", body)
+    match = _TIP.match(text)
+    return None if match is None else text[match.end() :].strip()
+
+
 def intent_of(body: str) -> Intent:
     word = normalise(body)
     if join_zone(body) is not None:
         return Intent.JOIN
+    if tip_text(body) is not None:
+        return Intent.TIP
     if word in STOP_WORDS:
         return Intent.STOP
     if word in START_WORDS:

@@ -36,6 +36,9 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "CommunitySend": ("alertsvc.community.",),
     "Priority": ("alertsvc.community.",),
     "PrioritySupport": ("alertsvc.community.",),
+    "Tip": ("alertsvc.community.tips",),
+    "TipMessage": ("alertsvc.community.tips",),
+    "TipBlock": ("alertsvc.community.tips",),
 }
 WRITES = {"insert", "update", "delete", "pg_insert", "sqlite_insert"}
 
