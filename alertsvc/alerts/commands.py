@@ -38,11 +38,13 @@ approved alert left idle past ``ALERTSVC_STALL_AFTER_S``, and a fan-out enqueued
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 
 from alertsvc.alerts import service
+from alertsvc.alerts.all_clear import AllClearInput
 from alertsvc.alerts.sending_rules import check_targets
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.jobs import enqueue_fanout
@@ -101,11 +103,15 @@ async def reject(runtime: Runtime, alert_id: str, principal: Principal, reason: 
         return await service.reject(session, alert_id, principal, reason)
 
 
-async def cancel(runtime: Runtime, alert_id: str, principal: Principal) -> service.Submission:
+async def cancel(
+    runtime: Runtime, alert_id: str, principal: Principal, all_clear: Sequence[AllClearInput] = ()
+) -> service.Submission:
     """Withdraw an alert not yet sent, or submit the CAP Cancel of one that was (sent at once when the principal
-    may send, else waiting for approval like any alert)."""
+    may send, else waiting for approval like any alert). The Cancel carries ``all_clear``, the caller's words per
+    language, and the default all-clear in the languages it leaves out (:mod:`alertsvc.alerts.all_clear`); a
+    refused all-clear is an :class:`~alertsvc.errors.InvalidInput` naming each field, and nothing is stored."""
     async with transaction(runtime.sessions) as session:
-        submission = await service.cancel(session, alert_id, principal)
+        submission = await service.cancel(session, alert_id, principal, all_clear)
     if submission.needs_dispatch:
         await _send(runtime, submission.alert.id)
     return submission

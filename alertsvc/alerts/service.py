@@ -11,6 +11,7 @@ again. Who an alert is sent to is :mod:`alertsvc.alerts.sending_rules`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.alerts import approval
+from alertsvc.alerts.all_clear import AllClear, AllClearInput, all_clear_texts
 from alertsvc.alerts.sending_rules import is_broadcast, latest_expiry
 from alertsvc.alerts.states import AlertState, move
 from alertsvc.cap import Alert as CapAlert
@@ -195,27 +197,44 @@ async def reject(session: AsyncSession, alert_id: str, principal: Principal, rea
     return alert
 
 
-def build_cancel(original: Alert, now: datetime) -> CapAlert:
-    """A CAP Cancel that references ``original``, keeping its infos so residents read what is cancelled."""
+def build_cancel(original: Alert, now: datetime, texts: Sequence[AllClear] = ()) -> CapAlert:
+    """A CAP Cancel that references ``original``: its infos (event, areas, language) with the all-clear's words in
+    place of the original's headline, description and instruction, and ``responseType`` AllClear, so residents
+    read that the warning has ended, never the original's call to action. ``texts`` is one all-clear per original
+    info, in order (:func:`alertsvc.alerts.all_clear.all_clear_texts`); none given: the default all-clear."""
     document = dict(original.cap)
+    infos = [dict(info) for info in document.get("info") or []]
+    for info, text in zip(infos, texts or all_clear_texts(infos), strict=True):
+        for name in ("headline", "description", "instruction"):
+            info.pop(name, None)
+            value = getattr(text, name)
+            if value:
+                info[name] = value
+        info["responseType"] = ["AllClear"]
     document.update(
         identifier=f"{original.identifier}.cancel.{uuid.uuid4().hex[:12]}",
         sent=now.replace(microsecond=0).isoformat(),
         msgType="Cancel",
         references=f"{original.sender},{original.identifier},{original.sent_text}",
         note=f"Cancels {original.identifier}",
+        info=infos,
     )
     document.pop("incidents", None)
     return parse_cap_json(document)
 
 
-async def cancel(session: AsyncSession, alert_id: str, principal: Principal) -> Submission:
+async def cancel(
+    session: AsyncSession, alert_id: str, principal: Principal, all_clear: Sequence[AllClearInput] = ()
+) -> Submission:
     """Cancel an alert: a CAP Cancel goes to the original's recipients; the original becomes ``cancelled``.
 
     With ``alerts:send`` the Cancel is approved at once (a correction must not wait); with ``alerts:write``
     only, it waits for approval like any other alert, and the original is cancelled when the Cancel is sent.
+    ``all_clear`` is what the caller wrote per language (the languages it leaves out get the default all-clear);
+    it is checked first, so a refused all-clear changes nothing, even for an alert that is only withdrawn.
     """
     original = await get_alert(session, alert_id)
+    texts = all_clear_texts(original.cap.get("info") or [], all_clear)
     if original.msg_type == "Cancel":
         raise LifecycleError("a Cancel cannot itself be cancelled")
     if original.state in {AlertState.CANCELLED, AlertState.REJECTED, AlertState.EXPIRED}:
@@ -228,7 +247,7 @@ async def cancel(session: AsyncSession, alert_id: str, principal: Principal) -> 
         await record(session, principal.name, "alert.withdraw", "alert", alert_id, {})
         await session.refresh(original)
         return Submission(original, created=False)
-    cancel_cap = build_cancel(original, utcnow())
+    cancel_cap = build_cancel(original, utcnow(), texts)
     submission = await submit(session, cancel_cap, principal)
     if submission.alert.state == AlertState.APPROVED:
         await move(session, alert_id, AlertState.CANCELLED, decided_by=principal.name)

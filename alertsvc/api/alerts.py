@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from alertsvc.alerts import commands, queries
+from alertsvc.alerts import all_clear, commands, queries
 from alertsvc.alerts.queries import Alert
 from alertsvc.alerts.states import AlertState
 from alertsvc.alerts.views import AlertOut, AlertPage
@@ -286,21 +286,91 @@ async def reject_alert(alert_id: str, decision: Decision, runtime: RuntimeDep, p
     return await _present(runtime, alert)
 
 
+_CONTROL = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff"
+_NO_CONTROL = rf"^[^{_CONTROL}]*$"
+"""No control character CAP XML cannot carry (the Cancel is served as CAP XML too); the domain checks the rest."""
+_NOT_BLANK = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
+
+
+class AllClearInfoIn(BaseModel):
+    """The all-clear in one language of the alert: what residents who read that language receive."""
+
+    model_config = ConfigDict(extra="forbid", title="AllClearInfo")
+
+    language: str = Field(
+        min_length=1,
+        max_length=all_clear.LANGUAGE_MAX,
+        pattern=r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$",
+        description="One of the alert's languages: the same tag (`fr-CA`) or its primary language (`fr`).",
+        examples=["fr-CA"],
+    )
+    headline: str = Field(
+        min_length=1,
+        max_length=all_clear.HEADLINE_MAX,
+        pattern=_NOT_BLANK,
+        description="Read first (it heads the SMS); not blank.",
+        examples=["Fin d'alerte : fuite de gaz"],
+    )
+    description: str | None = Field(
+        None,
+        max_length=all_clear.DESCRIPTION_MAX,
+        pattern=_NO_CONTROL,
+        description="Left out: the default all-clear's; empty: none.",
+    )
+    instruction: str | None = Field(
+        None,
+        max_length=all_clear.INSTRUCTION_MAX,
+        pattern=_NO_CONTROL,
+        description="Left out: the default all-clear's; empty: none. Never the original's instruction.",
+        examples=["L'alerte est terminée. Vous pouvez reprendre vos activités normales."],
+    )
+
+
+class CancelIn(BaseModel):
+    """The all-clear a Cancel carries, per language; each language of the alert left out gets the default."""
+
+    model_config = ConfigDict(extra="forbid", title="CancelBody")
+
+    info: list[AllClearInfoIn] = Field(min_length=1, max_length=all_clear.MAX_LANGUAGES)
+
+
+CANCEL_BODY_DOC = (
+    "Optional: the all-clear residents read, per language of the alert. Without a body, or for a language left "
+    'out, the Cancel carries the default all-clear in that language ("All clear: <event>", "The warning has '
+    "ended. You can return to normal activity.\"); the original's description and instruction are never repeated. "
+    "Beyond the schema, a language the alert has no message in, or one given twice, is a 422 naming its path."
+)
+
+
 @router.post(
     "/{alert_id}/cancel",
     response_model=AlertOut,
-    summary="Cancel an alert: a CAP Cancel goes to everyone who received it",
+    summary="Cancel an alert: a CAP Cancel with an all-clear goes to everyone who received it",
     responses={
         200: {"description": "The Cancel alert (or the withdrawn alert if nothing had been sent)."},
         **problems(
             NO_ALERT,
             (409, "The alert is a Cancel, stored only, or already cancelled, rejected or expired."),
-            (422, "The Cancel made from the alert is not valid CAP (e.g. the alert's info has expired)."),
+            (
+                422,
+                "The all-clear is not valid (a language the alert has no message in or given twice, an empty "
+                "headline, text too long), or the Cancel made from the alert is not valid CAP (e.g. the alert's "
+                "info has expired); every problem is listed with its path.",
+            ),
         ),
     },
 )
-async def cancel_alert(alert_id: str, runtime: RuntimeDep, principal: Writer) -> AlertOut:
-    submission = await commands.cancel(runtime, alert_id, principal)
+async def cancel_alert(
+    alert_id: str,
+    runtime: RuntimeDep,
+    principal: Writer,
+    body: Annotated[CancelIn | None, Body(description=CANCEL_BODY_DOC)] = None,
+) -> AlertOut:
+    given = [
+        all_clear.AllClearInput(item.language, item.headline, item.description, item.instruction)
+        for item in (body.info if body else [])
+    ]
+    submission = await commands.cancel(runtime, alert_id, principal, given)
     return await _present(runtime, submission.alert)
 
 
