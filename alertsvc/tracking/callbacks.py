@@ -1,19 +1,44 @@
-"""Twilio status callbacks → the delivery state machine's provider receipts.
+"""Twilio status callbacks → the delivery state machine's provider receipts, applied by group commit.
 
-This module only reads Twilio's words (``MessageStatus``, ``ErrorCode``); the move itself, its guard, and the
+This module reads Twilio's words (``MessageStatus``, ``ErrorCode``); the move itself, its guard, and the
 keeping of a receipt that arrives before its send is recorded are :mod:`alertsvc.tracking.machine`'s.
+
+**Group commit** (:class:`ReceiptBatcher`, one per API process and database). A large alert brings two or three
+callbacks a message, thousands a second, and a transaction each (one guarded ``UPDATE``, a commit) held the route
+to 100-400 a second (bench/README.md). So each request's receipt joins the batch being gathered; one task applies
+a batch at a time in ONE transaction (:func:`alertsvc.tracking.machine.receive_many`: a few guarded bulk
+statements), and every request of the batch is answered only once that transaction has committed. A 2xx therefore
+still means "recorded": a crash loses only receipts not yet answered, which Twilio sends again. Nothing waits on a
+timer: while one batch commits the next gathers, so an idle service applies each callback at once, alone, and a
+busy one in batches as large as the commit is slow (up to :data:`MAX_BATCH`). No Redis on this path: receipts are
+recorded while Redis is down. A batch that fails is applied again receipt by receipt, each in its own transaction,
+so one bad receipt (or a deadlock between two API processes' batches on PostgreSQL) fails only its own request.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import weakref
+from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alertsvc.clock import utcnow
 from alertsvc.tracking import machine
 from alertsvc.tracking.states import DeliveryState
 from channels.twilio_codes import callback_outcome
+
+if TYPE_CHECKING:
+    from alertsvc.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 2000
+"""Receipts applied in one transaction at most: past this the statements' parameters (a JSON text or arrays of
+this many ids) and the transaction's hold on the SQLite writer grow without making the batch cheaper per receipt."""
 
 
 class TwilioReceipt(NamedTuple):
@@ -62,3 +87,100 @@ async def record_twilio_status(
     if receipt is None:
         return machine.Receipt.UNCHANGED
     return await machine.record_receipt(sessions, message_sid, receipt.state, now, receipt.code, receipt.reason)
+
+
+Pending = tuple[machine.Report, "asyncio.Future[machine.Receipt]"]
+
+
+class ReceiptBatcher:
+    """Group commit of provider receipts for one process's database (see the module's docstring)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._loop = asyncio.get_running_loop()
+        self._gathering: list[Pending] = []
+        self._applier: asyncio.Task[None] | None = None
+        self.batches = 0
+        """Transactions committed so far (tests and the benchmark read it to see that receipts were grouped)."""
+
+    async def submit(self, report: machine.Report) -> machine.Receipt:
+        """Add ``report`` to the batch being gathered; what became of it, once its batch has committed."""
+        future: asyncio.Future[machine.Receipt] = self._loop.create_future()
+        self._gathering.append((report, future))
+        if self._applier is None or self._applier.done():
+            self._applier = self._loop.create_task(self._apply_while_gathered())
+        # Shielded: a client that hangs up does not take its receipt out of a batch already being applied.
+        return await asyncio.shield(future)
+
+    async def _apply_while_gathered(self) -> None:
+        while self._gathering:
+            batch, self._gathering = self._gathering[:MAX_BATCH], self._gathering[MAX_BATCH:]
+            try:
+                outcomes = await self._apply([report for report, _ in batch])
+            except asyncio.CancelledError:
+                # The process is stopping: nobody of this batch or the next is told "recorded" (their transaction
+                # rolls back), so Twilio sends them again.
+                for _, future in batch + self._gathering:
+                    future.cancel()
+                self._gathering = []
+                raise
+            except Exception as exc:
+                if len(batch) == 1:
+                    _settle(batch[0][1], exc)
+                    continue
+                log.warning("a batch of %d receipts failed (%s): applying each alone", len(batch), type(exc).__name__)
+                await self._apply_each(batch)
+                continue
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                _settle(future, outcome)
+
+    async def _apply(self, reports: Sequence[machine.Report]) -> list[machine.Receipt]:
+        now = utcnow()
+        outcomes = await self._runtime.write(machine.receive_many, reports, now)
+        self.batches += 1
+        kept = [r.provider_id for r, o in zip(reports, outcomes, strict=True) if o is machine.Receipt.KEPT]
+        if kept and await machine.apply_kept_after_commit(self._runtime.sessions, kept, now):
+            # PostgreSQL: a record committed meanwhile took them; which ones moved is not told, and need not be.
+            outcomes = [machine.Receipt.MOVED if o is machine.Receipt.KEPT else o for o in outcomes]
+        return outcomes
+
+    async def _apply_each(self, batch: list[Pending]) -> None:
+        for report, future in batch:
+            try:
+                outcome = (await self._apply([report]))[0]
+            except Exception as exc:
+                _settle(future, exc)
+            else:
+                _settle(future, outcome)
+
+
+def _settle(future: asyncio.Future[machine.Receipt], outcome: machine.Receipt | BaseException) -> None:
+    if future.done():
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+_BATCHERS: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], ReceiptBatcher] = weakref.WeakKeyDictionary()
+
+
+def receipt_batcher(runtime: Runtime) -> ReceiptBatcher:
+    """This process's batcher for the runtime's database (made on first use, on the running loop)."""
+    batcher = _BATCHERS.get(runtime.sessions)
+    if batcher is None or batcher._loop is not asyncio.get_running_loop():
+        batcher = _BATCHERS[runtime.sessions] = ReceiptBatcher(runtime)
+    return batcher
+
+
+async def submit_twilio_status(
+    runtime: Runtime, message_sid: str, message_status: str, error_code: int | None
+) -> machine.Receipt:
+    """One Twilio status callback, applied with the others arriving meanwhile (group commit); returns once it is
+    committed (or kept, when its send is not recorded yet)."""
+    receipt = twilio_receipt(message_status, error_code)
+    if receipt is None:
+        return machine.Receipt.UNCHANGED
+    report = machine.Report(message_sid, receipt.state, receipt.code, receipt.reason)
+    return await receipt_batcher(runtime).submit(report)

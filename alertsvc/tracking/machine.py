@@ -665,6 +665,136 @@ async def record_receipt(
     return outcome
 
 
+# --- provider receipts in bulk (group commit) ------------------------------------------------------------------------
+
+
+class Report(NamedTuple):
+    """One provider receipt, as :func:`receive` takes it, for :func:`receive_many`."""
+
+    provider_id: str
+    state: DeliveryState
+    code: str | None = None
+    reason: str | None = None
+
+
+async def _move_returning(
+    session: AsyncSession, provider_ids: Sequence[str], state: DeliveryState, code: str | None, reason: str | None,
+    now: datetime,
+) -> set[str]:  # fmt: skip
+    """:func:`_move_by_provider` for many ids at once; the provider ids of the rows it moved."""
+    if not provider_ids:
+        return set()
+    sources = (SENDING,) if state is DeliveryState.SENT else IN_FLIGHT
+    d = DELIVERIES.c
+    result = await (await session.connection()).execute(
+        update(DELIVERIES)
+        .where(_strings_in(session, d.provider_id, provider_ids), d.state.in_(sources))
+        .values(**_receipt_values(state, code, reason, now))
+        .returning(d.provider_id)
+    )
+    return {str(r[0]) for r in result}
+
+
+def _reports_table(session: AsyncSession, reports: Sequence[Report]) -> Any:
+    """(provider_id, state, error_code, reason) of ``reports`` as a derived table bound with a few parameters."""
+    ids = [r.provider_id for r in reports]
+    states = [r.state.value for r in reports]
+    codes = [None if r.code is None else r.code[:40] for r in reports]
+    reasons = [None if r.reason is None else r.reason[:300] for r in reports]
+    if is_postgresql(session):
+        return (
+            func.unnest(
+                *(bindparam(None, column, type_=postgresql.ARRAY(String)) for column in (ids, states, codes, reasons))
+            )
+            .table_valued("provider_id", "state", "error_code", "reason")
+            .render_derived(name="given")
+        )
+    value: ColumnElement[Any] = literal_column("value")
+    encoded = json.dumps(list(zip(ids, states, codes, reasons, strict=True)))
+    return (
+        select(
+            *(
+                func.json_extract(value, f"$[{i}]").label(n)
+                for i, n in enumerate(("provider_id", "state", "error_code", "reason"))
+            )
+        )
+        .select_from(func.json_each(bindparam(None, encoded)))
+        .subquery("given")
+    )
+
+
+async def _keep_many(session: AsyncSession, reports: Sequence[Report], now: datetime) -> set[str]:
+    """Keep those final ``reports`` that no delivery has the provider id of (one ``INSERT ... SELECT``); the ids
+    kept. One already kept is not kept again: the first final receipt wins (as in :func:`receive`)."""
+    if not reports:
+        return set()
+    e = EARLY.c
+    given = _reports_table(session, reports)
+    keep = select(
+        given.c.provider_id, given.c.state, given.c.error_code, given.c.reason,
+        bindparam("k_at", now, type_=e.received_at.type),
+    ).where(~exists().where(DELIVERIES.c.provider_id == given.c.provider_id))  # fmt: skip
+    insert = postgresql.insert(EARLY) if is_postgresql(session) else sqlite.insert(EARLY)
+    kept = await (await session.connection()).execute(
+        insert.from_select(["provider_id", "state", "error_code", "reason", "received_at"], keep)
+        .on_conflict_do_nothing(index_elements=["provider_id"])
+        .returning(e.provider_id)
+    )
+    return {str(r[0]) for r in kept}
+
+
+async def receive_many(session: AsyncSession, reports: Sequence[Report], now: datetime) -> list[Receipt]:
+    """Many provider receipts in the caller's transaction, with the guards of :func:`receive`; what became of
+    each, in order. For the status callbacks' group commit (:mod:`alertsvc.tracking.callbacks`).
+
+    The same rules hold as if each had been received alone, in order: per provider id, ``sent`` moves only a
+    ``sending`` row (and is not applied once a final receipt for that id came before it); the first final receipt
+    in arrival order is the one applied or kept, any later one changes nothing; a final receipt whose delivery is
+    not recorded yet is kept. The work is a few statements whatever the number of receipts: one guarded
+    ``UPDATE ... RETURNING`` for the ``sent`` ones, one per distinct (state, code, reason) of the finals (in a
+    large alert: ``delivered``, and a few failure codes), one ``INSERT ... SELECT`` keeping those that moved
+    nothing and match no delivery. On PostgreSQL the caller looks at the kept ones again after its commit
+    (:func:`apply_kept_after_commit`), as for :func:`receive`.
+    """
+    for report in reports:
+        if report.state is not DeliveryState.SENT and report.state not in RECEIPT_FINALS:
+            raise ValueError(f"a provider receipt says sent, delivered, failed or undeliverable, not {report.state}")
+    sent_first: dict[str, int] = {}  # provider id -> index of its sent report applied
+    final_first: dict[str, int] = {}  # provider id -> index of its first final report
+    for index, report in enumerate(reports):
+        if report.state is DeliveryState.SENT:
+            if report.provider_id not in final_first:
+                sent_first.setdefault(report.provider_id, index)
+        else:
+            final_first.setdefault(report.provider_id, index)
+    outcomes = [Receipt.UNCHANGED] * len(reports)
+    moved_sent = await _move_returning(session, sorted(sent_first), DeliveryState.SENT, None, None, now)
+    for provider_id in moved_sent:
+        outcomes[sent_first[provider_id]] = Receipt.MOVED
+    groups: dict[tuple[DeliveryState, str | None, str | None], list[str]] = defaultdict(list)
+    for provider_id, index in final_first.items():
+        report = reports[index]
+        groups[(report.state, report.code, report.reason)].append(provider_id)
+    moved: set[str] = set()
+    for (state, code, reason), ids in groups.items():
+        moved |= await _move_returning(session, sorted(ids), state, code, reason, now)
+    waiting = [reports[i] for p, i in final_first.items() if p not in moved]
+    kept = await _keep_many(session, waiting, now)
+    # Neither moved nor kept: already kept, or (PostgreSQL) a record committed since the move looked: once more.
+    again: dict[tuple[DeliveryState, str | None, str | None], list[str]] = defaultdict(list)
+    for report in waiting:
+        if report.provider_id not in kept:
+            again[(report.state, report.code, report.reason)].append(report.provider_id)
+    for (state, code, reason), ids in again.items():
+        moved |= await _move_returning(session, sorted(ids), state, code, reason, now)
+    for provider_id, index in final_first.items():
+        if provider_id in moved:
+            outcomes[index] = Receipt.MOVED
+        elif provider_id in kept:
+            outcomes[index] = Receipt.KEPT
+    return outcomes
+
+
 _ANY_KEPT = select(EARLY.c.provider_id).limit(1)
 
 
