@@ -177,7 +177,11 @@ async def test_draw_submit_approve_watch_and_cancel(live_server: LiveServer) -> 
             await approver.goto(alert_url)
             await expect(approver.locator(".reach-now")).to_contain_text("3")
             await snap(approver, "05-approval.png")
-            await approver.click("#approve-button")
+            await approver.click("#approve-button")  # an Actual alert: the second step shows its reach
+            await approver.wait_for_url(f"{alert_url}/approve")
+            await expect(approver.locator("#confirm-reach")).to_contain_text("3")
+            await snap(approver, "05b-approval-confirm.png")
+            await approver.click("#confirm-approve-button")
             await approver.wait_for_url(alert_url)
             await expect(approver.locator("#percent-all")).to_have_text("100", timeout=20_000)
             await expect(approver.locator('tr[data-channel="sms"] [data-field="sent"]')).to_have_text("3")

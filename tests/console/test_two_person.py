@@ -63,7 +63,7 @@ async def test_an_approvers_own_actual_alert_waits_for_another_approver(
     other, _ = await signed_in(runtime, "approver")
     try:
         assert "approve-button" in (await other.get(path)).text
-        assert (await post_form(other, path, f"{path}/approve")).status_code == 303
+        assert (await post_form(other, path, f"{path}/approve", confirm_residents="0")).status_code == 303
     finally:
         await other.aclose()
     assert (await _alert(runtime, path)).state in {"approved", "dispatching", "sent"}

@@ -74,13 +74,16 @@ async def test_the_api_and_the_console_approve_through_one_command_each_enqueuin
     response = await client.post(f"/api/v1/alerts/{by_api}/approve", headers=auth(sender))
     assert response.status_code == 200 and response.json()["state"] == "approved", response.text
     page = f"/console/alerts/{by_console}"
-    assert (await post_form(console_approver, page, f"{page}/approve")).status_code == 303
+    # An Actual alert: the console takes its approval with the reach confirmed (0 residents in cap_alert()'s area).
+    assert (await post_form(console_approver, page, f"{page}/approve", confirm_residents="0")).status_code == 303
     assert approved == [by_api, by_console]
     assert await fanouts_queued(runtime) == sorted([by_api, by_console])
 
     # The other edge approving the same alert again: the command refuses it, each edge in its own words, and
     # nothing more is queued.
-    again = await post_form(console_approver, f"/console/alerts/{by_api}", f"/console/alerts/{by_api}/approve")
+    again = await post_form(
+        console_approver, f"/console/alerts/{by_api}", f"/console/alerts/{by_api}/approve", confirm_residents="0"
+    )
     assert again.status_code == 409
     twice = await client.post(f"/api/v1/alerts/{by_console}/approve", headers=auth(sender))
     assert twice.status_code == 409 and twice.headers["content-type"].startswith("application/problem+json")

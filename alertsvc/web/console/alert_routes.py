@@ -7,12 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
+from alertsvc.alerts import approval as approval_rules
 from alertsvc.alerts import commands, queries
 from alertsvc.alerts.queries import Alert
 from alertsvc.alerts.states import AlertState
 from alertsvc.cap import CapError, parse_cap_json
 from alertsvc.http.deps import RuntimeDep
 from alertsvc.runtime import Runtime
+from alertsvc.web.console.approval import approval_reach, approval_view, confirmation_problem, needs_confirmation
 from alertsvc.web.console.areas import ParsedAreas, areas_geojson
 from alertsvc.web.console.deps import Approver, CsrfChecked, CurrentUser
 from alertsvc.web.console.pages import language_of, render
@@ -76,6 +78,7 @@ async def alert_page(request: Request, alert_id: str, runtime: RuntimeDep, user:
         "area_geojson": areas_geojson(parsed, runtime.zones),
         **_forecast(detail.progress, runtime, language_of(request)),
         "own": alert.submitted_by == user.principal.name,
+        "approval": approval_view(alert, runtime.settings, detail.reach) if pending else None,
         "can_cancel": alert.msg_type != "Cancel"
         and alert.state in {AlertState.PENDING_APPROVAL, AlertState.APPROVED, AlertState.DISPATCHING, AlertState.SENT},
     }
@@ -110,8 +113,38 @@ async def alert_live_json(alert_id: str, runtime: RuntimeDep, _user: CurrentUser
     return JSONResponse(current)
 
 
+@router.get("/alerts/{alert_id}/approve", response_class=HTMLResponse)
+async def approve_confirm(request: Request, alert_id: str, runtime: RuntimeDep, user: Approver) -> Response:
+    """The second step of approving an Actual alert: its reach, and the button that carries it."""
+    alert = await _load(runtime, alert_id)
+    if alert.state != AlertState.PENDING_APPROVAL:
+        return RedirectResponse(f"/console/alerts/{alert_id}", status_code=303)
+    return await _confirm_page(request, runtime, alert, None, 200)
+
+
+async def _confirm_page(request: Request, runtime: Runtime, alert: Alert, problem: str | None, status: int) -> Response:
+    view = approval_view(alert, runtime.settings, await approval_reach(runtime, parsed_areas_of(alert)))
+    context = {"alert": alert, "approval": view, "problem": problem}
+    return render(request, "approve_confirm.html", context, status_code=status)
+
+
 @router.post("/alerts/{alert_id}/approve")
-async def approve(alert_id: str, runtime: RuntimeDep, user: Approver, _csrf: CsrfChecked) -> Response:
+async def approve(
+    request: Request,
+    alert_id: str,
+    runtime: RuntimeDep,
+    user: Approver,
+    _csrf: CsrfChecked,
+    confirm_residents: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    alert = await _load(runtime, alert_id)
+    deciding = alert.state == AlertState.PENDING_APPROVAL and approval_rules.may_approve(
+        alert.submitted_by, user.principal
+    )
+    if deciding and needs_confirmation(alert):  # the command refuses the others in its own words
+        problem = confirmation_problem(confirm_residents, await approval_reach(runtime, parsed_areas_of(alert)))
+        if problem is not None:
+            return await _confirm_page(request, runtime, alert, problem, 409)
     await commands.approve(runtime, alert_id, user.principal)
     return RedirectResponse(f"/console/alerts/{alert_id}", status_code=303)
 
