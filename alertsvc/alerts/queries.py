@@ -11,17 +11,19 @@ raises :class:`~alertsvc.alerts.service.AlertNotFound`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from alertsvc.alerts import service
 from alertsvc.alerts.reach import Reach, reach_of
+from alertsvc.alerts.thread import follow_ups, referenced_by
 from alertsvc.alerts.views import AlertOut, alert_out
 from alertsvc.geo.areas import Area
 from alertsvc.security.audit import events_for
+from alertsvc.security.names import Actor, actors
 from alertsvc.store.models import Alert, AuditEvent
 from alertsvc.tracking import live
 from alertsvc.tracking.deliveries import DeliveryPageData, deliveries_page
@@ -33,15 +35,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PAGE",
+    "Actor",
     "Alert",
     "AlertDetail",
     "AuditEvent",
     "DeliveryPageData",
+    "ListRow",
     "Responses",
     "alert_detail",
     "alert_history",
+    "alert_listing",
     "alert_progress",
     "alert_responses",
+    "alert_titles",
     "alert_views",
     "deliveries",
     "get_alert",
@@ -85,6 +91,67 @@ async def list_alerts(
         return list(await session.scalars(query))
 
 
+ANCESTORS_FOLLOWED = 20
+"""At most this many steps from a follow-up back to the first alert of its thread (a guard against loops)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    """One line of the alerts list: the alert, where it sits in its thread, and what it follows up."""
+
+    alert: Alert
+    depth: int
+    """0 for the first alert of a thread (or one whose thread's first alert is not listed), 1 for its follow-ups."""
+    parent: Alert | None
+    """What an Update replaces or a Cancel cancels (the first alert it references), when stored."""
+
+    @property
+    def repeats_parent(self) -> bool:
+        """A Cancel whose headline is its parent's (or none): the list names it "Cancel of …" instead, so the
+        row never reads as the instruction it withdraws."""
+        if self.alert.msg_type != "Cancel":
+            return False
+        own = (self.alert.headline or "").strip()
+        return not own or (self.parent is not None and own == (self.parent.headline or "").strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    rows: list[ListRow]
+    people: dict[str, Actor]
+
+
+async def alert_listing(runtime: Runtime, state: str | None = None, status: str | None = None) -> Listing:
+    """The alerts list with threads together: each thread (an alert, its Updates and Cancels) where its newest
+    listed member falls in newest-first order, its first alert above, its follow-ups below in the order they
+    were made; authors by name."""
+    alerts = await list_alerts(runtime, state, status)
+    async with runtime.sessions() as session:
+        parents: dict[str, Alert | None] = {}
+        roots: dict[str, str] = {}
+        for alert in alerts:
+            chain = alert
+            for _step in range(ANCESTORS_FOLLOWED):
+                if chain.id not in parents:
+                    earlier = await referenced_by(session, chain) if chain.msg_type in ("Update", "Cancel") else []
+                    parents[chain.id] = earlier[0] if earlier else None
+                parent = parents[chain.id]
+                if parent is None or parent.id == alert.id:
+                    break
+                chain = parent
+            roots[alert.id] = chain.id
+        people = await actors(session, [alert.submitted_by for alert in alerts])
+    groups: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        groups.setdefault(roots[alert.id], []).append(alert)
+    rows: list[ListRow] = []
+    for root_id, members in groups.items():
+        ordered = sorted(members, key=lambda member: (member.id != root_id, member.created_at, member.id))
+        head = ordered[0].id  # the thread's first alert, or its earliest listed follow-up when that is not listed
+        rows.extend(ListRow(member, 0 if member.id == head else 1, parents.get(member.id)) for member in ordered)
+    return Listing(rows, people)
+
+
 async def alert_views(runtime: Runtime, alerts: Sequence[Alert]) -> list[AlertOut]:
     """Each alert as the API shows it, with its delivery counts, answers and time-to-warn, read in one session."""
     views = []
@@ -98,6 +165,16 @@ async def alert_views(runtime: Runtime, alerts: Sequence[Alert]) -> list[AlertOu
             out.time_to_warn = ttw.seconds()
             views.append(out)
     return views
+
+
+async def alert_titles(runtime: Runtime, alert_ids: Sequence[str]) -> dict[str, str]:
+    """Alert id → its headline (else its CAP identifier), for pages that link alerts by name (the audit log)."""
+    wanted = sorted({alert_id for alert_id in alert_ids if alert_id})
+    if not wanted:
+        return {}
+    async with runtime.sessions() as session:
+        rows = await session.execute(select(Alert.id, Alert.headline, Alert.identifier).where(Alert.id.in_(wanted)))
+        return {str(alert_id): str(headline or identifier) for alert_id, headline, identifier in rows}
 
 
 async def alert_history(runtime: Runtime, alert_id: str) -> list[AuditEvent]:
@@ -139,16 +216,72 @@ class AlertDetail:
     history: list[AuditEvent]
     reach: Reach | None
     """Who the areas asked about reach now; None when none were."""
+    references: list[Alert] = field(default_factory=list)
+    """What this alert updates or cancels (CAP ``references``), stored ones."""
+    follow_ups: list[Alert] = field(default_factory=list)
+    """The Updates and Cancels that followed it (and theirs), oldest first, rejected ones left out."""
+    people: dict[str, Actor] = field(default_factory=dict)
+    """Every principal the page names (author, decider, timeline, follow-ups' authors) → who it is."""
+
+    @property
+    def timeline(self) -> list[TimelineEntry]:
+        """The audit trail, the first send and the completion, in time order (the audit rows alone are in id
+        order, and the first send and completion are not audit rows: listed after them, a Cancel recorded
+        before the sending finished read as if it came first)."""
+        return timeline_of(self.history, self.alert_first_sent, self.alert_completed)
+
+    alert_first_sent: datetime | None = None
+    alert_completed: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One line of an alert's timeline: an audit row (``event``), or a milestone with no row (``milestone``:
+    ``first_sent``, ``completed``)."""
+
+    at: datetime
+    event: AuditEvent | None = None
+    milestone: str | None = None
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def timeline_of(
+    history: Sequence[AuditEvent], first_sent: datetime | None, completed: datetime | None
+) -> list[TimelineEntry]:
+    """Audit rows and milestones merged in time order; at the same instant, audit rows first (a submission
+    precedes the sending it starts)."""
+    entries = [TimelineEntry(_utc(event.at), event=event) for event in history]
+    if first_sent is not None:
+        entries.append(TimelineEntry(_utc(first_sent), milestone="first_sent"))
+    if completed is not None:
+        entries.append(TimelineEntry(_utc(completed), milestone="completed"))
+    order = {None: 0, "first_sent": 1, "completed": 2}
+    return sorted(entries, key=lambda entry: (entry.at, order[entry.milestone], entry.event.id if entry.event else 0))
 
 
 async def alert_detail(runtime: Runtime, alert: Alert, areas: list[Area]) -> AlertDetail:
-    """The alert's progress, the residents' answers, its audit trail and, when ``areas`` are given, their reach."""
+    """The alert's progress, the residents' answers, its audit trail, its thread (what it follows up and what
+    followed it), the names of everyone the page shows and, when ``areas`` are given, their reach."""
     async with runtime.sessions() as session:
+        history = await events_for(session, "alert", alert.id)
+        references = await referenced_by(session, alert)
+        later = [member for member in await follow_ups(session, alert) if member.state != "rejected"]
+        principals = [alert.submitted_by, alert.decided_by, *(event.actor for event in history)]
+        principals += [member.submitted_by for member in [*references, *later]]
+        principals += [member.decided_by for member in [*references, *later]]
         return AlertDetail(
             progress=await live.snapshot(session, alert.id),
             answers=await responses_for(session, alert, limit=ANSWERS_SHOWN),
-            history=await events_for(session, "alert", alert.id),
+            history=history,
             reach=await reach_of(session, areas) if areas else None,
+            references=references,
+            follow_ups=later,
+            people=await actors(session, principals),
+            alert_first_sent=alert.first_sent_at,
+            alert_completed=alert.completed_at,
         )
 
 

@@ -23,7 +23,7 @@ from alertsvc.cap.times import CapTimeError, parse_cap_time
 from alertsvc.cap.values import split_reference
 from alertsvc.store.models import Alert
 
-__all__ = ["Notice", "ThreadState", "info_for", "thread_state"]
+__all__ = ["Notice", "ThreadState", "follow_ups", "info_for", "referenced_by", "thread_state"]
 
 FOLLOW_UPS_SCANNED: Final = 500
 """At most this many later Updates and Cancels are read to find an alert's follow-ups (a thread has a handful)."""
@@ -144,9 +144,7 @@ def _references(alert: Alert) -> list[Key]:
 
 async def _referenced(session: AsyncSession, key: Key) -> Alert | None:
     sender, identifier, _sent = key
-    for candidate in await session.scalars(
-        select(Alert).where(Alert.sender == sender, Alert.identifier == identifier)
-    ):
+    for candidate in await session.scalars(select(Alert).where(Alert.sender == sender, Alert.identifier == identifier)):
         if _key(candidate) == key:
             return candidate
     return None
@@ -201,3 +199,36 @@ async def thread_state(session: AsyncSession, alert: Alert) -> ThreadState:
     cancels = [member for member in out if member.msg_type == "Cancel" and member.id != alert.id]
     cancel = max(cancels, key=lambda member: member.created_at) if cancels else None
     return ThreadState(alert=alert, newest=newest, cancel=cancel, members=tuple(members.values()))
+
+
+async def referenced_by(session: AsyncSession, alert: Alert) -> list[Alert]:
+    """The alerts ``alert`` names in its ``references`` (what an Update replaces, what a Cancel cancels), stored
+    ones only, in the order it names them."""
+    found: list[Alert] = []
+    for key in _references(alert):
+        earlier = await _referenced(session, key)
+        if earlier is not None and earlier.id != alert.id and all(earlier.id != seen.id for seen in found):
+            found.append(earlier)
+    return found
+
+
+async def follow_ups(session: AsyncSession, alert: Alert) -> list[Alert]:
+    """Every later Update and Cancel that references ``alert``, or references one of those (an Update's Cancel),
+    in creation order: what the console lists as "updated by" and "cancelled by" on the alert's page. Rejected
+    ones included (the caller decides what to show); the alert itself never."""
+    keys = {key for key in (_key(alert),) if key is not None}
+    found: list[Alert] = []
+    later = await session.scalars(
+        select(Alert)
+        .where(Alert.created_at >= alert.created_at, Alert.msg_type.in_(("Update", "Cancel")), Alert.id != alert.id)
+        .order_by(Alert.created_at, Alert.id)
+        .limit(FOLLOW_UPS_SCANNED)
+    )
+    for candidate in later:
+        if not keys.intersection(_references(candidate)):
+            continue
+        found.append(candidate)
+        key = _key(candidate)
+        if key is not None:
+            keys.add(key)
+    return found

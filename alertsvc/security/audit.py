@@ -7,9 +7,12 @@ transaction as the change they describe, so the log can never disagree with what
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.store.db import transaction
@@ -59,10 +62,59 @@ async def events_for(session: AsyncSession, subject_type: str, subject_id: str) 
     return list(result)
 
 
-async def audit_page(runtime: Runtime, before: int | None = None, limit: int = PAGE) -> list[AuditEvent]:
-    """Audit events, newest first, ``limit`` at a time (``before``: the smallest id already shown)."""
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which events a reader of the log wants (every field optional; all given must hold).
+
+    ``action`` is one action (``alert.approve``), ``family`` the start of several (``alert.``); ``since`` is
+    inclusive, ``until`` exclusive, both UTC."""
+
+    actor: str | None = None
+    action: str | None = None
+    family: str | None = None
+    alert_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _filtered(query: Select[tuple[AuditEvent]], where: AuditFilter) -> Select[tuple[AuditEvent]]:
+    if where.actor:
+        query = query.where(AuditEvent.actor == where.actor)
+    if where.family:
+        query = query.where(AuditEvent.action.startswith(where.family, autoescape=True))
+    if where.action:
+        query = query.where(AuditEvent.action == where.action)
+    if where.alert_id:
+        query = query.where(AuditEvent.subject_type == "alert", AuditEvent.subject_id == where.alert_id)
+    if where.since is not None:
+        query = query.where(AuditEvent.at >= where.since)
+    if where.until is not None:
+        query = query.where(AuditEvent.at < where.until)
+    return query
+
+
+async def audit_page(
+    runtime: Runtime, before: int | None = None, limit: int = PAGE, where: AuditFilter | None = None
+) -> list[AuditEvent]:
+    """Audit events, newest first, ``limit`` at a time (``before``: the smallest id already shown), filtered."""
+    query = _filtered(select(AuditEvent), where or AuditFilter()).order_by(AuditEvent.id.desc()).limit(limit)
     if before is not None:
         query = query.where(AuditEvent.id < before)
     async with runtime.sessions() as session:
         return list(await session.scalars(query))
+
+
+async def audit_events(
+    runtime: Runtime, where: AuditFilter, chunk: int = 1000, most: int = 100_000
+) -> AsyncIterator[list[AuditEvent]]:
+    """Every event ``where`` selects, newest first, ``chunk`` at a time (a session each, none held between
+    chunks), at most ``most`` in all: the CSV export of a filtered log."""
+    before: int | None = None
+    given = 0
+    while given < most:
+        events = await audit_page(runtime, before, min(chunk, most - given), where)
+        if not events:
+            return
+        yield events
+        given += len(events)
+        before = events[-1].id

@@ -28,7 +28,7 @@ async def test_approver_approves_someone_elses_alert_and_it_is_sent(
     assert approved.status_code == 303
     await run_worker(runtime)
     page = await dispatcher.get(path)
-    assert "Approved by user:" in page.text and 'data-state="sent"' in page.text
+    assert "Approved by approver-" in page.text and 'data-state="sent"' in page.text
     async with runtime.sessions() as session:
         live = await snapshot(session, path.rsplit("/", 1)[1])
     assert live is not None and live["percent"] == 100 and live["time_to_warn"]["done_100"] is not None

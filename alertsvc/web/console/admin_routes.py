@@ -1,5 +1,5 @@
-"""Admin pages: the audit log, console users (create, change role, deactivate), API keys (create shown once,
-revoke), and the sandbox outbox.
+"""Admin pages: the audit log (readable, filterable, exportable as CSV), console users (create, change role,
+deactivate), API keys (create shown once, revoke), and the sandbox outbox.
 
 Row ids in paths and queries are bounded to what the database stores (a signed 64-bit integer): a larger number
 is refused with 422 naming the parameter, never handed to the driver, which would fail with a 500.
@@ -7,20 +7,25 @@ is refused with 422 naming the parameter, never handed to the driver, which woul
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Path, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from alertsvc.alerts.queries import alert_titles
 from alertsvc.dispatch.outbox import read_outbox
 from alertsvc.http.deps import RuntimeDep
 from alertsvc.security import users as accounts
 from alertsvc.security.api_keys import add_api_key, list_api_keys, revoke_api_key
-from alertsvc.security.audit import audit_page
+from alertsvc.security.audit import AuditFilter, audit_events, audit_page
+from alertsvc.security.names import named
 from alertsvc.security.passwords import generate_password
 from alertsvc.security.scopes import Role, Scope
+from alertsvc.web.console import audit_view, i18n
 from alertsvc.web.console.deps import Admin, CsrfChecked
-from alertsvc.web.console.pages import render
+from alertsvc.web.console.pages import language_of, render
 from alertsvc.web.console.route import ConsoleForbidden, ConsoleRoute
 
 router = APIRouter(route_class=ConsoleRoute)
@@ -31,15 +36,77 @@ MAX_ROW_ID = 2**63 - 1
 UserId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
+FilterText = Annotated[str | None, Query(max_length=120)]
+DayText = Annotated[str | None, Query(max_length=10)]
+
+
+async def _lines(runtime: RuntimeDep, events: list[Any]) -> list[audit_view.AuditLine]:
+    """The events as readable lines: actors and users by name, alerts by headline."""
+    people = await named(runtime, audit_view.subject_principals(events))
+    titles = await alert_titles(runtime, [e.subject_id for e in events if e.subject_type == "alert" and e.subject_id])
+    return audit_view.lines_of(events, people, titles)
+
+
 @router.get("/audit", response_class=HTMLResponse)
 async def audit(
     request: Request,
     runtime: RuntimeDep,
     _user: Admin,
     before: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+    actor: FilterText = None,
+    kind: FilterText = None,
+    alert: FilterText = None,
+    since: DayText = None,
+    until: DayText = None,
 ) -> Response:
-    events = await audit_page(runtime, before)
-    return render(request, "audit.html", {"events": events})
+    """The audit log, newest first, one line per event; filtered by person, kind of event, alert and dates."""
+    where = audit_view.audit_filter(actor, kind, alert, since, until)
+    events = await audit_page(runtime, before, where=where)
+    users = await accounts.list_users(runtime)
+    keys = await list_api_keys(runtime)
+    query = {"actor": actor, "kind": kind, "alert": alert, "since": since, "until": until}
+    context = {
+        "lines": await _lines(runtime, events),
+        "filters": {name: value or "" for name, value in query.items()},
+        "filtered": where != AuditFilter(),
+        "query": urlencode({name: value for name, value in query.items() if value}),
+        "people": [(f"user:{u.id}", u.display_name or u.email) for u in users]
+        + [(f"key:{k.name}", k.name) for k in keys],
+        "kinds": audit_view.FAMILIES,
+        "actions": audit_view.ACTION_WORDS,
+        "actor_words": audit_view.actor_words,
+    }
+    return render(request, "audit.html", context)
+
+
+@router.get("/audit.csv")
+async def audit_csv(
+    request: Request,
+    runtime: RuntimeDep,
+    _user: Admin,
+    actor: FilterText = None,
+    kind: FilterText = None,
+    alert: FilterText = None,
+    since: DayText = None,
+    until: DayText = None,
+) -> Response:
+    """The filtered audit log as CSV (newest first), every cell safe to open in a spreadsheet."""
+    where = audit_view.audit_filter(actor, kind, alert, since, until)
+    translate = i18n.translator(language_of(request))
+
+    async def rows() -> AsyncIterator[str]:
+        first = True
+        async for events in audit_events(runtime, where):
+            yield audit_view.write_csv(await _lines(runtime, events), translate, header=first)
+            first = False
+        if first:
+            yield audit_view.write_csv([], translate)
+
+    return StreamingResponse(
+        rows(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+    )
 
 
 async def _users_page(request: Request, runtime: RuntimeDep, status_code: int = 200, **extra: object) -> Response:

@@ -37,8 +37,15 @@ async def alert_list(
 ) -> Response:
     state = state if state in STATES else None
     status = status if status in STATUSES else None
-    alerts = await queries.list_alerts(runtime, state, status)
-    context = {"alerts": alerts, "state": state, "status": status, "states": STATES, "statuses": STATUSES}
+    listing = await queries.alert_listing(runtime, state, status)
+    context = {
+        "rows": listing.rows,
+        "people": listing.people,
+        "state": state,
+        "status": status,
+        "states": STATES,
+        "statuses": STATUSES,
+    }
     return render(request, "alerts.html", context)
 
 
@@ -74,6 +81,10 @@ async def alert_page(request: Request, alert_id: str, runtime: RuntimeDep, user:
         "progress": detail.progress,
         "answers": detail.answers,
         "history": detail.history,
+        "timeline": detail.timeline,
+        "references": detail.references,
+        "follow_ups": detail.follow_ups,
+        "people": detail.people,
         "reach": detail.reach,
         "area_geojson": areas_geojson(parsed, runtime.zones),
         **_forecast(detail.progress, runtime, language_of(request)),

@@ -1,7 +1,8 @@
 """Rendering console pages: one Jinja2 environment, and the context every page gets.
 
-Every page knows its language (``<html lang>``), the signed-in user, the CSRF token for its forms, and the helpers
-that make Test, Exercise and Actual look different everywhere (:func:`status_class`, :data:`STATUS_WORDS`).
+Every page knows its language (``<html lang>``), the signed-in user, the CSRF token for its forms, the helpers
+that make Test, Exercise and Actual look different everywhere (:func:`status_class`, :data:`STATUS_WORDS`), and
+``person(principal)``, which names whoever a ``user:ID`` or ``key:NAME`` is (from the ``people`` the route read).
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from alertsvc.i18n import Translator
 from alertsvc.resources import templates_dir
+from alertsvc.security.names import Actor, actor_for
 from alertsvc.security.sessions import ConsoleSession
 from alertsvc.web.console import i18n
+from alertsvc.web.console.audit_view import ACTION_WORDS, actor_words
 from alertsvc.web.tiles import basemap
 
 templates = Jinja2Templates(directory=str(templates_dir()))
@@ -32,6 +36,14 @@ STATUS_WORDS: dict[str, tuple[str, str]] = {
 def status_class(status: str | None) -> str:
     """The CSS class that colours a page, banner or row by CAP status."""
     return f"status-{(status or 'none').lower()}"
+
+
+def person_words(people: dict[str, Actor], principal: str | None, translate: Translator) -> str:
+    """Who a principal name stands for, as a page says it: a user's display name (else e-mail), "API key NAME",
+    "the service"; ``people`` holds the names the route read (:func:`alertsvc.security.names.named`)."""
+    if not principal:
+        return ""
+    return actor_words(people.get(principal) or actor_for(principal), translate)
 
 
 def session_of(request: Request) -> ConsoleSession | None:
@@ -62,8 +74,11 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "status_words": STATUS_WORDS,
         "path": request.url.path,
         "basemap": basemap(request.app.state.runtime.settings),
+        "action_words": ACTION_WORDS,
     }
     values.update(context or {})
+    people: dict[str, Actor] = values.get("people") or {}
+    values["person"] = lambda principal: person_words(people, principal, translate)
     return templates.TemplateResponse(request, f"console/{name}", values, status_code=status_code)
 
 
