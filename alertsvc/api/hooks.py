@@ -128,6 +128,7 @@ INBOUND_BODY = _form_body(
     {
         "From": "The sender's number.",
         "Body": "The text: a keyword (STOP, START, HELP, JOIN <zone>, SAFE ...) or a reply.",
+        "MessageSid": "The message's id (older webhooks: SmsSid): a message posted again with it is taken once.",
     },
     {"required": ["From"], "properties": {"From": {"pattern": r"[^ \t\n\r\f\v]"}}},
 )
@@ -177,7 +178,7 @@ async def status_callback(form: Form, runtime: RuntimeDep) -> Response:
     openapi_extra=INBOUND_BODY,
     responses={
         200: {"content": {TWIML: {"schema": {"type": "string"}}}, "description": "A TwiML reply."},
-        **problems((422, "From is missing or only spaces.")),
+        **problems((422, "From is missing or only spaces, or MessageSid is not 1-100 printable ASCII characters.")),
     },
 )
 async def inbound_sms(form: Form, runtime: RuntimeDep) -> Response:
@@ -185,4 +186,11 @@ async def inbound_sms(form: Form, runtime: RuntimeDep) -> Response:
     body = form.get("Body", "")
     if not number:
         raise Problem(422, "From is required", [{"loc": ["body", "From"], "msg": "required"}])
-    return twiml(await receive_sms(runtime, number, body, utcnow()))
+    message_id = form.get("MessageSid") or form.get("SmsSid") or None
+    if message_id is not None and not PROVIDER_ID.fullmatch(message_id):
+        raise Problem(
+            422,
+            "MessageSid is not a message id",
+            [{"loc": ["body", "MessageSid"], "msg": "1 to 100 printable ASCII characters"}],
+        )
+    return twiml(await receive_sms(runtime, number, body, utcnow(), message_id))

@@ -41,6 +41,7 @@ from alertsvc.dispatch.ratelimit import Reservation
 from alertsvc.dispatch.render import Rendered, personalise, render_info
 from alertsvc.dispatch.retry import next_attempt
 from alertsvc.metrics import count_deliveries, send_timer
+from alertsvc.residents.optout import opt_out_at_carrier
 from alertsvc.store.models import Alert
 from alertsvc.tracking import machine
 from alertsvc.tracking.states import DeliveryState
@@ -235,14 +236,19 @@ async def _write_outcomes(
     retries: dict[tuple[datetime, str, str], list[int]],
     first_sent: bool,
     now: datetime,
+    opted_out_at_carrier: tuple[list[int], str] = ([], ""),
 ) -> None:
     """The record step's one transaction (run by ``Runtime.write``: on SQLite, on the writer thread).
 
     ``first_sent``: this batch may hold the alert's first sent message, to be stamped on the alert.
+    ``opted_out_at_carrier``: deliveries refused because the recipient unsubscribed at the carrier, and the code:
+    their contacts are opted out in the consent ledger (``residents.optout.opt_out_at_carrier``).
     """
     await machine.record_sent(session, sent, now)
     for (state, code, reason), ids in failures.items():
         await machine.fail(session, ids, state, code, reason, now)
+    if opted_out_at_carrier[0]:
+        await opt_out_at_carrier(session, *opted_out_at_carrier, now)
     for (when, code, reason), ids in retries.items():
         await machine.requeue(session, ids, when, code, reason, now)
     if first_sent:
@@ -275,6 +281,8 @@ async def _record(
     sent = [(o.delivery_id, o.provider_id or "") for o in outcomes if o.error is None and not o.unexpected]
     failures: dict[tuple[DeliveryState, str, str], list[int]] = defaultdict(list)
     retries: dict[tuple[datetime, str, str], list[int]] = defaultdict(list)
+    carrier_opt_outs: list[int] = []  # refused because the recipient unsubscribed at the carrier (Twilio 21610)
+    carrier_code = ""
     for outcome in outcomes:
         error = outcome.error
         if error is None and not outcome.unexpected:
@@ -283,6 +291,9 @@ async def _record(
             # The adapter said whether the recipient is the problem; its provider's codes stay in channels/.
             state = DeliveryState.UNDELIVERABLE if error.recipient_unreachable else DeliveryState.FAILED
             failures[(state, error.code, error.reason)].append(outcome.delivery_id)
+            if error.unreachable is Unreachable.OPTED_OUT_AT_CARRIER:
+                carrier_opt_outs.append(outcome.delivery_id)
+                carrier_code = error.code
             continue
         code = error.code if error else "internal"
         reason = error.reason if error else "unexpected error in the channel adapter"
@@ -294,7 +305,9 @@ async def _record(
             retries[(when.replace(microsecond=0), code, reason)].append(outcome.delivery_id)
     await _pause_for_provider(app, channel, outcomes)
     first_sent = bool(sent) and not alert.first_sent_recorded
-    await app.runtime.write(_write_outcomes, alert_id, sent, failures, retries, first_sent, now)
+    await app.runtime.write(
+        _write_outcomes, alert_id, sent, failures, retries, first_sent, now, (carrier_opt_outs, carrier_code)
+    )
     # PostgreSQL: receipts kept while this batch's record was being written (nothing to do on SQLite).
     await machine.apply_kept_after_commit(app.runtime.sessions, [provider for _, provider in sent], now)
     count_deliveries(channel, "sent", len(sent))

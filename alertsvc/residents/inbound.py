@@ -5,17 +5,28 @@ Keywords change the number's consent here, in ``residents`` (STOP and START, wit
 entry; YES confirms a ``JOIN <zone>`` sign-up, :mod:`alertsvc.residents.sms_signup`); an answer to an alert (SAFE,
 HELP ME) or free text is recorded for the alert the number was last sent, by ``tracking``. The Twilio webhook
 (:mod:`alertsvc.api.hooks`) only verifies the signature and wraps the returned text in TwiML.
+
+Each message is taken once by its provider id (Twilio's ``MessageSid``): Twilio posts a message again when its
+first webhook call timed out or failed, perhaps after the first was applied. The id goes into ``inbound_messages``
+in the same transaction as the message's effect, so a repeat finds it, changes nothing and is answered with no
+text (the resident got the first answer, or Twilio sends this one again); ids are forgotten after
+:data:`REMEMBER_FOR`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.residents.optout import find_contact, opt_in, opt_out
 from alertsvc.residents.sms_signup import confirm_by_keyword, join_by_sms
 from alertsvc.security.audit import record
-from alertsvc.store.db import transaction
+from alertsvc.store.db import is_postgresql, transaction
+from alertsvc.store.models import InboundMessage
 from alertsvc.tracking.acks import Answer, recent_alert_for_contact, record_answer
 from alertsvc.tracking.keywords import Intent, intent_of, join_zone
 from alertsvc.tracking.replies import record_reply
@@ -23,15 +34,39 @@ from alertsvc.tracking.replies import record_reply
 if TYPE_CHECKING:
     from alertsvc.runtime import Runtime
 
-__all__ = ["receive_sms"]
+__all__ = ["REMEMBER_FOR", "receive_sms"]
+
+REMEMBER_FOR = timedelta(days=2)
+"""How long an inbound message's id is remembered: Twilio retries a webhook within minutes, never days later."""
 
 
-async def receive_sms(runtime: Runtime, number: str, body: str, now: datetime) -> str | None:
+async def first_time(session: AsyncSession, message_id: str, now: datetime) -> bool:
+    """Take the inbound message ``message_id``: False when it was taken before (a provider's retry). Ids older than
+    :data:`REMEMBER_FOR` are forgotten on the way (through the ``received_at`` index: nearly always nothing)."""
+    insert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    taken = await session.execute(
+        insert(InboundMessage)
+        .values(provider_id=message_id, received_at=now)
+        .on_conflict_do_nothing(index_elements=["provider_id"])
+        .returning(InboundMessage.provider_id)
+    )
+    if taken.first() is None:
+        return False
+    await session.execute(delete(InboundMessage).where(InboundMessage.received_at < now - REMEMBER_FOR))
+    return True
+
+
+async def receive_sms(
+    runtime: Runtime, number: str, body: str, now: datetime, message_id: str | None = None
+) -> str | None:
     """Record what the SMS ``body`` from ``number`` means, in one transaction; the text to answer it with, or None
-    when nothing is answered (an answer to an alert, a reply, or a number we do not know)."""
+    when nothing is answered (an answer to an alert, a reply, a number we do not know, or a message ``message_id``
+    already taken)."""
     sender = runtime.settings.service_name
     intent = intent_of(body)
     async with transaction(runtime.sessions) as session:
+        if message_id is not None and not await first_time(session, message_id, now):
+            return None
         contact = await find_contact(session, "sms", number)
         if intent is Intent.STOP:
             if contact is not None:

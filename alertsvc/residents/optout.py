@@ -6,12 +6,14 @@ deliveries already queued for it (they end ``suppressed``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alertsvc.store.models import ConsentEvent, Contact
+from alertsvc.store.ids import ids_in
+from alertsvc.store.models import ConsentEvent, Contact, Delivery
 from alertsvc.tracking.machine import suppress_opted_out
 
 
@@ -43,3 +45,24 @@ async def opt_in(session: AsyncSession, contact: Contact, method: str, source: s
         )
     )
     return was_out
+
+
+CARRIER_METHOD = "carrier"
+"""The consent record's ``method`` when the provider said the recipient unsubscribed at their carrier."""
+
+
+async def opt_out_at_carrier(session: AsyncSession, delivery_ids: Sequence[int], source: str, now: datetime) -> int:
+    """Opt out the contacts of ``delivery_ids``, which the provider refused because the recipient told their
+    carrier to stop our messages (Twilio 21610: they replied STOP to the carrier, not to us). Recorded in our own
+    ledger like an SMS STOP, so later alerts plan them ``suppressed`` instead of trying, and failing, every time;
+    START to our number opts them back in. ``source``: the provider's code. Returns how many were opted out."""
+    if not delivery_ids:
+        return 0
+    contact_ids = select(Delivery.contact_id).where(ids_in(session, Delivery.id, delivery_ids))
+    contacts = await session.scalars(
+        select(Contact).where(Contact.id.in_(contact_ids.scalar_subquery()), Contact.opted_out_at.is_(None))
+    )
+    opted_out = 0
+    for contact in list(contacts):
+        opted_out += await opt_out(session, contact, CARRIER_METHOD, source, now)
+    return opted_out

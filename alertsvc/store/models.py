@@ -253,6 +253,22 @@ class EarlyCallback(Base):
     received_at: Mapped[datetime]
 
 
+class InboundMessage(Base):
+    """An inbound provider message already taken, by the provider's id (migration 0010).
+
+    Twilio posts an inbound SMS again when its first webhook call timed out or failed, with the same
+    ``MessageSid``; the id is inserted here in the transaction that applies the message, so a repeat finds it and
+    changes nothing (one STOP, one reply). Owned by ``alertsvc.residents.inbound``, which forgets ids after
+    :data:`alertsvc.residents.inbound.REMEMBER_FOR`.
+    """
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (Index("ix_inbound_messages_received_at", "received_at"),)
+
+    provider_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    received_at: Mapped[datetime]
+
+
 class Acknowledgement(Base):
     """A resident's answer to an alert: safe, or needs help. One per (alert, resident); a new answer updates it."""
 

@@ -28,6 +28,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "CommunityConsent": ("alertsvc.residents.message_classes",),
     "Delivery": ("alertsvc.tracking.machine",),
     "EarlyCallback": ("alertsvc.tracking.machine",),
+    "InboundMessage": ("alertsvc.residents.inbound",),
     "Acknowledgement": ("alertsvc.tracking.",),
     "Reply": ("alertsvc.tracking.",),
     "Webhook": ("alertsvc.webhooks.",),
