@@ -33,12 +33,14 @@ from alertsvc.api import (
     webhooks,
 )
 from alertsvc.cap import Alert as CapAlert
+from alertsvc.http.body_limit import BodyLimit
 from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.settings import Settings, get_settings
 from alertsvc.web import console, feeds, landing, links, tiles, zones
 from alertsvc.web import priorities as priority_pages
 from alertsvc.web import residents as resident_pages
 from alertsvc.web.headers import SecurityHeaders
+from alertsvc.web.too_large import too_large_page
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app)
+    app.add_middleware(BodyLimit, page=too_large_page)  # every body has a limit, counted as it is read (413)
     app.add_middleware(SecurityHeaders)  # CSP, nosniff, no framing, referrer policy on every answer
     app.include_router(health.router)
     app.include_router(docs.router)

@@ -12,6 +12,8 @@ code:
   and on an :class:`~alertsvc.api.routing.ApiRoute` when a one-value query parameter is given twice; a body
   FastAPI parses can also fail to parse (400), and a JSON body on an ``ApiRoute`` come as the wrong media type
   (415).
+* every operation that takes a body can answer 413: :mod:`alertsvc.http.body_limit` refuses a body over its
+  path's limit before the route runs (a problem document under ``/api/`` and ``/hooks/``, a page elsewhere).
 * what the operation's *handler* refuses by itself (no such alert: 404; a state that forbids the move: 409; a
   body over the limit: 413 ...), declared beside the handler with ``responses=problems(...)``.
 
@@ -33,6 +35,7 @@ from starlette.routing import BaseRoute
 from alertsvc.api.problems import PROBLEM_JSON, ProblemDocument
 from alertsvc.api.routing import ApiRoute, optional_query_names, reads_json_body
 from alertsvc.http.answers import Declared, answers, declared_by, register
+from alertsvc.http.body_limit import answers_as_problem
 
 __all__ = ["answers", "complete", "link", "problem", "problems", "register"]
 
@@ -66,6 +69,7 @@ HEADERS: dict[int, dict[str, Any]] = {
     503: {"Retry-After": _RETRY_AFTER},
 }
 EMPTY_MEANS_ABSENT = "An empty value (`?name=`) is the same as leaving the parameter out."
+
 
 def problem(status: int, description: str | None = None) -> dict[str, Any]:
     """One problem answer as an OpenAPI response object."""
@@ -162,7 +166,7 @@ def _is_fastapi_422(response: dict[str, Any]) -> bool:
     return bool(schema.get("$ref", "").endswith("/HTTPValidationError"))
 
 
-def _complete_operation(operation: dict[str, Any], route: APIRoute, dependant: Dependant) -> None:
+def _complete_operation(operation: dict[str, Any], route: APIRoute, dependant: Dependant, path: str) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     if "422" in responses and _is_fastapi_422(responses["422"]):
         del responses["422"]
@@ -173,6 +177,12 @@ def _complete_operation(operation: dict[str, Any], route: APIRoute, dependant: D
             _merge_content(response, "text/html", {"type": "string"})
         else:
             _merge_content(response, PROBLEM_JSON, {"$ref": PROBLEM_REF})
+    if "requestBody" in operation:  # alertsvc.http.body_limit refuses a body over its path's limit, before the route
+        response = responses.setdefault("413", {"description": DESCRIPTIONS[413]})
+        if answers_as_problem(path):
+            _merge_content(response, PROBLEM_JSON, {"$ref": PROBLEM_REF})
+        else:
+            _merge_content(response, "text/html", {"type": "string"})
     for key, response in responses.items():
         status = int(key) if key.isdigit() else 0
         if status >= 400 and not response.get("content"):
@@ -213,11 +223,10 @@ def complete(document: dict[str, Any], routes: Sequence[BaseRoute]) -> dict[str,
         for method in sorted(context.methods or ()):
             operation = paths.get(context.path_format or "", {}).get(method.lower())
             if operation is not None:
-                _complete_operation(operation, route, context.dependant)
+                _complete_operation(operation, route, context.dependant, context.path_format or "")
     for name in ("HTTPValidationError", "ValidationError"):
         rest = {key: value for key, value in document.items() if key != "components"}
         others = {key: value for key, value in schemas.items() if key != name}
         if name in schemas and not _references([rest, others], f"#/components/schemas/{name}"):
             del schemas[name]
     return document
-

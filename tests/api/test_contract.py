@@ -204,7 +204,7 @@ def test_answers_follow_what_an_operation_depends_on() -> None:
     assert set(keyed_answers) == {"200", "401", "403", "422", "503"}
     assert keyed_answers["401"]["headers"]["WWW-Authenticate"]["required"] is True
     limited_answers = _answers(document, "/limited", "post")
-    assert set(limited_answers) == {"200", "400", "409", "415", "422", "429"}
+    assert set(limited_answers) == {"200", "400", "409", "413", "415", "422", "429"}  # 413: any body (body_limit)
     assert set(limited_answers["429"]["headers"]) == {"Retry-After"}
     for answers in (keyed_answers, limited_answers):
         for status, answer in answers.items():
