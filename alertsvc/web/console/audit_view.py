@@ -102,6 +102,8 @@ DETAIL_WORDS: Final[dict[str, str]] = {
 }
 """Detail fields shown beside the line, by their word; ids the line already links (cancel_id, identifier) and
 fields not listed are left to the CSV's raw detail column."""
+TRANSLATED_VALUES: Final = frozenset({"state", "msg_type", "role", "from", "to"})
+"""Detail fields whose values are words of the console's own (a state, a role), translated like the rest."""
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a cell as a formula (tab and CR too: some programs strip them)."""
 
@@ -122,7 +124,8 @@ class AuditLine:
     alert_title: str | None
     subject_name: str | None
     """A user or key subject by name (a user's display name, a key's name)."""
-    details: tuple[tuple[str, str], ...]
+    details: tuple[tuple[str, str, bool], ...]
+    """(word, value, whether the value is a translatable word) of each detail shown."""
     raw_detail: Mapping[str, Any]
 
 
@@ -135,13 +138,13 @@ def actor_words(actor: Actor, translate: Callable[..., str]) -> str:
     return actor.name
 
 
-def _details(detail: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+def _details(detail: Mapping[str, Any]) -> tuple[tuple[str, str, bool], ...]:
     shown = []
     for key, word in DETAIL_WORDS.items():
         value = detail.get(key)
         if value is None or value == "" or isinstance(value, dict | list):
             continue
-        shown.append((word, str(value)))
+        shown.append((word, str(value), key in TRANSLATED_VALUES))
     return tuple(shown)
 
 
