@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Final
 
 from alertsvc.errors import FieldError, InvalidInput, Loc
@@ -29,6 +30,8 @@ __all__ = [
     "MAX_LANGUAGES",
     "AllClear",
     "AllClearInput",
+    "Problem",
+    "Reason",
     "all_clear_texts",
     "default_all_clear",
     "problems",
@@ -91,16 +94,41 @@ def default_all_clear(info: Mapping[str, Any]) -> AllClear:
     )
 
 
-def _text_problems(loc: Loc, value: str | None, limit: int, required: bool) -> list[FieldError]:
+class Reason(StrEnum):
+    """Why a field is refused: the console words each reason in the page's language, the API gives ``msg``."""
+
+    BLANK = "blank"
+    TOO_LONG = "too_long"
+    BAD_CHARACTER = "bad_character"
+    NOT_A_TAG = "not_a_tag"
+    NOT_THE_ALERTS = "not_the_alerts"
+    TWICE = "twice"
+    TOO_MANY = "too_many"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One field refused: where, why (``reason``) and the sentence the API answers (``msg``)."""
+
+    loc: Loc
+    reason: Reason
+    msg: str
+
+    def field_error(self) -> FieldError:
+        return FieldError(self.loc, self.msg)
+
+
+def _text_problems(loc: Loc, value: str | None, limit: int, required: bool) -> list[Problem]:
     if value is None:
         return []
     if required and not value.strip():
-        return [FieldError(loc, "the headline cannot be empty")]
+        return [Problem(loc, Reason.BLANK, "the headline cannot be empty")]
     if len(value) > limit:
-        return [FieldError(loc, f"at most {limit} characters ({len(value)} given)")]
+        return [Problem(loc, Reason.TOO_LONG, f"at most {limit} characters ({len(value)} given)")]
     bad = _NOT_XML.search(value)
     if bad:
-        return [FieldError(loc, f"contains a character CAP XML cannot carry (U+{ord(bad.group()):04X})")]
+        code = f"U+{ord(bad.group()):04X}"
+        return [Problem(loc, Reason.BAD_CHARACTER, f"contains a character CAP XML cannot carry ({code})")]
     return []
 
 
@@ -120,11 +148,11 @@ def _languages(infos: Sequence[Mapping[str, Any]]) -> list[str]:
 
 def _resolve(
     infos: Sequence[Mapping[str, Any]], given: Sequence[AllClearInput], loc: Loc
-) -> tuple[dict[str, AllClearInput], list[FieldError]]:
+) -> tuple[dict[str, AllClearInput], list[Problem]]:
     """Each given entry under the original language it names, and every problem found, each at its field."""
-    problems: list[FieldError] = []
+    problems: list[Problem] = []
     if len(given) > MAX_LANGUAGES:
-        return {}, [FieldError(loc, f"at most {MAX_LANGUAGES} languages ({len(given)} given)")]
+        return {}, [Problem(loc, Reason.TOO_MANY, f"at most {MAX_LANGUAGES} languages ({len(given)} given)")]
     originals = _languages(infos)
     chosen: dict[str, AllClearInput] = {}
     first_at: dict[str, int] = {}
@@ -132,14 +160,17 @@ def _resolve(
         at: Loc = [*loc, index]
         language = entry.language.strip()
         if not language or len(language) > LANGUAGE_MAX or not _LANGUAGE.fullmatch(language):
-            problems.append(FieldError([*at, "language"], f"'{language[:40]}' is not a language tag like en-US"))
+            msg = f"'{language[:40]}' is not a language tag like en-US"
+            problems.append(Problem([*at, "language"], Reason.NOT_A_TAG, msg))
         else:
             tag = _match(language, originals)
             if tag is None:
                 known = ", ".join(originals)
-                problems.append(FieldError([*at, "language"], f"the alert has no message in '{language}' ({known})"))
+                msg = f"the alert has no message in '{language}' ({known})"
+                problems.append(Problem([*at, "language"], Reason.NOT_THE_ALERTS, msg))
             elif tag in first_at:
-                problems.append(FieldError([*at, "language"], f"'{tag}' is given twice (also at {first_at[tag]})"))
+                msg = f"'{tag}' is given twice (also at {first_at[tag]})"
+                problems.append(Problem([*at, "language"], Reason.TWICE, msg))
             else:
                 first_at[tag] = index
                 chosen[tag] = entry
@@ -151,7 +182,7 @@ def _resolve(
 
 def problems(
     infos: Sequence[Mapping[str, Any]], given: Sequence[AllClearInput], loc: Sequence[str | int] = ("body", "info")
-) -> list[FieldError]:
+) -> list[Problem]:
     """Everything wrong with ``given`` as the all-clear of an alert whose infos are ``infos``, each at ``loc`` +
     its index and field (none: it may be sent)."""
     return _resolve(infos, given, list(loc))[1]
@@ -165,8 +196,9 @@ def all_clear_texts(
     """The all-clear of each original info, in order: the caller's words for its language where given (a field
     left as None from the default), else the default all-clear. Raises :class:`~alertsvc.errors.InvalidInput`
     naming every field at fault."""
-    chosen, found = _resolve(infos, given, list(loc))
-    if found:
+    chosen, refused = _resolve(infos, given, list(loc))
+    if refused:
+        found = [problem.field_error() for problem in refused]
         count = len(found)
         raise InvalidInput(
             "; ".join(f"{error.path}: {error.msg}" for error in found),

@@ -292,10 +292,10 @@ _NO_CONTROL = rf"^[^{_CONTROL}]*$"
 _NOT_BLANK = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
 
 
-class AllClearInfoIn(BaseModel):
+class AllClearInfo(BaseModel):
     """The all-clear in one language of the alert: what residents who read that language receive."""
 
-    model_config = ConfigDict(extra="forbid", title="AllClearInfo")
+    model_config = ConfigDict(extra="forbid")
 
     language: str = Field(
         min_length=1,
@@ -326,12 +326,12 @@ class AllClearInfoIn(BaseModel):
     )
 
 
-class CancelIn(BaseModel):
+class CancelBody(BaseModel):
     """The all-clear a Cancel carries, per language; each language of the alert left out gets the default."""
 
-    model_config = ConfigDict(extra="forbid", title="CancelBody")
+    model_config = ConfigDict(extra="forbid")
 
-    info: list[AllClearInfoIn] = Field(min_length=1, max_length=all_clear.MAX_LANGUAGES)
+    info: list[AllClearInfo] = Field(min_length=1, max_length=all_clear.MAX_LANGUAGES)
 
 
 CANCEL_BODY_DOC = (
@@ -340,6 +340,22 @@ CANCEL_BODY_DOC = (
     "ended. You can return to normal activity.\"); the original's description and instruction are never repeated. "
     "Beyond the schema, a language the alert has no message in, or one given twice, is a 422 naming its path."
 )
+
+
+CANCEL_EXAMPLES: dict[str, Any] = {
+    "french": {
+        "summary": "The French all-clear in the caller's words; the other languages get the default",
+        "value": {
+            "info": [
+                {
+                    "language": "fr-CA",
+                    "headline": "Fin d'alerte : fuite de gaz maîtrisée",
+                    "instruction": "Vous pouvez rentrer chez vous.",
+                }
+            ]
+        },
+    },
+}
 
 
 @router.post(
@@ -364,7 +380,7 @@ async def cancel_alert(
     alert_id: str,
     runtime: RuntimeDep,
     principal: Writer,
-    body: Annotated[CancelIn | None, Body(description=CANCEL_BODY_DOC)] = None,
+    body: Annotated[CancelBody | None, Body(description=CANCEL_BODY_DOC, openapi_examples=CANCEL_EXAMPLES)] = None,
 ) -> AlertOut:
     given = [
         all_clear.AllClearInput(item.language, item.headline, item.description, item.instruction)

@@ -14,6 +14,7 @@ from alertsvc.alerts.states import AlertState
 from alertsvc.cap import CapError, parse_cap_json
 from alertsvc.http.deps import RuntimeDep
 from alertsvc.runtime import Runtime
+from alertsvc.web.console import cancel_form
 from alertsvc.web.console.approval import approval_reach, approval_view, confirmation_problem, needs_confirmation
 from alertsvc.web.console.areas import ParsedAreas, areas_geojson
 from alertsvc.web.console.deps import Approver, CsrfChecked, CurrentUser
@@ -174,14 +175,35 @@ async def reject(
     return RedirectResponse(f"/console/alerts/{alert_id}", status_code=303)
 
 
+async def _cancel_page(
+    request: Request,
+    runtime: Runtime,
+    alert: Alert,
+    blocks: list[cancel_form.AllClearBlock],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    """The Cancel page: who it reaches and, when a Cancel goes out, the all-clear per language of the alert."""
+    progress = await queries.alert_progress(runtime, alert.id)
+    context = {"alert": alert, "progress": progress, "blocks": blocks, "errors": errors, "limits": cancel_form.LIMITS}
+    return render(request, "cancel.html", {**context, "sends_message": cancel_form.sends_message(alert)}, status_code)
+
+
 @router.get("/alerts/{alert_id}/cancel", response_class=HTMLResponse)
-async def cancel_form(request: Request, alert_id: str, runtime: RuntimeDep, _user: CurrentUser) -> Response:
+async def cancel_page(request: Request, alert_id: str, runtime: RuntimeDep, _user: CurrentUser) -> Response:
     alert = await _load(runtime, alert_id)
-    progress = await queries.alert_progress(runtime, alert_id)
-    return render(request, "cancel.html", {"alert": alert, "progress": progress})
+    return await _cancel_page(request, runtime, alert, cancel_form.prefill(alert), {})
 
 
-@router.post("/alerts/{alert_id}/cancel")
-async def cancel(alert_id: str, runtime: RuntimeDep, user: CurrentUser, _csrf: CsrfChecked) -> Response:
-    submission = await commands.cancel(runtime, alert_id, user.principal)
+@router.post("/alerts/{alert_id}/cancel", response_class=HTMLResponse)
+async def cancel(
+    request: Request, alert_id: str, runtime: RuntimeDep, user: CurrentUser, _csrf: CsrfChecked
+) -> Response:
+    """Cancel with the all-clear as typed; a refused field comes back on the page, next to what was typed."""
+    alert = await _load(runtime, alert_id)
+    blocks = cancel_form.read(await request.form()) if cancel_form.sends_message(alert) else []
+    errors = cancel_form.errors_of(alert, blocks)
+    if errors:
+        return await _cancel_page(request, runtime, alert, blocks, errors, 422)
+    submission = await commands.cancel(runtime, alert_id, user.principal, cancel_form.given(blocks))
     return RedirectResponse(f"/console/alerts/{submission.alert.id}", status_code=303)
