@@ -298,6 +298,19 @@ class Reply(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class HelpHandled(Base):
+    """A need-help answer a staff member has taken care of (migration 0012; owner
+    ``alertsvc.tracking.help_requests``). ``handled_by`` is the principal's name (``user:ID``), as the audit log
+    keeps it; a resident who answers again later than ``handled_at`` is shown as asking again."""
+
+    __tablename__ = "help_handled"
+
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True)
+    handled_by: Mapped[str] = mapped_column(String(120))
+    handled_at: Mapped[datetime]
+
+
 class ConsentEvent(Base):
     """Proof of consent, kept by alertsvc itself: when, how and from where a contact opted in or out."""
 
@@ -501,6 +514,7 @@ __all__ = [
     "ConsentEvent",
     "Contact",
     "Delivery",
+    "HelpHandled",
     "Meeting",
     "Priority",
     "PrioritySupport",

@@ -31,6 +31,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "InboundMessage": ("alertsvc.residents.inbound",),
     "Acknowledgement": ("alertsvc.tracking.",),
     "Reply": ("alertsvc.tracking.",),
+    "HelpHandled": ("alertsvc.tracking.help_requests",),
     "Webhook": ("alertsvc.webhooks.",),
     "WebhookEvent": ("alertsvc.webhooks.",),
     "Meeting": ("alertsvc.community.",),

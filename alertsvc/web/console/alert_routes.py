@@ -14,6 +14,7 @@ from alertsvc.alerts.states import AlertState
 from alertsvc.cap import CapError, parse_cap_json
 from alertsvc.http.deps import RuntimeDep
 from alertsvc.runtime import Runtime
+from alertsvc.tracking.help_requests import help_requests
 from alertsvc.web.console import cancel_form
 from alertsvc.web.console.approval import approval_reach, approval_view, confirmation_problem, needs_confirmation
 from alertsvc.web.console.areas import ParsedAreas, areas_geojson
@@ -91,6 +92,7 @@ async def alert_page(request: Request, alert_id: str, runtime: RuntimeDep, user:
         **_forecast(detail.progress, runtime, language_of(request)),
         "own": alert.submitted_by == user.principal.name,
         "approval": approval_view(alert, runtime.settings, detail.reach) if pending else None,
+        "help_requests": await help_requests(runtime, alert.id, user.principal),
         "can_cancel": alert.msg_type != "Cancel"
         and alert.state in {AlertState.PENDING_APPROVAL, AlertState.APPROVED, AlertState.DISPATCHING, AlertState.SENT},
     }
