@@ -9,6 +9,18 @@ tightly and an address only loosely, because a carrier NAT puts thousands of res
 all answer the same alert within minutes. A refusal is :class:`alertsvc.errors.RateLimited`, which the API answers
 as a 429 problem and the pages as a 429 page; every dependency made here declares that 429 for the OpenAPI
 document.
+
+**When Redis does not answer** (down, restarting, refusing writes) nothing can be counted, and each dependency
+decides by what the request carries (:data:`LIMITER_DOWN` is what it catches):
+
+* a link whose token we signed (:func:`link_rate_limit`, checked for every purpose in :data:`LINK_PURPOSES`, a
+  keyed hash and no database read) is let through: it is a resident answering a message we sent, during an
+  emergency, and refusing it would lose the answer; the route still checks the token for its own purpose;
+* anything else (a forged link, sign-in, sign-up, the resident pages) is refused with
+  :class:`~alertsvc.errors.Unavailable`, 503 with ``Retry-After``: fail safe, because these limits are what stand
+  between a flood and confirmation texts billed to us, or password guessing.
+
+Provider callbacks carry their own credential and are not limited here while signed (:mod:`alertsvc.api.hooks`).
 """
 
 from __future__ import annotations
@@ -18,17 +30,21 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
+from redis.exceptions import RedisError
 
-from alertsvc.errors import RateLimited
+from alertsvc.errors import RateLimited, Unavailable
 from alertsvc.http.answers import answers
 from alertsvc.http.deps import client_address
+from alertsvc.security.links import BadToken, LinkSigner
 
 if TYPE_CHECKING:
     from limits import RateLimitItem
     from limits.aio.strategies import MovingWindowRateLimiter
 
 __all__ = [
+    "LIMITER_DOWN",
     "LINK_ADDRESS_RATE",
+    "LINK_PURPOSES",
     "LINK_RATE",
     "RETRY_AFTER_SECONDS",
     "link_rate_limit",
@@ -57,12 +73,41 @@ def _limiter(request: Request) -> MovingWindowRateLimiter:
 RETRY_AFTER_SECONDS = 60
 """What ``Retry-After`` says to a client over its limit."""
 
+LIMITER_DOWN: tuple[type[Exception], ...] = (RedisError, OSError)
+"""What a hit raises when Redis cannot count it: redis-py's errors (connection refused or lost, a timeout, an
+out-of-memory refusal of the write) and the socket's own."""
+
+LINK_PURPOSES = ("ack", "unsubscribe", "manage")
+"""Every purpose a link in a message is signed for (:class:`~alertsvc.security.links.LinkSigner`): a token
+signed for one of them is let through when Redis is down. A new kind of link must be added here, or its residents
+get 503 while Redis is away."""
+
+
+async def _hit(request: Request, item: RateLimitItem, scope: str, key: str) -> bool | None:
+    """Count one request against ``item``: whether it is within the limit, or None when Redis did not answer."""
+    try:
+        return await _limiter(request).hit(item, "alertsvc", scope, key)
+    except LIMITER_DOWN:
+        return None
+
+
+def _signed_link(request: Request, token: str) -> bool:
+    """Whether ``token`` is a link we signed, for any purpose (no database read: a keyed hash per purpose)."""
+    secret = request.app.state.runtime.settings.signing_key()
+    for purpose in LINK_PURPOSES:
+        try:
+            LinkSigner(secret, purpose).unsign(token)
+        except BadToken:
+            continue
+        return True
+    return False
+
 
 def rate_limit(scope: str, rate: str) -> Callable[[Request], Awaitable[None]]:
     """A dependency allowing ``rate`` (e.g. ``"60/minute"``) requests per client address on ``scope``."""
     item: RateLimitItem | None = None
 
-    @answers(429)  # every closure shares this code, so the document lists 429 wherever one is used
+    @answers(429, 503)  # every closure shares this code, so the document lists them wherever one is used
     async def dependency(request: Request) -> None:
         nonlocal item
         if item is None:
@@ -71,7 +116,10 @@ def rate_limit(scope: str, rate: str) -> Callable[[Request], Awaitable[None]]:
             from limits import parse
 
             item = parse(rate)
-        if not await _limiter(request).hit(item, "alertsvc", scope, client_address(request)):
+        within = await _hit(request, item, scope, client_address(request))
+        if within is None:
+            raise Unavailable()  # nothing vouches for the request: fail safe (see the module's docstring)
+        if not within:
             raise RateLimited(RETRY_AFTER_SECONDS)
 
     return dependency
@@ -106,7 +154,7 @@ def link_rate_limit(
     resident tapping repeatedly does not slow the neighbours behind the same NAT)."""
     items: tuple[RateLimitItem, RateLimitItem] | None = None
 
-    @answers(429)
+    @answers(429, 503)
     async def dependency(request: Request) -> None:
         nonlocal items
         if items is None:
@@ -114,11 +162,17 @@ def link_rate_limit(
 
             items = (parse(per_link), parse(per_address))
         token_item, address_item = items
-        limiter = _limiter(request)
         token = str(request.path_params.get("token", ""))
-        if not await limiter.hit(token_item, "alertsvc", f"{scope}:token", _token_key(token)):
-            raise RateLimited(RETRY_AFTER_SECONDS)
-        if not await limiter.hit(address_item, "alertsvc", f"{scope}:address", client_address(request)):
-            raise RateLimited(RETRY_AFTER_SECONDS)
+        for item, part, key in (
+            (token_item, "token", _token_key(token)),
+            (address_item, "address", client_address(request)),
+        ):
+            within = await _hit(request, item, f"{scope}:{part}", key)
+            if within is None:  # Redis is away: a link we signed is a resident answering; anything else waits
+                if _signed_link(request, token):
+                    return
+                raise Unavailable()
+            if not within:
+                raise RateLimited(RETRY_AFTER_SECONDS)
 
     return dependency
