@@ -14,7 +14,7 @@ from alertsvc.alerts.forecast import ChannelForecast, forecast, split_duration, 
 from alertsvc.alerts.reach import Reach
 from alertsvc.dispatch.render import ACK_PLACEHOLDER, render_info
 from alertsvc.dispatch.sms_text import sms_cost
-from alertsvc.i18n import N_
+from alertsvc.i18n import N_, primary_tag
 from alertsvc.runtime import Runtime
 from alertsvc.settings import Settings
 from alertsvc.web.console import i18n
@@ -33,6 +33,19 @@ class SmsPreview:
     units: int
     subject: str = ""
     """The e-mail's subject line in the same language (the push title is the same words)."""
+    dropped: tuple[str, ...] = ()
+    """The parts the SMS leaves out or cuts short to stay within its segments (``Rendered.sms_dropped``)."""
+
+    @property
+    def dropped_warning(self) -> str:
+        """The start of the warning, as an English id of the console catalogue: "The SMS in French will leave out
+        or cut short:" (a sentence per language, so each reads right in translation; the tag for another)."""
+        return DROPPED_WARNINGS.get(primary_tag(self.language) or "", DROPPED_WARNING_OTHER)
+
+    @property
+    def dropped_parts(self) -> tuple[str, ...]:
+        """The parts dropped, as English ids of the console catalogue ("the description")."""
+        return tuple(PART_NAMES.get(part, part) for part in self.dropped)
 
 
 async def reach_for(runtime: Runtime, parsed: ParsedAreas) -> Reach | None:
@@ -59,7 +72,13 @@ def sms_previews(document: dict[str, Any], settings: Settings) -> list[SmsPrevie
         cost = sms_cost(text)
         previews.append(
             SmsPreview(
-                str(info.get("language", "")), text, cost.segments, cost.encoding.value, cost.units, rendered.subject
+                str(info.get("language", "")),
+                text,
+                cost.segments,
+                cost.encoding.value,
+                cost.units,
+                rendered.subject,
+                rendered.sms_dropped,
             )
         )
     return previews
@@ -122,3 +141,17 @@ def _forecast_sentence(item: ChannelForecast, lang: str) -> str:
 
 CHANNEL_NAMES = {"sms": N_("SMS"), "email": N_("E-mail"), "push": N_("Push")}
 """How the forecast names each channel (translated)."""
+
+DROPPED_WARNINGS = {
+    "en": N_("The SMS in English will leave out or cut short:"),
+    "fr": N_("The SMS in French will leave out or cut short:"),
+    "es": N_("The SMS in Spanish will leave out or cut short:"),
+}
+"""The warning of a preview whose SMS drops a part, by the message's primary language."""
+DROPPED_WARNING_OTHER = N_("The SMS in {language} will leave out or cut short:")
+PART_NAMES = {
+    "description": N_("the description"),
+    "instruction": N_("the instruction"),
+    "headline": N_("the headline"),
+}
+"""How the warning names each part of a message that :func:`alertsvc.dispatch.render.render_info` may drop."""
