@@ -30,6 +30,7 @@ from alertsvc.api import (
     residents,
     sandbox,
     targeting,
+    tips,
     webhooks,
 )
 from alertsvc.cap import Alert as CapAlert
@@ -39,6 +40,7 @@ from alertsvc.settings import Settings, get_settings
 from alertsvc.web import console, feeds, landing, links, tiles, zones
 from alertsvc.web import priorities as priority_pages
 from alertsvc.web import residents as resident_pages
+from alertsvc.web import tips as tip_pages
 from alertsvc.web.headers import SecurityHeaders
 from alertsvc.web.too_large import too_large_page
 
@@ -107,6 +109,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(targeting.router)
     app.include_router(community.router)
     app.include_router(priorities.router)
+    app.include_router(tips.router)
     app.include_router(sandbox.router)
     app.include_router(hooks.router)
     app.include_router(webhooks.router)
@@ -115,6 +118,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.include_router(feeds.router)
     app.include_router(zones.router)
     app.include_router(priority_pages.router)
+    app.include_router(tip_pages.router)
     app.include_router(console.router)
     app.mount("/static", StaticFiles(directory=console.STATIC_DIR), name="static")
     app.include_router(resident_pages.router)

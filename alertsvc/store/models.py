@@ -471,6 +471,8 @@ class Tip(Base):
     contact_key: Mapped[str | None] = mapped_column(String(64))
     contact_sealed: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(35), default="en")
+    provider_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    """The SMS's provider id (Twilio's ``MessageSid``): a webhook retry opens no second tip."""
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None]
@@ -489,6 +491,8 @@ class TipMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(12))
     """``received`` (in); ``queued``, ``sent`` or ``failed`` (out)."""
+    provider_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    """An answer's SMS provider id: a webhook retry adds it once."""
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
