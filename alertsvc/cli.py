@@ -219,6 +219,22 @@ def cmd_residents_import(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_database(settings, work))
 
 
+def cmd_tips_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from alertsvc.community.tips import purge_tips
+
+    days = args.days if args.days is not None else settings.tip_retention_days
+    if days < 1:
+        print("--days must be at least 1", file=sys.stderr)
+        return 2
+
+    async def work(sessions: Any) -> int:
+        deleted = await purge_tips(sessions, days)
+        print(f"deleted {deleted} tip(s) whose last message is older than {days} day(s)")
+        return 0
+
+    return asyncio.run(_with_database(settings, work))
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from alertsvc.demo import DemoLoad, load_demo
 
@@ -269,7 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     keys_create.add_argument(
         "--scopes",
         required=True,
-        help="comma-separated: alerts:read,alerts:write,alerts:send,residents:read,residents:write,metrics:read,admin",
+        help="comma-separated: alerts:read,alerts:write,alerts:send,residents:read,residents:write,community:write,"
+        "tips:read,tips:write,metrics:read,admin",
     )
     keys_create.set_defaults(handler=cmd_keys_create)
     keys_revoke = keys.add_parser("revoke", help="revoke an API key by name")
@@ -280,6 +297,11 @@ def build_parser() -> argparse.ArgumentParser:
     residents_import = residents.add_parser("import", help="import residents from CSV or NDJSON")
     residents_import.add_argument("file")
     residents_import.set_defaults(handler=cmd_residents_import)
+
+    tips = sub.add_parser("tips", help="anonymous tips").add_subparsers(dest="tips_command", required=True)
+    tips_purge = tips.add_parser("purge", help="delete tips past their retention (ALERTSVC_TIP_RETENTION_DAYS)")
+    tips_purge.add_argument("--days", type=int, help="delete tips older than this many days instead of the setting")
+    tips_purge.set_defaults(handler=cmd_tips_purge)
 
     demo = sub.add_parser("demo", help="load a demo city and serve it with sandbox providers")
     demo.add_argument("--residents", type=int, default=3000)

@@ -21,19 +21,22 @@ catch it, e.g. pydantic validators and ``except ValueError``)::
     │   ├── ImportFormatError      [residents.formats] an import that cannot be read as a whole (body.line.N.field)
     │   ├── UnknownEventTypes      [webhooks.registry] event types that do not exist (body.events)
     │   ├── MeetingError           [community.meetings] a meeting that cannot be held as given (body.<field>)
+    │   ├── TipError               [community.tips] a tip or a reply that cannot be taken as given (body.<field>)
     │   └── WebhookUrlError        [webhooks.targets] a URL a webhook may not use (body.url)
     ├── NotFound (LookupError)     kind not_found: nothing of that id (for this caller)
     │   ├── AlertNotFound          [alerts.service]
     │   ├── WebhookNotFound        [webhooks.registry] none with that id for this owner
     │   ├── UnknownZone            [community.meetings] no named zone by this name
     │   ├── PriorityNotFound       [community.priorities] no priority of that id (visible to a resident)
+    │   ├── TipNotFound            [community.tips] no tip of that id (perhaps purged)
     │   ├── ResidentNotFound       [residents.message_classes] no resident of that id
     │   ├── BadToken               [security.links] a link token we did not make, or not for this purpose
     │   └── AckRefused             [tracking.acks] an answer for no known delivery
     │       ├── AnswersClosed      [tracking.acks] kind gone: the alert expired, answers are no longer taken
     │       └── AnswerRefused      [tracking.answers] kind gone: the alert was cancelled; carries the page's state
     ├── Conflict                   kind conflict: the request is fine but the current state forbids it
-    │   └── LifecycleError         [alerts.service] (ValueError) not a state that allows this action
+    │   ├── LifecycleError         [alerts.service] (ValueError) not a state that allows this action
+    │   └── TipClosed              [community.tips] a tip that cannot be answered or blocked (STOP, no contact)
     ├── Forbidden (PermissionError) kind forbidden: this caller may not do this
     │   ├── ActionForbidden        [alerts.service] approving or rejecting needs the alerts:send scope
     │   ├── NotYourZone            [community.priorities] a resident acting on a zone they do not live in

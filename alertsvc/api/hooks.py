@@ -26,6 +26,7 @@ from alertsvc.api.openapi import answers, problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
 from alertsvc.clock import utcnow
+from alertsvc.community.tip_inbox import take_sms as take_tip_sms
 from alertsvc.http.body import read_limited
 from alertsvc.http.deps import RuntimeDep
 from alertsvc.http.ratelimit import rate_limit
@@ -193,4 +194,8 @@ async def inbound_sms(form: Form, runtime: RuntimeDep) -> Response:
             "MessageSid is not a message id",
             [{"loc": ["body", "MessageSid"], "msg": "1 to 100 printable ASCII characters"}],
         )
-    return twiml(await receive_sms(runtime, number, body, utcnow(), message_id))
+    now = utcnow()
+    tip = await take_tip_sms(runtime, number, body, now, message_id)  # TIP, a tipster's answer; STOP ends threads
+    if tip is not None:
+        return twiml(tip.answer)
+    return twiml(await receive_sms(runtime, number, body, now, message_id))

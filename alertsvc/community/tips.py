@@ -20,14 +20,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alertsvc.clock import utcnow
 from alertsvc.errors import Conflict, FieldError, InvalidInput, NotFound
 from alertsvc.residents.importer import validation_options
 from alertsvc.residents.validation import validate_row
 from alertsvc.security.audit import record
-from alertsvc.security.sealing import SealBroken, Sealer
+from alertsvc.security.sealing import Sealer
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Tip, TipBlock, TipMessage
 
@@ -57,6 +57,7 @@ __all__ = [
     "queue_reply",
     "relay_job_id",
     "sealer",
+    "seen",
     "stalled_replies",
     "submit_web_tip",
 ]
@@ -173,6 +174,7 @@ async def open_tip(
     contact: tuple[str, str] | None,
     language: str,
     now: datetime,
+    provider_id: str | None = None,
 ) -> str | None:
     """Store a tip in the caller's transaction; its alias, or None when it is dropped quietly (the contact is
     blocked, or opened :data:`TIPS_PER_DAY` tips today)."""
@@ -192,7 +194,7 @@ async def open_tip(
     tip = Tip(
         alias=alias, zone=zone, text=text[:MAX_TEXT], channel=channel, language=language,
         reply_channel=contact[0] if contact else None, contact_key=key,
-        contact_sealed=seal.seal(contact[1]) if contact else None,
+        contact_sealed=seal.seal(contact[1]) if contact else None, provider_id=provider_id,
     )  # fmt: skip
     tip.received_at = tip.last_activity_at = now
     session.add(tip)
@@ -221,7 +223,18 @@ async def submit_web_tip(
         )  # fmt: skip
 
 
-async def join_answer(session: AsyncSession, seal: Sealer, number: str, body: str, now: datetime) -> bool | None:
+async def seen(session: AsyncSession, provider_id: str) -> bool:
+    """Whether the provider's message ``provider_id`` already opened a tip or joined a thread (a webhook retry)."""
+    tip = await session.scalar(select(Tip.id).where(Tip.provider_id == provider_id))
+    return (
+        tip is not None
+        or await session.scalar(select(TipMessage.id).where(TipMessage.provider_id == provider_id)) is not None
+    )
+
+
+async def join_answer(
+    session: AsyncSession, seal: Sealer, number: str, body: str, now: datetime, provider_id: str | None = None
+) -> bool | None:
     """A tipster's SMS answer, in the caller's transaction: True when it joined their newest open thread, False
     when dropped quietly (a blocked number), None when the number has no open thread (not a tipster's answer)."""
     key = seal.key_of(number)
@@ -235,7 +248,9 @@ async def join_answer(session: AsyncSession, seal: Sealer, number: str, body: st
         return None
     if await _blocked(session, key):
         return False
-    session.add(TipMessage(tip_id=tip.id, direction=IN, text=body[:MAX_TEXT], state=RECEIVED, at=now))
+    session.add(
+        TipMessage(tip_id=tip.id, direction=IN, text=body[:MAX_TEXT], state=RECEIVED, at=now, provider_id=provider_id)
+    )
     await session.execute(update(Tip).where(Tip.id == tip.id).values(last_activity_at=now))
     return True
 
@@ -348,9 +363,8 @@ async def outgoing(runtime: Runtime, message_id: int) -> Outgoing | None:
         if tip.contact_key is not None and await _blocked(session, tip.contact_key):
             message.state = FAILED
             return None
-        try:
-            to = sealer(runtime.settings).open(tip.contact_sealed)
-        except SealBroken:
+        to = sealer(runtime.settings).open(tip.contact_sealed)
+        if to is None:  # sealed under another secret key: it cannot be reached any more
             message.state = FAILED
             return None
         words = REPLY_WORDS.get(tip.language[:2].lower(), REPLY_WORDS["en"])
@@ -379,9 +393,9 @@ async def stalled_replies(runtime: Runtime, older_than: timedelta) -> list[int]:
         return list(rows)
 
 
-async def block_tipster(runtime: Runtime, tip_id: int, actor: str) -> bool:
+async def block_tipster(runtime: Runtime, tip_id: int, actor: str) -> tuple[str, bool]:
     """Block the tipster of ``tip_id`` (their contact's keyed hash, never the contact): their further tips and
-    answers are dropped quietly. True when newly blocked, False when already. :class:`TipNotFound`;
+    answers are dropped quietly. The tip's alias, and True when newly blocked (False: already). :class:`TipNotFound`;
     :class:`TipClosed` when the tip came with no contact (nothing to block)."""
     async with transaction(runtime.sessions) as session:
         tip = await session.get(Tip, tip_id)
@@ -390,16 +404,17 @@ async def block_tipster(runtime: Runtime, tip_id: int, actor: str) -> bool:
         if tip.contact_key is None:
             raise TipClosed("this tip came without a contact: there is no one to block")
         if await _blocked(session, tip.contact_key):
-            return False
+            return tip.alias, False
         session.add(TipBlock(contact_key=tip.contact_key, created_by=actor[:120], created_at=utcnow()))
         await record(session, actor, "tip.block", "tip", str(tip.id), {"alias": tip.alias})
-    return True
+        return tip.alias, True
 
 
-async def purge_tips(runtime: Runtime, now: datetime | None = None) -> int:
-    """Delete tips (and their threads) whose last message is older than the retention setting; how many."""
-    cutoff = (now or utcnow()) - timedelta(days=runtime.settings.tip_retention_days)
-    async with transaction(runtime.sessions) as session:
+async def purge_tips(sessions: async_sessionmaker[AsyncSession], days: int, now: datetime | None = None) -> int:
+    """Delete tips (and their threads) whose last message is older than ``days`` (the retention setting, or the
+    command line's); how many. Takes the session factory, not a runtime, so the command line needs no Redis."""
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    async with transaction(sessions) as session:
         old = select(Tip.id).where(Tip.last_activity_at < cutoff)
         await session.execute(delete(TipMessage).where(TipMessage.tip_id.in_(old)))
         gone = await session.execute(delete(Tip).where(Tip.last_activity_at < cutoff))

@@ -62,5 +62,5 @@ async def tend_tips(app: WorkerContext) -> dict[str, int]:
             requeued += 1
     purged = 0
     if await app.runtime.redis.set(PURGE_KEY, "1", nx=True, ex=PURGE_EVERY_S):
-        purged = await purge_tips(app.runtime)
+        purged = await purge_tips(app.runtime.sessions, app.settings.tip_retention_days)
     return {"tip_replies_requeued": requeued, "tips_purged": purged}

@@ -21,16 +21,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-__all__ = ["SealBroken", "Sealer"]
+__all__ = ["Sealer"]
 
 NONCE_BYTES = 12
 """AES-GCM's standard nonce, random per seal: at the volumes of tips a collision is out of reach."""
 VERSION = "v1"
 """A sealed value's prefix, so a later scheme can sit beside this one."""
-
-
-class SealBroken(ValueError):
-    """A sealed value this key did not make (another secret key, or altered): nothing can be sent to it."""
 
 
 def _derive(secret: str, purpose: bytes) -> bytes:
@@ -55,13 +51,14 @@ class Sealer:
         sealed = self._aead.encrypt(nonce, contact.encode(), self._aad)
         return f"{VERSION}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
-    def open(self, sealed: str) -> str:
-        """The contact inside ``sealed``; :class:`SealBroken` when this key did not seal it."""
+    def open(self, sealed: str) -> str | None:
+        """The contact inside ``sealed``; None when this key did not seal it (another secret key, or altered):
+        nothing can be sent to it then."""
         version, _, text = sealed.partition(":")
         if version != VERSION:
-            raise SealBroken("not a sealed contact")
+            return None
         try:
             raw = base64.urlsafe_b64decode(text.encode())
             return self._aead.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], self._aad).decode()
         except (InvalidTag, ValueError):
-            raise SealBroken("sealed with another key, or altered") from None
+            return None

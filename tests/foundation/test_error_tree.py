@@ -27,6 +27,7 @@ from alertsvc.cap.errors import CapError
 from alertsvc.cap.times import CapTimeError
 from alertsvc.community.meetings import MeetingError, UnknownZone
 from alertsvc.community.priorities import NotYourZone, PriorityNotFound
+from alertsvc.community.tips import TipClosed, TipError, TipNotFound
 from alertsvc.errors import (
     AlertsvcError,
     Conflict,
@@ -82,6 +83,9 @@ SAMPLES: list[AlertsvcError] = [
     PriorityNotFound("no priority with that id"),
     ResidentNotFound("no resident with this id"),
     MeetingError("ends_at", "the meeting must end after it starts"),
+    TipError("text", "write your tip"),
+    TipNotFound("no tip with that id"),
+    TipClosed("the tipster ended this conversation"),
     NotYourZone("the resident does not live in this zone"),
     WebhookNotFound(7),
     BadToken("invalid link"),

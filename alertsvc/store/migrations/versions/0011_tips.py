@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("contact_key", sa.String(length=64), nullable=True),
         sa.Column("contact_sealed", sa.Text(), nullable=True),
         sa.Column("language", sa.String(length=35), nullable=False),
+        sa.Column("provider_id", sa.String(length=100), nullable=True, unique=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_activity_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
@@ -49,6 +50,7 @@ def upgrade() -> None:
         sa.Column("direction", sa.String(length=3), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("state", sa.String(length=12), nullable=False),
+        sa.Column("provider_id", sa.String(length=100), nullable=True, unique=True),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_tip_messages_tip", "tip_messages", ["tip_id", "id"], unique=False)
