@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -78,9 +79,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             from alertsvc.dispatch.worker import run_worker_in_process
 
             worker_task = asyncio.create_task(run_worker_in_process(active), name="arq-worker")
+        # What exists once started (modules, routes, the runtime) lives as long as the process: out of the cycle
+        # collector's sight, so that a full collection, triggered by a request that allocates much (a large area
+        # parsed in a worker thread), walks only the new objects. It holds the GIL while it walks, and walking
+        # everything stalled the event loop for a quarter of a second (docs/targeting.md, "Large areas").
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
+            gc.unfreeze()
             if worker_task is not None:
                 worker_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -37,6 +37,7 @@ approved alert left idle past ``ALERTSVC_STALL_AFTER_S``, and a fan-out enqueued
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -80,8 +81,8 @@ async def submit(
 ) -> service.Submission:
     """Store a parsed CAP alert, or find the one it repeats (:func:`alertsvc.alerts.service.submit`); send it when
     it starts approved. The sending rules are checked first, so an alert that would reach nobody is refused even
-    when it repeats a stored one."""
-    check_targets(cap, runtime.zones)
+    when it repeats a stored one. The check parses every polygon again (CPU work: a worker thread, off the loop)."""
+    await asyncio.to_thread(check_targets, cap, runtime.zones)
     async with transaction(runtime.sessions) as session:
         submission = await service.submit(session, cap, principal, idempotency_key, approval_waived)
     if submission.needs_dispatch:

@@ -9,6 +9,7 @@ problem by :mod:`alertsvc.api.problems`, the same way for every route.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -171,7 +172,9 @@ async def submit_alert(
     ``alerts:write`` only, it waits for approval. Validation comes first, so an invalid document is refused
     even when it repeats a stored alert's identifiers."""
     body = await read_limited(request, runtime.settings.max_alert_bytes)
-    cap = parse_submission(request.headers.get("content-type", ""), body)
+    # Parsing checks every polygon with GEOS (CPU work, up to a second for a large area): a worker thread, so the
+    # event loop keeps serving other requests meanwhile.
+    cap = await asyncio.to_thread(parse_submission, request.headers.get("content-type", ""), body)
     submission = await commands.submit(runtime, cap, principal, idempotency_key)
     if not submission.created:
         response.status_code = 200

@@ -48,6 +48,10 @@ from alertsvc.errors import InvalidInput
 
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG), used for every great-circle distance."""
+MAX_POLYGON_POINTS = 10_000
+"""The most points a submitted (CAP) polygon may have. A county boundary drawn finely has a few thousand; checking
+one of ten thousand points takes about a tenth of a second, and every alert's polygons are checked again at each
+fan-out and preview, so a larger one is refused (422 naming the polygon) rather than let one request cost seconds."""
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _PAIR = re.compile(rf"^({_NUMBER}),({_NUMBER})$")
@@ -241,10 +245,12 @@ def _parse_pair(token: str) -> LatLon:
 
 
 def parse_cap_polygon(text: str) -> PolygonArea:
-    """Read a CAP ``polygon`` value: whitespace-separated ``lat,lon`` pairs."""
+    """Read a CAP ``polygon`` value: whitespace-separated ``lat,lon`` pairs, at most :data:`MAX_POLYGON_POINTS`."""
     tokens = text.split()
     if not tokens:
         raise AreaError("polygon is empty")
+    if len(tokens) > MAX_POLYGON_POINTS:
+        raise AreaError(f"polygon has {len(tokens)} points; at most {MAX_POLYGON_POINTS} are accepted")
     return PolygonArea(points=tuple(_parse_pair(token) for token in tokens))
 
 
