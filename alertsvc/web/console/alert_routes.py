@@ -9,7 +9,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from alertsvc.alerts import approval as approval_rules
 from alertsvc.alerts import commands, queries
+from alertsvc.alerts.cancel_reach import cancel_reach
 from alertsvc.alerts.queries import Alert
+from alertsvc.alerts.reach import Reach
 from alertsvc.alerts.states import AlertState
 from alertsvc.cap import CapError, parse_cap_json
 from alertsvc.http.deps import RuntimeDep
@@ -76,7 +78,9 @@ async def alert_page(request: Request, alert_id: str, runtime: RuntimeDep, user:
     alert = await _load(runtime, alert_id)
     parsed = parsed_areas_of(alert)
     pending = alert.state == AlertState.PENDING_APPROVAL
-    detail = await queries.alert_detail(runtime, alert, parsed.shapes(runtime.zones) if pending else [])
+    by_area = pending and alert.msg_type != "Cancel"  # a Cancel reaches who received the original: _approval_reach
+    detail = await queries.alert_detail(runtime, alert, parsed.shapes(runtime.zones) if by_area else [])
+    reach = await cancel_reach(runtime, alert) if pending and not by_area else detail.reach
     context: dict[str, Any] = {
         "alert": alert,
         "cap": alert.cap,
@@ -87,11 +91,11 @@ async def alert_page(request: Request, alert_id: str, runtime: RuntimeDep, user:
         "references": detail.references,
         "follow_ups": detail.follow_ups,
         "people": detail.people,
-        "reach": detail.reach,
+        "reach": reach,
         "area_geojson": areas_geojson(parsed, runtime.zones),
         **_forecast(detail.progress, runtime, language_of(request)),
         "own": alert.submitted_by == user.principal.name,
-        "approval": approval_view(alert, runtime.settings, detail.reach) if pending else None,
+        "approval": approval_view(alert, runtime.settings, reach) if pending else None,
         "help_requests": await help_requests(runtime, alert.id, user.principal),
         "can_cancel": alert.msg_type != "Cancel"
         and alert.state in {AlertState.PENDING_APPROVAL, AlertState.APPROVED, AlertState.DISPATCHING, AlertState.SENT},
@@ -136,8 +140,15 @@ async def approve_confirm(request: Request, alert_id: str, runtime: RuntimeDep, 
     return await _confirm_page(request, runtime, alert, None, 200)
 
 
+async def _approval_reach(runtime: Runtime, alert: Alert) -> Reach | None:
+    """Who approving sends to: a Cancel's own recipients (those who received what it cancels), else its areas."""
+    if alert.msg_type == "Cancel":
+        return await cancel_reach(runtime, alert)
+    return await approval_reach(runtime, parsed_areas_of(alert))
+
+
 async def _confirm_page(request: Request, runtime: Runtime, alert: Alert, problem: str | None, status: int) -> Response:
-    view = approval_view(alert, runtime.settings, await approval_reach(runtime, parsed_areas_of(alert)))
+    view = approval_view(alert, runtime.settings, await _approval_reach(runtime, alert))
     context = {"alert": alert, "approval": view, "problem": problem}
     return render(request, "approve_confirm.html", context, status_code=status)
 
@@ -156,7 +167,7 @@ async def approve(
         alert.submitted_by, user.principal
     )
     if deciding and needs_confirmation(alert):  # the command refuses the others in its own words
-        problem = confirmation_problem(confirm_residents, await approval_reach(runtime, parsed_areas_of(alert)))
+        problem = confirmation_problem(confirm_residents, await _approval_reach(runtime, alert))
         if problem is not None:
             return await _confirm_page(request, runtime, alert, problem, 409)
     await commands.approve(runtime, alert_id, user.principal)
