@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from alertsvc.alerts import service
 from alertsvc.alerts.reach import Reach, reach_of
 from alertsvc.alerts.thread import follow_ups, referenced_by
 from alertsvc.alerts.views import AlertOut, alert_out
+from alertsvc.clock import utcnow
 from alertsvc.geo.areas import Area
 from alertsvc.security.audit import events_for
 from alertsvc.security.names import Actor, actors
@@ -155,13 +156,16 @@ async def alert_listing(runtime: Runtime, state: str | None = None, status: str 
 async def alert_views(runtime: Runtime, alerts: Sequence[Alert]) -> list[AlertOut]:
     """Each alert as the API shows it, with its delivery counts, answers and time-to-warn, read in one session."""
     views = []
+    overdue_before = utcnow() - timedelta(seconds=runtime.settings.receipt_overdue_seconds)
     async with runtime.sessions() as session:
         for alert in alerts:
-            counts = await alert_counts(session, alert.id)
+            counts = await alert_counts(session, alert.id, overdue_before)
             progress = live.channel_progress(counts.stats)
             total, done = sum(row.total for row in progress), sum(row.done for row in progress)
             ttw = await live.time_to_warn(session, alert, total, done)
-            out = alert_out(alert, counts.stats, counts.acknowledged, counts.help_requested, counts.replies)
+            out = alert_out(
+                alert, counts.stats, counts.acknowledged, counts.help_requested, counts.replies, counts.receipts_overdue
+            )
             out.time_to_warn = ttw.seconds()
             views.append(out)
     return views
@@ -276,7 +280,7 @@ async def alert_detail(runtime: Runtime, alert: Alert, areas: list[Area]) -> Ale
             progress=await live.snapshot(session, alert.id),
             answers=await responses_for(session, alert, limit=ANSWERS_SHOWN),
             history=history,
-            reach=await reach_of(session, areas) if areas else None,
+            reach=(await reach_of(session, areas)).for_status(alert.status) if areas else None,
             references=references,
             follow_ups=later,
             people=await actors(session, principals),
@@ -298,9 +302,10 @@ def progress_stream(
     return live.stream(runtime.sessions, alert_id, is_disconnected=is_disconnected)
 
 
-async def reach(runtime: Runtime, areas: list[Area]) -> Reach | None:
-    """Residents and contacts inside ``areas`` now; None when there is no area yet."""
+async def reach(runtime: Runtime, areas: list[Area], status: str | None = None) -> Reach | None:
+    """Residents and contacts inside ``areas`` now; None when there is no area yet. Given an alert's CAP
+    ``status``, what that alert reaches of them (:meth:`Reach.for_status`: test recipients for Exercise and Test)."""
     if not areas:
         return None
     async with runtime.sessions() as session:
-        return await reach_of(session, areas)
+        return (await reach_of(session, areas)).for_status(status)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.alerts.sending_rules import TEST_ONLY_STATUSES
 from alertsvc.geo.areas import Area
 from alertsvc.geo.targeting import TargetArea, bbox_filter_params
 from alertsvc.i18n import primary_tag
@@ -38,39 +39,66 @@ class Reach:
     """Residents per language (primary subtag: ``fr-CA`` counts as ``fr``)."""
     contacts_by_language: dict[str, dict[str, int]] = field(default_factory=dict)
     """Channel → language → confirmed, not opted-out contacts: how many get the SMS in French, say."""
+    tests: Reach | None = None
+    """The same figures among the residents marked as test recipients: all an Exercise or a Test reaches."""
+
+    def for_status(self, status: str | None) -> Reach:
+        """What an alert of CAP ``status`` reaches of this: the test recipients for Exercise and Test (the console
+        once told 763 residents for a Test that went to 11), everyone otherwise."""
+        if status in TEST_ONLY_STATUSES:
+            return self.tests or Reach(0, {channel: 0 for channel in CHANNELS})
+        return self
 
 
 async def reach_of(session: AsyncSession, areas: list[Area]) -> Reach:
-    """Residents inside ``areas`` and their confirmed, not opted-out contacts per channel and language."""
+    """Residents inside ``areas`` and their confirmed, not opted-out contacts per channel and language, for
+    everyone and (``tests``) for the test recipients alone, from the same grouped queries."""
     target = await asyncio.to_thread(TargetArea, areas)
     boxes = await asyncio.to_thread(bbox_filter_params, target)
     inside: list[int] = []
     async for chunk in residents_in_boxes(session, boxes):
         mask = await asyncio.to_thread(target.contains, chunk.lats, chunk.lons)
         inside.extend(chunk.ids[mask].tolist())
-    languages: dict[str, int] = {}
-    by_language: dict[str, dict[str, int]] = {channel: {} for channel in CHANNELS}
+    tally = {False: _Tally(), True: _Tally()}
     for start in range(0, len(inside), LOOKUP_CHUNK):
         ids = inside[start : start + LOOKUP_CHUNK]
         residents = await session.execute(
-            select(Resident.language, func.count()).where(ids_in(session, Resident.id, ids)).group_by(Resident.language)
+            select(Resident.language, Resident.test_recipient, func.count())
+            .where(ids_in(session, Resident.id, ids))
+            .group_by(Resident.language, Resident.test_recipient)
         )
-        for language, count in residents:
+        for language, test_recipient, count in residents:
             key = primary_tag(language) or UNKNOWN_LANGUAGE
-            languages[key] = languages.get(key, 0) + int(count)
+            for kept in {False, bool(test_recipient)}:
+                tally[kept].residents += int(count)
+                tally[kept].languages[key] = tally[kept].languages.get(key, 0) + int(count)
         contacts = await session.execute(
-            select(Contact.channel, Resident.language, func.count())
+            select(Contact.channel, Resident.language, Resident.test_recipient, func.count())
             .join(Resident, Resident.id == Contact.resident_id)
             .where(
                 ids_in(session, Contact.resident_id, ids),
                 Contact.confirmed_at.is_not(None),
                 Contact.opted_out_at.is_(None),
             )
-            .group_by(Contact.channel, Resident.language)
+            .group_by(Contact.channel, Resident.language, Resident.test_recipient)
         )
-        for channel, language, count in contacts:
-            per_channel = by_language.setdefault(str(channel), {})
+        for channel, language, test_recipient, count in contacts:
             key = primary_tag(language) or UNKNOWN_LANGUAGE
-            per_channel[key] = per_channel.get(key, 0) + int(count)
-    totals = {channel: sum(counts.values()) for channel, counts in by_language.items()}
-    return Reach(len(inside), totals, dict(sorted(languages.items())), by_language)
+            for kept in {False, bool(test_recipient)}:
+                per_channel = tally[kept].by_language.setdefault(str(channel), {})
+                per_channel[key] = per_channel.get(key, 0) + int(count)
+    return tally[False].reach(tests=tally[True].reach())
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Counts being added up, chunk by chunk: ``False`` in :func:`reach_of` holds everyone, ``True`` the test
+    recipients alone."""
+
+    residents: int = 0
+    languages: dict[str, int] = field(default_factory=dict)
+    by_language: dict[str, dict[str, int]] = field(default_factory=lambda: {channel: {} for channel in CHANNELS})
+
+    def reach(self, tests: Reach | None = None) -> Reach:
+        totals = {channel: sum(counts.values()) for channel, counts in self.by_language.items()}
+        return Reach(self.residents, totals, dict(sorted(self.languages.items())), self.by_language, tests)

@@ -74,7 +74,9 @@ async def live_server(tmp_path: Path, clean_redis: str) -> AsyncIterator[LiveSer
         approver = await make_user(runtime, "approver", "alex.approve@city.example")
         admin = await make_user(runtime, "admin", "ada.admin@city.example")
         for n, (lat, lon) in enumerate(INSIDE):
-            await add_resident(runtime.sessions, lat, lon, sms=f"+1514555070{n}", email=f"in{n}@example.org")
+            await add_resident(  # test recipients too: the Exercise of the one-screen test reaches them (and only them)
+                runtime.sessions, lat, lon, sms=f"+1514555070{n}", email=f"in{n}@example.org", test_recipient=True
+            )
         await add_resident(runtime.sessions, *OUTSIDE, sms="+15145550799")
     finally:
         await runtime.close()

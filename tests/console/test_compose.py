@@ -64,8 +64,8 @@ async def test_actual_needs_the_typed_resident_count(dispatcher: httpx.AsyncClie
 async def test_preview_counts_residents_and_contacts_and_shows_the_sms(
     dispatcher: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    await add_resident(runtime.sessions, 45.5, -72.5, sms="+15145550201", email="a@example.org")
-    await add_resident(runtime.sessions, 45.6, -72.6, email="b@example.org")
+    await add_resident(runtime.sessions, 45.5, -72.5, sms="+15145550201", email="a@example.org", test_recipient=True)
+    await add_resident(runtime.sessions, 45.6, -72.6, email="b@example.org", test_recipient=True)
     page = await dispatcher.get("/console/alerts/new")
     token = csrf_of(page.text)
     response = await dispatcher.post(
@@ -88,7 +88,7 @@ async def test_preview_counts_residents_and_contacts_and_shows_the_sms(
 
 
 async def test_cap_text_and_geojson_describe_the_same_area(dispatcher: httpx.AsyncClient, runtime: Runtime) -> None:
-    await add_resident(runtime.sessions, 45.9, -72.9, sms="+15145550301")
+    await add_resident(runtime.sessions, 45.9, -72.9, sms="+15145550301", test_recipient=True)
     token = csrf_of((await dispatcher.get("/console/alerts/new")).text)
     counts = []
     for polygon in ("45.0,-73.0 45.0,-72.0 46.0,-72.0 46.0,-73.0 45.0,-73.0", GEOJSON_SQUARE):

@@ -66,10 +66,13 @@ def test_forecast_sentences_in_english_and_french(settings: Settings) -> None:
 async def test_preview_gives_reach_per_language_and_the_forecast(
     dispatcher: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    await add_resident(runtime.sessions, 45.5, -72.5, sms="+15145550401", email="a@example.org")
-    await add_resident(runtime.sessions, 45.6, -72.6, language="fr-CA", sms="+15145550402")
-    await add_resident(runtime.sessions, 45.7, -72.7, language="fr", email="c@example.org", confirmed=False)
-    await add_resident(runtime.sessions, 44.0, -72.5, language="fr", sms="+15145550403")  # outside
+    # Test recipients: the form's Exercise reaches them alone (tests/console/test_honest_figures.py).
+    await add_resident(runtime.sessions, 45.5, -72.5, sms="+15145550401", email="a@example.org", test_recipient=True)
+    await add_resident(runtime.sessions, 45.6, -72.6, language="fr-CA", sms="+15145550402", test_recipient=True)
+    await add_resident(
+        runtime.sessions, 45.7, -72.7, language="fr", email="c@example.org", confirmed=False, test_recipient=True
+    )
+    await add_resident(runtime.sessions, 44.0, -72.5, language="fr", sms="+15145550403", test_recipient=True)  # outside
     page = await dispatcher.get("/console/alerts/new")
     token = csrf_of(page.text)
     response = await dispatcher.post(

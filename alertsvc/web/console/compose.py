@@ -13,10 +13,11 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from alertsvc.cap import FieldError
 from alertsvc.cap.errors import Loc
+from alertsvc.i18n import N_
 from alertsvc.web.console.areas import AreaInput, ParsedAreas
 
 INFO_BLOCKS = 2
@@ -67,6 +68,33 @@ FIELD_LABELS = {
 }
 """English labels of the form fields (translated in the template), also used to name fields in error lists."""
 _BLOCK_FIELD = re.compile(r"^info(\d+)_(\w+)$")
+SEND_LABELS: Final[dict[tuple[str, bool], str]] = {
+    ("Actual", True): N_("Send ACTUAL alert to the public now"),
+    ("Actual", False): N_("Submit ACTUAL alert for approval"),
+    ("Exercise", True): N_("Send EXERCISE now"),
+    ("Exercise", False): N_("Submit EXERCISE for approval"),
+    ("Test", True): N_("Send TEST now"),
+    ("Test", False): N_("Submit TEST for approval"),
+}
+"""The send button's words by (status, whether it goes out at once): it says what pressing it does (a Test that
+needs no approval once read "Submit TEST for approval" and went out at once)."""
+
+
+def policy_document(form: ComposeForm, status: str, sender: str, now: datetime) -> dict[str, Any]:
+    """The least CAP alert the approval policy reads for this form under ``status``: its status, message type
+    and category (the policy reads nothing else of the document), valid whatever else the form lacks yet."""
+    info: dict[str, Any] = {"event": "policy", "urgency": "Unknown", "severity": "Unknown", "certainty": "Unknown"}
+    if form.category in CATEGORIES:
+        info["category"] = [form.category]
+    return {
+        "identifier": "console-policy",
+        "sender": sender,
+        "sent": now.replace(microsecond=0).isoformat(),
+        "status": status,
+        "msgType": form.msg_type if form.msg_type in ("Alert", "Update") else "Alert",
+        "scope": "Public",
+        "info": [info],
+    }
 
 
 def field_label(name: str, translate: Callable[..., str]) -> str:

@@ -8,11 +8,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from alertsvc.alerts import commands, queries
-from alertsvc.alerts.approval import sends_alone
+from alertsvc.alerts.approval import sends_alone, sends_at_once
+from alertsvc.alerts.reach import Reach
+from alertsvc.cap import parse_cap_json
+from alertsvc.clock import utcnow
 from alertsvc.http.deps import RuntimeDep
+from alertsvc.settings import Settings
 from alertsvc.web.console import compose, i18n
 from alertsvc.web.console.areas import zones_geojson
-from alertsvc.web.console.deps import CsrfChecked, CurrentUser
+from alertsvc.web.console.deps import ConsoleUser, CsrfChecked, CurrentUser
 from alertsvc.web.console.drafting import Evaluation, evaluate
 from alertsvc.web.console.pages import language_of, render, templates
 from alertsvc.web.console.prefill import find_notice, form_for_update, form_from_notice, notices
@@ -22,12 +26,38 @@ from alertsvc.web.console.route import ConsoleForbidden, ConsoleRoute
 router = APIRouter(route_class=ConsoleRoute)
 
 
+def send_labels(
+    form: compose.ComposeForm, reach: Reach | None, user: ConsoleUser, settings: Settings
+) -> dict[str, str]:
+    """Status → the send button's words for this user, form and reach: "Send … now" exactly when the submission
+    would start approved, by the very rules the submission applies (:func:`alertsvc.alerts.approval.sends_alone`,
+    then :func:`~alertsvc.alerts.approval.sends_at_once`: an approver's Test goes at once even where a
+    dispatcher's waits, and a person's Actual waits for a second person unless a waiver covers it)."""
+    labels = {}
+    now = utcnow()
+    for status in compose.STATUSES:
+        cap = parse_cap_json(compose.policy_document(form, status, user.email, now))
+        residents = reach.for_status(status).residents if reach is not None else None
+        alone = sends_alone(cap, residents, user.principal, settings)
+        labels[status] = compose.SEND_LABELS[(status, sends_at_once(cap, user.principal, alone))]
+    return labels
+
+
 def _page(
-    request: Request, runtime: RuntimeDep, form: compose.ComposeForm, result: Evaluation | None, status_code: int = 200
+    request: Request,
+    runtime: RuntimeDep,
+    user: ConsoleUser,
+    form: compose.ComposeForm,
+    result: Evaluation | None,
+    whole: Reach | None = None,
+    status_code: int = 200,
 ) -> Response:
+    """The compose page; ``whole`` is the reach of the area before it was narrowed to the chosen status (the
+    button's words are worked out for every status)."""
     reach = result.reach if result else None
     lang = language_of(request)
     context: dict[str, Any] = {
+        "send_labels": send_labels(form, whole, user, runtime.settings),
         "form": form,
         "result": result,
         "forecast": forecast_lines(reach.contacts, runtime.settings, lang) if reach else [],
@@ -41,9 +71,20 @@ def _page(
     return render(request, "compose.html", context, status_code)
 
 
+def _reach_for_status(result: Evaluation) -> Reach | None:
+    """Count what the alert will reach, not the whole area: an Exercise or a Test goes to test recipients only, so
+    its figures, its forecast and its approval waiver are theirs (:meth:`~alertsvc.alerts.reach.Reach.for_status`).
+    An Actual alert's typed confirmation was checked against everyone inside, which is whom it reaches. Returns
+    the reach of the whole area, as it was."""
+    whole = result.reach
+    if whole is not None:
+        result.reach = whole.for_status(result.form.status)
+    return whole
+
+
 @router.get("/alerts/new", response_class=HTMLResponse)
 async def compose_form(
-    request: Request, runtime: RuntimeDep, _user: CurrentUser, notice: str | None = None, update: str | None = None
+    request: Request, runtime: RuntimeDep, user: CurrentUser, notice: str | None = None, update: str | None = None
 ) -> Response:
     form = compose.ComposeForm()
     if notice:
@@ -54,7 +95,7 @@ async def compose_form(
     elif update:
         original = await queries.get_alert(runtime, update)  # AlertNotFound: the route class's 404 page
         form = form_for_update(original)
-    return _page(request, runtime, form, None)
+    return _page(request, runtime, user, form, None)
 
 
 async def _read_form(request: Request) -> compose.ComposeForm:
@@ -69,8 +110,9 @@ async def compose_submit(request: Request, runtime: RuntimeDep, user: CurrentUse
     form = await _read_form(request)
     sending = (await request.form()).get("action") == "send"
     result = await evaluate(runtime, form, user.email, confirm=sending)
+    whole = _reach_for_status(result)
     if not sending or not result.ok or result.cap is None:
-        return _page(request, runtime, form, result, 422 if sending else 200)
+        return _page(request, runtime, user, form, result, whole, 422 if sending else 200)
     reach = result.reach.residents if result.reach else None
     waived = sends_alone(result.cap, reach, user.principal, runtime.settings)
     submission = await commands.submit(runtime, result.cap, user.principal, form.submission_key, waived)
@@ -83,6 +125,7 @@ async def compose_preview(request: Request, runtime: RuntimeDep, user: CurrentUs
     segments and each e-mail subject, as the form stands (compose.js asks for it as the form changes)."""
     form = await _read_form(request)
     result = await evaluate(runtime, form, user.email, confirm=False)
+    _reach_for_status(result)
     reach = result.reach
     lang = language_of(request)
     lines = forecast_lines(reach.contacts, runtime.settings, lang) if reach else []
