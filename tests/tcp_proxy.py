@@ -5,6 +5,8 @@ blocks in a synchronous call. :meth:`TcpProxy.cut` closes every forwarded connec
 reset, as when the server's host goes away) and stops listening, so a new connection is refused at once;
 :meth:`TcpProxy.restore` listens again on the same port. A refused connection is the common outage (a server
 restarting, a failover): it lets the test assert what clients answer while the server is gone, quickly.
+:meth:`TcpProxy.stall` is the nasty one, a black hole (a partition, a stalled host): connections stay open, new ones
+are accepted, and nothing gets through in either direction, so only a client's own timeouts end its wait.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import contextlib
 import socket
 import struct
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from alertsvc.embedded_redis import free_port
@@ -33,6 +35,7 @@ class TcpProxy:
         self._thread = threading.Thread(target=self._loop.run_forever, name="tcp-proxy", daemon=True)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._stalled = False
 
     def __enter__(self) -> TcpProxy:
         self._thread.start()
@@ -50,8 +53,19 @@ class TcpProxy:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
 
     def restore(self) -> None:
-        """Listen (again) on :attr:`port`: new connections reach the upstream server."""
-        self._run(self._listen())
+        """Listen (again) on :attr:`port`: new connections reach the upstream server. After a :meth:`stall`, the
+        connections it held are reset first (bytes were lost in them: no protocol could go on)."""
+        self._run(self._restore())
+
+    def stall(self) -> None:
+        """Let nothing through, either way, on open and new connections, until :meth:`restore`."""
+        self._stalled = True
+
+    async def _restore(self) -> None:
+        if self._stalled:
+            self._stalled = False
+            await self._cut()
+        await self._listen()
 
     def cut(self) -> None:
         """Reset every forwarded connection and refuse new ones until :meth:`restore`."""
@@ -78,6 +92,10 @@ class TcpProxy:
 
     async def _forward(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         self.accepted += 1
+        if self._stalled:  # a black hole: hold the connection, read and drop what comes
+            self._writers.add(client_writer)
+            await _pipe(client_reader, None, lambda: True)
+            return
         try:
             server_reader, server_writer = await asyncio.open_connection(*self.upstream)
         except OSError:
@@ -86,20 +104,26 @@ class TcpProxy:
         pair = {client_writer, server_writer}
         self._writers |= pair
         try:
-            await asyncio.gather(_pipe(client_reader, server_writer), _pipe(server_reader, client_writer))
+            stalled = lambda: self._stalled  # noqa: E731
+            await asyncio.gather(
+                _pipe(client_reader, server_writer, stalled), _pipe(server_reader, client_writer, stalled)
+            )
         finally:
             for writer in pair:
                 self._writers.discard(writer)
                 writer.close()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter | None, stalled: Callable[[], bool]) -> None:
+    """Copy ``reader`` to ``writer`` until the end, dropping what comes while ``stalled()``."""
     with contextlib.suppress(OSError, asyncio.CancelledError):
         while data := await reader.read(65536):
+            if writer is None or stalled():
+                continue
             writer.write(data)
             await writer.drain()
     with contextlib.suppress(OSError, RuntimeError):
-        if writer.can_write_eof():
+        if writer is not None and writer.can_write_eof():
             writer.write_eof()
 
 

@@ -6,10 +6,10 @@
 Handlers here translate every exception the API can meet into that shape: the application's errors
 (:mod:`alertsvc.errors`) by one handler and one table from their kind to a status (:data:`STATUS`), so a router
 never catches a domain error to answer it; :class:`Problem`, for what only the API refuses (a media type, a
-missing key); FastAPI's validation and Starlette's HTTP errors. A database or Redis that does not answer is
-answered as :class:`~alertsvc.errors.Unavailable` (503 with ``Retry-After``: the request may succeed when repeated),
-and anything else unexpected a bare 500 that leaks nothing. :class:`ProblemDocument` is the shape as a schema, for
-the OpenAPI document (``alertsvc.api.openapi``).
+missing key); FastAPI's validation and Starlette's HTTP errors. A database or Redis that does not answer, or a
+wait that timed out, is answered as :class:`~alertsvc.errors.Unavailable` (503 with ``Retry-After``: the request
+may succeed when repeated), and anything else unexpected a bare 500 that leaks nothing. :class:`ProblemDocument`
+is the shape as a schema, for the OpenAPI document (``alertsvc.api.openapi``).
 """
 
 from __future__ import annotations
@@ -174,6 +174,10 @@ def install(app: FastAPI) -> None:
 
     for unavailable in UNAVAILABLE:
         app.add_exception_handler(unavailable, _unavailable)
+    # A wait that ran out: a database that accepts connections but never answers (a partition, a stalled host)
+    # ends in the driver's own timeout (asyncpg's connect timeout raises the builtin TimeoutError, unwrapped), and
+    # a bounded wait of ours ends the same way. The request may succeed later: 503, not 500.
+    app.add_exception_handler(TimeoutError, _unavailable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -25,6 +25,7 @@ Provider callbacks carry their own credential and are not limited here while sig
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LIMITER_DOWN",
+    "LIMITER_WAIT_S",
     "LINK_ADDRESS_RATE",
     "LINK_PURPOSES",
     "LINK_RATE",
@@ -73,9 +75,14 @@ def _limiter(request: Request) -> MovingWindowRateLimiter:
 RETRY_AFTER_SECONDS = 60
 """What ``Retry-After`` says to a client over its limit."""
 
-LIMITER_DOWN: tuple[type[Exception], ...] = (RedisError, OSError)
+LIMITER_DOWN: tuple[type[Exception], ...] = (RedisError, OSError, TimeoutError)
 """What a hit raises when Redis cannot count it: redis-py's errors (connection refused or lost, a timeout, an
-out-of-memory refusal of the write) and the socket's own."""
+out-of-memory refusal of the write), the socket's own, and :data:`LIMITER_WAIT_S` passing."""
+
+LIMITER_WAIT_S = 1.0
+"""How long one hit may wait for Redis. A hit takes well under a millisecond; a Redis that accepts connections
+but does not answer (its host stalled, packets dropped) would otherwise hold every request for good: the runtime's
+Redis connections (arq's pool) set no read timeout."""
 
 LINK_PURPOSES = ("ack", "unsubscribe", "manage")
 """Every purpose a link in a message is signed for (:class:`~alertsvc.security.links.LinkSigner`): a token
@@ -86,7 +93,8 @@ get 503 while Redis is away."""
 async def _hit(request: Request, item: RateLimitItem, scope: str, key: str) -> bool | None:
     """Count one request against ``item``: whether it is within the limit, or None when Redis did not answer."""
     try:
-        return await _limiter(request).hit(item, "alertsvc", scope, key)
+        async with asyncio.timeout(LIMITER_WAIT_S):
+            return await _limiter(request).hit(item, "alertsvc", scope, key)
     except LIMITER_DOWN:
         return None
 

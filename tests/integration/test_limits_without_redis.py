@@ -5,6 +5,8 @@ link we signed is let through (a resident answering must not be lost), anything 
 
 from __future__ import annotations
 
+import asyncio
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import pytest
 
 from alertsvc.app import create_app
 from alertsvc.embedded_redis import EmbeddedRedis, free_port
+from alertsvc.http.ratelimit import LIMITER_WAIT_S
 from alertsvc.runtime import open_runtime
 from alertsvc.security.links import LinkSigner
 from tests.conftest import make_settings
@@ -77,3 +80,33 @@ async def test_the_limits_count_again_once_redis_is_back(down: tuple[httpx.Async
         assert (await client.get("/a/1.x")).status_code == 404  # a forged link counts, and is refused by the route
     finally:
         again.stop()
+
+
+@pytest.fixture
+async def frozen(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app whose Redis is frozen (SIGSTOP): connections open, nothing answers, as when the host
+    stalls or a network path drops packets. Thawed (SIGCONT) and stopped at the end."""
+    server = EmbeddedRedis(tmp_path / "redis", port=free_port(), persist=False).start()
+    runtime = await open_runtime(make_settings(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}", server.url))
+    process = server._process
+    assert process is not None
+    process.send_signal(signal.SIGSTOP)
+    try:
+        transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+    finally:
+        process.send_signal(signal.SIGCONT)
+        await runtime.close()
+        server.stop()
+
+
+async def test_a_frozen_redis_holds_no_request_longer_than_the_limiter_waits(frozen: httpx.AsyncClient) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with asyncio.timeout(20):  # without a bound on the limiter's wait, these never end
+        answered = await frozen.post(f"/a/{link('ack')}", data={"answer": "safe"})
+        refused = await frozen.get("/r/subscribe")
+    assert answered.status_code == 404  # through the limiter to the route
+    assert_refused_for_now(refused)
+    assert loop.time() - started < 2 * LIMITER_WAIT_S + 3  # one bounded wait each (the first hit that fails decides)
