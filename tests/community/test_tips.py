@@ -266,3 +266,24 @@ async def test_a_form_tip_without_a_contact_cannot_be_answered_or_blocked(
     ).status_code == 409
     assert (await client.post(f"/api/v1/tips/{tip['id']}/block", headers=auth(key))).status_code == 409
     assert (await client.post("/api/v1/tips/999999/block", headers=auth(key))).status_code == 404
+
+
+async def test_a_provider_retry_opens_no_second_tip_nor_a_second_answer(
+    client: httpx.AsyncClient, runtime: Runtime, make_key: KeyMaker
+) -> None:
+    async def post(body: str, sid: str) -> str:
+        params = {"From": NUMBER, "Body": body, "MessageSid": sid}
+        response = await post_signed(client, runtime, "/hooks/twilio/inbound", params)
+        assert response.status_code == 200
+        return response.text
+
+    first = await post("TIP a fire door propped open", "SM" + "1" * 32)
+    retry = await post("TIP a fire door propped open", "SM" + "1" * 32)
+    assert "<Message>" in first and "<Message>" not in retry
+    key = await make_key("tips:read", "tips:write")
+    tip_id = (await tips_of(client, key))[0]["id"]
+    await client.post(f"/api/v1/tips/{tip_id}/replies", json={"text": "Which building?"}, headers=auth(key))
+    await post("The library", "SM" + "2" * 32)
+    await post("The library", "SM" + "2" * 32)
+    tips = await tips_of(client, key)
+    assert len(tips) == 1 and [m["text"] for m in tips[0]["messages"]] == ["Which building?", "The library"]  # type: ignore[index]
