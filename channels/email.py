@@ -42,7 +42,16 @@ from channels.base import (
 )
 from channels.email_mime import build_message, message_id_for
 
-__all__ = ["SMTP_REPLIES", "SMTP_UNREACHABLE", "SmtpConfig", "SmtpEmail", "classify_smtp_reply", "parse_smtp_url"]
+__all__ = [
+    "SMTP_REPLIES",
+    "SMTP_UNREACHABLE",
+    "SmtpConfig",
+    "SmtpEmail",
+    "classify_smtp_reply",
+    "message_bytes",
+    "parse_smtp_url",
+    "smtp_error",
+]
 
 SMTP_REPLIES: dict[int, tuple[Outcome, str]] = {
     421: (Outcome.TRANSIENT, "service not available, closing the connection"),
@@ -86,6 +95,17 @@ def classify_smtp_reply(code: int, text: str) -> tuple[Outcome, str]:
     return Outcome.TRANSIENT, "temporary failure at the relay"
 
 
+def smtp_error(code: int, text: str) -> PermanentError | TransientError | RateLimited:
+    """The channel error for an SMTP reply that refused a message (the sandbox raises the same)."""
+    outcome, reason = classify_smtp_reply(code, text)
+    short = f"smtp_{code}"
+    if outcome is Outcome.RATE_LIMITED:
+        return RateLimited(short, reason)
+    if outcome is Outcome.TRANSIENT:
+        return TransientError(short, reason)
+    return PermanentError(short, reason, SMTP_UNREACHABLE.get(code))
+
+
 @dataclass(frozen=True, slots=True)
 class SmtpConfig:
     hostname: str
@@ -112,6 +132,34 @@ def parse_smtp_url(url: str) -> SmtpConfig:
         use_tls=scheme == "smtps",
         start_tls=scheme == "smtp+starttls",
     )
+
+
+def message_bytes(message: Message, from_addr: str) -> bytes:
+    """The bytes the relay is given for ``message``: ``Message.mime`` as it is, else built from its fields by
+    :func:`channels.email_mime.build_message`; a message that cannot be built is a :class:`PermanentError`
+    (``invalid_message``: a header with a line break, an address that is not plain ``local@domain``).
+
+    Public because the sandbox (:mod:`channels.sandbox`) builds its e-mail with this very function, so it
+    refuses exactly what this adapter refuses.
+    """
+    if message.mime is not None:
+        return message.mime
+    headers = dict(message.headers)
+    unsubscribe = headers.pop("List-Unsubscribe", None)
+    headers.pop("List-Unsubscribe-Post", None)  # always One-Click when an unsubscribe link is given
+    try:
+        return build_message(
+            from_addr=from_addr,
+            to=message.to,
+            reference=message.reference,
+            subject=message.subject or "",
+            text=message.body,
+            html_body=message.html,
+            headers=headers,
+            list_unsubscribe=unsubscribe.strip().removeprefix("<").removesuffix(">") if unsubscribe else None,
+        )
+    except ValueError as exc:
+        raise PermanentError("invalid_message", str(exc)) from exc
 
 
 class _PooledConnection:
@@ -194,28 +242,8 @@ class SmtpEmail:
         for connection in self._all:
             self._idle.put_nowait(connection)
 
-    def _data_for(self, message: Message) -> bytes:
-        if message.mime is not None:
-            return message.mime
-        headers = dict(message.headers)
-        unsubscribe = headers.pop("List-Unsubscribe", None)
-        headers.pop("List-Unsubscribe-Post", None)  # always One-Click when an unsubscribe link is given
-        try:
-            return build_message(
-                from_addr=self.from_addr,
-                to=message.to,
-                reference=message.reference,
-                subject=message.subject or "",
-                text=message.body,
-                html_body=message.html,
-                headers=headers,
-                list_unsubscribe=unsubscribe.strip().removeprefix("<").removesuffix(">") if unsubscribe else None,
-            )
-        except ValueError as exc:
-            raise PermanentError("invalid_message", str(exc)) from exc
-
     async def send(self, message: Message) -> DeliveryResult:
-        data = self._data_for(message)
+        data = message_bytes(message, self.from_addr)
         connection = await self._idle.get()
         try:
             async with asyncio.timeout(self._timeout * 4):  # connect + MAIL + RCPT + DATA, each bounded too
@@ -258,13 +286,7 @@ class SmtpEmail:
 
     @staticmethod
     def _translate(code: int, text: str) -> PermanentError | TransientError | RateLimited:
-        outcome, reason = classify_smtp_reply(code, text)
-        short = f"smtp_{code}"
-        if outcome is Outcome.RATE_LIMITED:
-            return RateLimited(short, reason)
-        if outcome is Outcome.TRANSIENT:
-            return TransientError(short, reason)
-        return PermanentError(short, reason, SMTP_UNREACHABLE.get(code))
+        return smtp_error(code, text)
 
     async def aclose(self) -> None:
         await asyncio.gather(*(connection.quit(self._timeout) for connection in self._all))

@@ -54,8 +54,10 @@ __all__ = [
     "NEVER_ALLOWED_SCHEMES",
     "ApprisePush",
     "avalidate_push_url",
+    "check_push_address",
     "classify_http_status",
     "plugin_class",
+    "push_payload",
     "validate_push_url",
 ]
 
@@ -248,6 +250,25 @@ async def avalidate_push_url(url: str, allow_private: bool, *, schemes: Iterable
     return plugin
 
 
+def check_push_address(url: str, allow_private: bool, *, schemes: Iterable[str] = DEFAULT_PUSH_SCHEMES) -> None:
+    """The checks of :func:`validate_push_url` that need no DNS: the scheme, the URL's form, no ``attach=``, and
+    a host given as an IP literal or a local-only name must be public (unless ``allow_private``).
+
+    For the sandbox (:mod:`channels.sandbox`), which refuses the addresses this adapter refuses without reaching
+    any network: a name that *resolves* to a private address is refused by the real adapter only.
+    """
+    _, host = _parse(url, schemes)
+    if host is not None and not allow_private:
+        addresses = _literal_or_local(host)
+        if addresses is not None:
+            _check_addresses(host, addresses)
+
+
+def push_payload(message: Message) -> dict[str, str]:
+    """What apprise is given for ``message``: its ``title`` (the subject) and ``body``; the sandbox records it."""
+    return {"title": message.subject or "", "body": message.body}
+
+
 def classify_http_status(status: int | None) -> PermanentError | TransientError | RateLimited:
     """The error for a failed push, from the HTTP status apprise logged (``None``: no HTTP answer at all)."""
     if status is None:
@@ -296,9 +317,8 @@ class ApprisePush:
         plugin.asset = self._asset
         notifier = apprise.Apprise(asset=self._asset)
         notifier.add(plugin)
-        with await notifier.async_notify(
-            body=message.body, title=message.subject or "", timeout=self._timeout
-        ) as result:
+        payload = push_payload(message)
+        with await notifier.async_notify(body=payload["body"], title=payload["title"], timeout=self._timeout) as result:
             status = result.status
             if status == apprise.AppriseResultStatus.SUCCESS:
                 return DeliveryResult(provider_id=f"push-{uuid.uuid4().hex}", accepted_at=datetime.now(UTC))

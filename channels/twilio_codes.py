@@ -13,17 +13,20 @@ refusal whose code is in :data:`REST_UNREACHABLE` is about the recipient (the de
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 from channels.base import Outcome, Unreachable
 
 __all__ = [
     "CALLBACK_ERRORS",
+    "MAX_BODY_CHARACTERS",
     "REST_ERRORS",
     "REST_UNREACHABLE",
     "CallbackOutcome",
     "callback_outcome",
     "classify_rest_error",
+    "refused_on_its_face",
     "rest_unreachable",
 ]
 
@@ -58,6 +61,31 @@ REST_UNREACHABLE: dict[int, Unreachable] = {
     21614: Unreachable.NO_ROUTE,  # 'To' is not a mobile number
 }
 """Twilio REST error code -> why the recipient cannot be reached, for the permanent refusals about the recipient."""
+
+
+MAX_BODY_CHARACTERS = 1600
+"""Twilio refuses a message body longer than this (error 21617, "The concatenated message body exceeds the 1600
+character limit"), counted in characters (code points), before any segmenting."""
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}", re.ASCII)
+
+
+def refused_on_its_face(to: str, body: str) -> int | None:
+    """The error code Twilio answers (HTTP 400) for a create-message request it refuses before trying to send it,
+    or None: no 'To' (21604), no body (21602), a 'To' that is not an E.164 number ``+`` and up to 15 digits
+    (21211), a body past :data:`MAX_BODY_CHARACTERS` (21617).
+
+    The sandbox applies these rules so that it refuses what Twilio refuses; the Twilio stand-in
+    (``standins/twilio_api.py``) applies the same rules on the provider's side (it may not import this module).
+    """
+    if not to:
+        return 21604
+    if not body:
+        return 21602
+    if not _E164.fullmatch(to):
+        return 21211
+    if len(body) > MAX_BODY_CHARACTERS:
+        return 21617
+    return None
 
 
 def rest_unreachable(code: int | None) -> Unreachable | None:

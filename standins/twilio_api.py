@@ -28,6 +28,9 @@ Magic recipients (``To``), after Twilio's own test numbers, plus a few of ours:
 +1500555300N   accepted; the status callback then reports ``undelivered`` with error 3000N (N = 3..8)
 ============== ============================================================
 
+Refused on their face, as Twilio does: a ``To`` that is not E.164 (``+`` and up to 15 digits) → 400, 21211; a
+``Body`` longer than 1,600 characters → 400, 21617.
+
 Magic senders (``From``): +15005550001 → 21212 invalid 'From'; +15005550007 → 21606 not owned;
 +15005550008 → 21611 queue full. ``force_status`` makes every request answer that HTTP status (429/500/503);
 ``fail_first`` makes the next that many create-message requests answer ``fail_status`` (a provider failing for a
@@ -46,6 +49,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -84,6 +88,7 @@ ERRORS: dict[int, tuple[int, str]] = {
     21611: (400, "This 'From' number has exceeded the maximum number of queued messages"),
     21612: (400, "The 'To' phone number is not currently reachable via SMS."),
     21614: (400, "'To' number is not a valid mobile number"),
+    21617: (400, "The concatenated message body exceeds the 1600 character limit."),
 }
 MAGIC_TO: dict[str, int] = {
     "+15005550001": 21211,
@@ -97,6 +102,9 @@ MAGIC_TO: dict[str, int] = {
 }
 MAGIC_FROM: dict[str, int] = {"+15005550001": 21212, "+15005550007": 21606, "+15005550008": 21611}
 SLOW_TO = "+15005550408"
+MAX_BODY_CHARACTERS = 1600
+E164 = re.compile(r"\+[1-9][0-9]{1,14}", re.ASCII)
+"""Twilio refuses a 'To' that is not ``+`` and up to 15 digits (21211) and a body past 1,600 characters (21617)."""
 # To -> (final MessageStatus, ErrorCode) reported by the status callback.
 CALLBACK_OUTCOMES: dict[str, tuple[str, int]] = {
     f"+150055530{n:02d}": ("failed" if n == 8 else "undelivered", 30000 + n) for n in range(3, 9)
@@ -217,6 +225,10 @@ class TwilioStandin:
             return self._error(21604)
         if not body:
             return self._error(21602)
+        if not E164.fullmatch(to):
+            return self._error(21211)
+        if len(body) > MAX_BODY_CHARACTERS:
+            return self._error(21617)
         if from_ in MAGIC_FROM:
             return self._error(MAGIC_FROM[from_])
         if to in MAGIC_TO:

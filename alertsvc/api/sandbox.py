@@ -21,12 +21,23 @@ router = APIRouter(prefix="/api/v1/sandbox", tags=["sandbox"], route_class=ApiRo
 
 
 class OutboxEntry(BaseModel):
+    """One message as the sandbox provider was given it, and what it built of it as the real adapter would
+    (``channels/sandbox.py``); the built fields of the other channels are null."""
+
     channel: str
     to: str
     subject: str | None = None
     body: str
     provider_id: str
     at: str
+    headers: str | None = None
+    """E-mail: the raw header block as the SMTP relay would receive it (CRLF line ends)."""
+    encoding: str | None = None
+    """SMS: ``gsm7`` or ``ucs2``, as the carrier sends the body."""
+    segments: int | None = None
+    """SMS: how many segments the carrier bills."""
+    payload: dict[str, str] | None = None
+    """Push: ``{"title", "body"}`` as given to the push service."""
 
 
 class Outbox(BaseModel):

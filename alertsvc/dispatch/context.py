@@ -27,7 +27,11 @@ def build_channels(settings: Settings, runtime: Runtime) -> dict[str, Channel]:
     if settings.sandbox:
         from channels.sandbox import sandbox_channels
 
-        return dict(sandbox_channels(RedisOutbox(runtime.redis)))
+        # The sandbox builds and refuses as the real adapters would, so it takes their options.
+        sandbox = sandbox_channels(
+            RedisOutbox(runtime.redis), from_addr=settings.email_from, push_allow_private=settings.push_allow_private
+        )
+        return dict(sandbox)
     from channels.email import SmtpEmail
     from channels.push import ApprisePush
     from channels.sms import TwilioSms

@@ -62,7 +62,7 @@ async def test_the_approver_reads_each_language_as_each_channel_sends_it(
     dispatcher: httpx.AsyncClient, approver: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     await add_resident(runtime.sessions, 45.5, -72.5, sms="+15145550601", email="en@example.org",
-                       push="json://127.0.0.1:9/push-en", test_recipient=True)  # fmt: skip
+                       push="ntfy://push.example.org/push-en", test_recipient=True)  # fmt: skip
     await add_resident(runtime.sessions, 45.5, -72.5, language="fr", sms="+15145550602", email="fr@example.org",
                        test_recipient=True)  # fmt: skip
     path = (await compose(dispatcher, **FRENCH)).headers["location"]
@@ -87,7 +87,7 @@ async def test_the_approver_reads_each_language_as_each_channel_sends_it(
     assert _unlinked(given[("sms", "+15145550601")]["body"]) == _unlinked(english)
     assert _unlinked(given[("sms", "+15145550602")]["body"]) == _unlinked(french)
     assert given[("email", "fr@example.org")]["subject"] == subjects[1]
-    assert _unlinked(given[("push", "json://127.0.0.1:9/push-en")]["body"]) == _unlinked(pushes[0])
+    assert _unlinked(given[("push", "ntfy://push.example.org/push-en")]["body"]) == _unlinked(pushes[0])
 
 
 async def test_an_actual_approval_without_the_confirmation_step_is_refused_and_does_nothing(
