@@ -7,7 +7,8 @@ What they prove (issue 17, "Failing parts"):
   ``/readyz`` answers ``503`` while ``/healthz`` stays ``200``; once the database is back the same requests
   succeed in the same process; the worker rides the outage out and an alert submitted just before it is fanned
   out exactly once after.
-* **Redis gone**: signed Twilio status callbacks and residents' answers (``POST /a/{token}``) are still recorded,
+* **Redis gone**: signed Twilio status callbacks, residents' SMS (a SAFE, a STOP) and their answers through links
+  (``POST /a/{token}``) are still recorded,
   because the rate limiter lets a request through when it carries a credential that checks (a valid
   ``X-Twilio-Signature``, a link token we signed); unsigned traffic and forged links get ``503`` (the limiter
   fails safe), never ``500``. An alert submitted meanwhile is committed as ``approved`` (the alert row is the
@@ -32,7 +33,7 @@ from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.security.api_keys import create_key
 from alertsvc.security.links import LinkSigner
 from alertsvc.security.scopes import Scope
-from alertsvc.store.models import Acknowledgement, Alert, Delivery
+from alertsvc.store.models import Acknowledgement, Alert, Contact, Delivery
 from standins.twilio_api import TwilioStandin
 from tests.conftest import _create_pg_database, _drop_pg_database, auth, make_settings, postgres_admin_url
 from tests.factories import cap_alert
@@ -185,6 +186,18 @@ def signed_status(serve: ServeProcess, twilio: TwilioStandin, sid: str, status: 
     return form, RequestValidator(twilio.auth_token).compute_signature(url, form)
 
 
+def signed_inbound(serve: ServeProcess, twilio: TwilioStandin, number: str, body: str) -> tuple[dict[str, str], str]:
+    """An SMS a resident sent, as Twilio forwards it, signed."""
+    form = {"From": number, "Body": body, "MessageSid": f"SM{abs(hash((number, body))):032x}"[:34]}
+    url = f"{serve.base_url}/hooks/twilio/inbound"
+    return form, RequestValidator(twilio.auth_token).compute_signature(url, form)
+
+
+async def opted_out(runtime: Runtime, number: str) -> bool:
+    async with runtime.sessions() as session:
+        return await session.scalar(select(Contact.opted_out_at).where(Contact.address == number)) is not None
+
+
 async def states_of(runtime: Runtime, ids: list[int]) -> dict[int, str]:
     async with runtime.sessions() as session:
         result = await session.execute(select(Delivery.id, Delivery.state).where(Delivery.id.in_(ids)))
@@ -249,6 +262,18 @@ async def test_redis_killed_keeps_callbacks_and_answers_and_the_alert_sent_meanw
             forged_link = await http.post(f"/a/{ack.sign(rows[0].id)[:-2]}xx", data={"answer": "safe"})
             assert forged_link.status_code == 503, forged_link.text
 
+            # Residents' SMS, signed by Twilio: a SAFE is an answer, a STOP an opt-out; both kept.
+            stopped = rows[-2].address
+            for number, text in ((rows[10].address, "SAFE"), (stopped, "STOP")):
+                form, signature = signed_inbound(serve, twilio, number, text)
+                response = await http.post(
+                    "/hooks/twilio/inbound", data=form, headers={"X-Twilio-Signature": signature}
+                )
+                assert response.status_code == 200, (
+                    f"{text} by SMS with Redis down: {response.status_code} {response.text}"
+                )
+            answered = len(answering) + 1
+
             # An alert submitted now is committed as owing a fan-out (the alert row is the outbox).
             second = await http.post("/api/v1/alerts", json=cap_alert(), headers=auth(key))
             assert second.status_code == 201, f"submit with Redis down: {second.status_code} {second.text}"
@@ -258,16 +283,21 @@ async def test_redis_killed_keeps_callbacks_and_answers_and_the_alert_sent_meanw
 
             async def recorded() -> bool:
                 states = await states_of(runtime, [row.id for row in delivered])
-                return set(states.values()) == {"delivered"} and await acks_of(runtime, first_id) == len(answering)
+                answers = await acks_of(runtime, first_id)
+                return (
+                    set(states.values()) == {"delivered"} and answers == answered and await opted_out(runtime, stopped)
+                )
 
             await poll(recorded, within=15, what="callbacks and answers recorded while Redis is down")
             assert worker.poll() is None and serve.alive()
 
             replacement = EmbeddedRedis(tmp_path / "redis", port=port, persist=False).start()  # empty: nothing queued
 
+            still_in = [number for number in numbers if number != stopped]
             second_rows = await until_done(runtime, second_id, len(numbers), within=45)
-            one_message_each(twilio, second_rows, numbers)
-            assert Counter(message.to for message in twilio.messages) == Counter(numbers * 2), "a number got two"
+            assert [row.address for row in second_rows if row.state == "suppressed"] == [stopped]  # the STOP held
+            one_message_each(twilio, [row for row in second_rows if row.state == "sent"], still_in)
+            assert Counter(message.to for message in twilio.messages) == Counter(numbers + still_in), "a number got two"
 
             # Once Redis is back the limiter counts again: callbacks and answers go on as before.
             rest = rows[len(rows) // 2 :]
@@ -281,7 +311,7 @@ async def test_redis_killed_keeps_callbacks_and_answers_and_the_alert_sent_meanw
 
             async def all_recorded() -> bool:
                 states = await states_of(runtime, [row.id for row in rows])
-                return set(states.values()) == {"delivered"} and await acks_of(runtime, first_id) == len(answering) + 1
+                return set(states.values()) == {"delivered"} and await acks_of(runtime, first_id) == answered + 1
 
             await poll(all_recorded, within=15, what="callbacks and answers recorded after Redis is back")
             assert worker.poll() is None, "the worker did not ride out the Redis restart"
