@@ -14,7 +14,15 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from alertsvc.web.console import admin_routes, alert_routes, auth_routes, compose_routes, help_routes, results_routes
+from alertsvc.web.console import (
+    admin_routes,
+    alert_routes,
+    auth_routes,
+    compose_routes,
+    help_routes,
+    results_routes,
+    tips_routes,
+)
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 """CSS, the console's small scripts, and vendored Leaflet + leaflet-draw (no CDN: closed networks)."""
@@ -25,6 +33,7 @@ router.include_router(compose_routes.router)  # before alert_routes: /alerts/new
 router.include_router(alert_routes.router)
 router.include_router(results_routes.router)
 router.include_router(help_routes.router)
+router.include_router(tips_routes.router)
 router.include_router(admin_routes.router)
 
 __all__ = ["STATIC_DIR", "router"]
