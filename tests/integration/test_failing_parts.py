@@ -8,11 +8,11 @@ What they prove (issue 17, "Failing parts"):
   succeed in the same process; the worker rides the outage out and an alert submitted just before it is fanned
   out exactly once after.
 * **Redis gone**: signed Twilio status callbacks, residents' SMS (a SAFE, a STOP) and their answers through links
-  (``POST /a/{token}``) are still recorded,
-  because the rate limiter lets a request through when it carries a credential that checks (a valid
-  ``X-Twilio-Signature``, a link token we signed); unsigned traffic and forged links get ``503`` (the limiter
-  fails safe), never ``500``. An alert submitted meanwhile is committed as ``approved`` (the alert row is the
-  outbox: it says a fan-out is owed) and the sweeper enqueues it once Redis is back; every message goes out once.
+  (``POST /a/{token}``) are still recorded, because a request carrying a credential that checks needs no Redis
+  (a valid ``X-Twilio-Signature``: the hooks count only forged ones; a link token we signed: the link limits let
+  it through, :mod:`alertsvc.http.ratelimit`); unsigned callbacks and forged links get ``503`` (the limits fail
+  safe), never ``500``. An alert submitted meanwhile is committed as ``approved`` (the alert row is the outbox: it
+  says a fan-out is owed) and the sweeper enqueues it once Redis is back; every message goes out once.
 """
 
 from __future__ import annotations
