@@ -24,6 +24,7 @@ __all__ = [
     "FANOUT_SECONDS",
     "PLANNED",
     "QUEUED_JOBS",
+    "RECEIPTS_OVERDUE",
     "SEND_SECONDS",
     "count_deliveries",
     "parse_listen_address",
@@ -56,6 +57,13 @@ QUEUED_JOBS = Gauge(
     "alertsvc_queued_jobs",
     "Jobs in the arq queue, read from Redis at scrape time: ready (due now) or deferred (retries, held work).",
     ["state"],
+)
+
+RECEIPTS_OVERDUE = Gauge(
+    "alertsvc_receipts_overdue",
+    "Deliveries sent longer than ALERTSVC_RECEIPT_OVERDUE_SECONDS ago without a final receipt from the provider, "
+    "by channel, over the alerts of the last seven days; read from the database at scrape time (NaN: unreadable).",
+    ["channel"],
 )
 
 

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     """A job running longer is presumed dead; its work is taken up again (arq re-runs it, the sweeper re-queues)."""
     stall_after_s: int = 30
     """Queued deliveries idle this long (a lost job, a restarted Redis) are enqueued again by the sweeper."""
+    receipt_overdue_seconds: int = Field(default=900, ge=1)
+    """A delivery ``sent`` this long without a final receipt (delivered, failed, undeliverable) is counted as
+    overdue: in each alert's ``receipts_overdue`` and the ``alertsvc_receipts_overdue`` metric, so a provider that
+    stops calling back is seen."""
     worker_max_jobs: int = Field(default=16, ge=1)
     """Jobs one worker process runs at once; the rest wait in Redis for any worker. Sixteen batches keep the
     send gate full; more only add tasks waiting on it (bench/README.md)."""

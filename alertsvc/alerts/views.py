@@ -35,6 +35,11 @@ class AlertOut(BaseModel):
     acknowledged: int = Field(0, description="Residents who answered that they are safe.")
     help_requested: int = Field(0, description="Residents who asked for help.")
     replies: int = Field(0, description="Free-text replies received for this alert.")
+    receipts_overdue: int = Field(
+        0,
+        description="Deliveries sent longer than ALERTSVC_RECEIPT_OVERDUE_SECONDS ago with no final receipt from the "
+        "provider yet (counted in stats as sent): a provider that stops calling back shows here.",
+    )
     time_to_warn: dict[str, float | None] = Field(
         default_factory=dict,
         description="Seconds after acceptance: approved, first_sent, done_50, done_90, done_100 (null until reached).",
@@ -53,6 +58,7 @@ def alert_out(
     acknowledged: int = 0,
     help_requested: int = 0,
     replies: int = 0,
+    receipts_overdue: int = 0,
 ) -> AlertOut:
     return AlertOut(
         id=alert.id,
@@ -75,5 +81,6 @@ def alert_out(
         acknowledged=acknowledged,
         help_requested=help_requested,
         replies=replies,
+        receipts_overdue=receipts_overdue,
         alert=alert.cap,
     )

@@ -19,10 +19,11 @@ from prometheus_client import generate_latest
 from alertsvc.api.deps import require
 from alertsvc.api.routing import ApiRoute
 from alertsvc.http.deps import RuntimeDep
-from alertsvc.metrics import QUEUED_JOBS
+from alertsvc.metrics import QUEUED_JOBS, RECEIPTS_OVERDUE
 from alertsvc.runtime import Runtime
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
+from alertsvc.tracking.pending import overdue_receipts
 
 router = APIRouter(tags=["health"], route_class=ApiRoute)
 QUEUE_READ_TIMEOUT = 2.0
@@ -48,6 +49,20 @@ async def _read_queue_depth(runtime: Runtime) -> None:
     deferred_series.set(total - ready)
 
 
+async def _read_overdue_receipts(runtime: Runtime) -> None:
+    """Set the overdue-receipt gauges from the database (every channel seen so far: 0 once none is overdue); NaN
+    when the database does not answer in time (the scrape itself still succeeds)."""
+    try:
+        async with asyncio.timeout(QUEUE_READ_TIMEOUT):
+            overdue = await overdue_receipts(runtime)
+    except Exception:
+        for channel in ("sms", "email", "push"):
+            RECEIPTS_OVERDUE.labels(channel).set(float("nan"))
+        return
+    for channel in {"sms", "email", "push", *overdue}:
+        RECEIPTS_OVERDUE.labels(channel).set(overdue.get(channel, 0))
+
+
 @router.get(
     "/metrics",
     summary="Prometheus metrics of this process: deliveries, send times, fan-outs, queue depth",
@@ -60,4 +75,5 @@ async def metrics(
     runtime: RuntimeDep, _principal: Annotated[Principal, Depends(require(Scope.METRICS_READ))]
 ) -> Response:
     await _read_queue_depth(runtime)
+    await _read_overdue_receipts(runtime)
     return Response(generate_latest(), media_type=TEXT_FORMAT)

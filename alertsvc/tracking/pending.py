@@ -1,4 +1,5 @@
-"""Reading the dispatcher's unfinished deliveries: is an alert done, what has stalled, what a dead worker held.
+"""Reading the dispatcher's unfinished deliveries: is an alert done, what has stalled, what a dead worker held, and
+which sent messages the provider has not reported on in time (overdue receipts).
 
 Reads only; every write is a move of :mod:`alertsvc.tracking.machine`. They sit with the owner of the table so that
 the sweeper and the fan-out ask questions of deliveries without writing their SQL themselves.
@@ -7,15 +8,19 @@ the sweeper and the fan-out ask questions of deliveries without writing their SQ
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
-from typing import NamedTuple
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alertsvc.store.models import Contact, Delivery, is_pending
+from alertsvc.clock import utcnow
+from alertsvc.store.models import Alert, Contact, Delivery, is_pending
 from alertsvc.tracking.machine import DELIVERIES
 from alertsvc.tracking.states import DeliveryState
+
+if TYPE_CHECKING:
+    from alertsvc.runtime import Runtime
 
 
 async def has_pending(session: AsyncSession, alert_id: str) -> bool:
@@ -96,3 +101,28 @@ async def still_sending(session: AsyncSession, ids: Sequence[int], channels: Col
         )
     )
     return [Held(int(r[0]), str(r[1]), str(r[2]), r[3]) for r in rows]
+
+
+OVERDUE_WINDOW = timedelta(days=7)
+"""Alerts first sent longer ago than this are left out of :func:`overdue_receipts`: no provider reports a week
+late, and the count stays a walk of the recent alerts' ``(alert, state)`` index rows, not of the whole table."""
+
+
+async def overdue_receipts(runtime: Runtime) -> dict[str, int]:
+    """Per channel, deliveries ``sent`` more than ``ALERTSVC_RECEIPT_OVERDUE_SECONDS`` ago that have no final
+    receipt yet, over the alerts first sent within :data:`OVERDUE_WINDOW` (the ``alertsvc_receipts_overdue``
+    gauge, read at each scrape): a provider that stops calling back shows as a count that grows."""
+    now = utcnow()
+    before = now - timedelta(seconds=runtime.settings.receipt_overdue_seconds)
+    recent = select(Alert.id).where(Alert.first_sent_at >= now - OVERDUE_WINDOW)
+    async with runtime.sessions() as session:
+        rows = await session.execute(
+            select(Delivery.channel, func.count())
+            .where(
+                Delivery.alert_id.in_(recent.scalar_subquery()),
+                Delivery.state == DeliveryState.SENT.value,
+                Delivery.sent_at < before,
+            )
+            .group_by(Delivery.channel)
+        )
+        return {str(channel): int(count) for channel, count in rows}

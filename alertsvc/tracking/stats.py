@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.store.models import Acknowledgement, Delivery, Reply
+from alertsvc.tracking.states import DeliveryState
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,10 +18,13 @@ class AlertCounts:
     acknowledged: int = 0
     help_requested: int = 0
     replies: int = 0
+    receipts_overdue: int = 0
+    """Deliveries ``sent`` before ``overdue_before`` with no final receipt yet (0 when not asked)."""
 
 
-async def alert_counts(session: AsyncSession, alert_id: str) -> AlertCounts:
-    """``{channel: {state: n}}`` for the alert's deliveries, plus safe and help answers."""
+async def alert_counts(session: AsyncSession, alert_id: str, overdue_before: datetime | None = None) -> AlertCounts:
+    """``{channel: {state: n}}`` for the alert's deliveries, plus safe and help answers; with ``overdue_before``,
+    the deliveries still ``sent`` that were sent before then (``ALERTSVC_RECEIPT_OVERDUE_SECONDS`` ago)."""
     stats: dict[str, dict[str, int]] = {}
     rows = await session.execute(
         select(Delivery.channel, Delivery.state, func.count())
@@ -35,4 +40,18 @@ async def alert_counts(session: AsyncSession, alert_id: str) -> AlertCounts:
     )
     by_answer = {answer: int(count) for answer, count in answers}
     replies = await session.scalar(select(func.count()).select_from(Reply).where(Reply.alert_id == alert_id))
-    return AlertCounts(stats, by_answer.get("safe", 0), by_answer.get("help", 0), int(replies or 0))
+    overdue = 0
+    if overdue_before is not None and any(DeliveryState.SENT.value in by_state for by_state in stats.values()):
+        overdue = int(
+            await session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(
+                    Delivery.alert_id == alert_id,
+                    Delivery.state == DeliveryState.SENT.value,
+                    Delivery.sent_at < overdue_before,
+                )
+            )
+            or 0
+        )
+    return AlertCounts(stats, by_answer.get("safe", 0), by_answer.get("help", 0), int(replies or 0), overdue)

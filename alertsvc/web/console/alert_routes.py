@@ -91,6 +91,7 @@ async def alert_page(request: Request, alert_id: str, runtime: RuntimeDep, user:
         "references": detail.references,
         "follow_ups": detail.follow_ups,
         "people": detail.people,
+        "suppressed": detail.suppressed,
         "reach": reach,
         "area_geojson": areas_geojson(parsed, runtime.zones),
         **_forecast(detail.progress, runtime, language_of(request)),
