@@ -19,7 +19,7 @@ The parts are modules of ``bench/_load/`` (``services``, ``seed``, ``traffic``, 
 ``verify``, ``profile``, ``table``; the package docstring maps them).
 
     .venv/bin/python -m bench.load [--duration 60] [--databases sqlite,postgresql]
-        [--scenarios healthz,callbacks,acks,creates] [--concurrency 32] [--generators 1]
+        [--scenarios healthz,callbacks,acks,creates] [--concurrency 32] [--generators 1] [--servers 1]
         [--rate callbacks=3000 --rate acks=1000 ...] [--messages N] [--cap json|xml] [--spread-addresses N]
         [--profile DIR] [--keep-logs DIR] [--pg postgresql://root@127.0.0.1:5432]
 """
@@ -72,11 +72,13 @@ HELP_EVERY = 10
 class Run:
     """One database's services and seed, and the scenarios measured on them."""
 
-    def __init__(self, args: argparse.Namespace, kind: str, api: str, database_url: str, seeded: Seeded,
-                 write_key: str, tmp: Path, server_pid: int, redis_pid: int) -> None:  # fmt: skip
-        self.args, self.kind, self.api, self.database_url = args, kind, api, database_url
+    def __init__(self, args: argparse.Namespace, kind: str, apis: list[str], database_url: str, seeded: Seeded,
+                 write_key: str, tmp: Path, server_pids: list[int], redis_pid: int) -> None:  # fmt: skip
+        self.args, self.kind, self.apis, self.database_url = args, kind, apis, database_url
+        self.api = apis[0]
+        """The public URL every server signs and checks callbacks against (``ALERTSVC_PUBLIC_URL``)."""
         self.seeded, self.write_key, self.tmp = seeded, write_key, tmp
-        self.server_pid, self.redis_pid = server_pid, redis_pid
+        self.server_pids, self.redis_pid = server_pids, redis_pid
 
     def specs(self, scenario: str, items: list[Any] | int, **extra: Any) -> list[dict[str, Any]]:
         """One spec a generator process: its share of ``items`` (a list, or a count), connections and rate."""
@@ -88,7 +90,7 @@ class Run:
             shares = [len(range(items)[p::processes]) for p in range(processes)]
         return [
             {
-                "base": self.api,
+                "base": self.apis[p % len(self.apis)],  # generator p drives server p mod N (--servers)
                 "scenario": scenario,
                 "concurrency": math.ceil(args.concurrency / processes),
                 "duration": args.duration,
@@ -110,7 +112,9 @@ class Run:
         messages = self.seeded.messages
 
         async def run(specs: list[dict[str, Any]]) -> Measured:
-            return await run_scenario(scenario, self.kind, specs, self.tmp, self.server_pid, self.redis_pid, profile)
+            return await run_scenario(
+                scenario, self.kind, specs, self.tmp, self.server_pids, self.redis_pid, profile
+            )
 
         if scenario == "healthz":
             return await run(self.specs(scenario, self.bound(scenario)))
@@ -158,17 +162,23 @@ async def measure_database(kind: str, args: argparse.Namespace, tmp: Path, redis
     rows: list[Measured] = []
     try:
         await redis.flush()
-        port = free_port()
-        api = f"http://127.0.0.1:{port}"
+        ports = [free_port() for _ in range(args.servers)]
+        apis = [f"http://127.0.0.1:{port}" for port in ports]
+        api = apis[0]
         env = service_env(database, redis.url, api, standin.port)
         seed_key = create_key(env, "residents:write,alerts:send,alerts:read")
         write_key = create_key(env, "alerts:write")
-        server = await start_api(env, port, logs / "api.log")
+        servers = []
         try:
+            # Every server has the first one's public URL (what a load balancer in front would be): the callbacks'
+            # signatures and the links are made over it, whichever server answers.
+            for n, port in enumerate(ports):
+                servers.append(await start_api(env, port, logs / f"api-{n}.log"))
             seeded = await seed(api, seed_key, env, database.url, args.messages, logs)
             print(f"{kind}: {len(seeded.messages):,} residents and sent SMS seeded in {seeded.seconds:.0f} s",
                   flush=True)  # fmt: skip
-            run = Run(args, kind, api, database.url, seeded, write_key, tmp, server.pid, redis.process.pid)
+            run = Run(args, kind, apis, database.url, seeded, write_key, tmp, [s.pid for s in servers],
+                      redis.process.pid)  # fmt: skip
             for scenario in args.scenarios:
                 measured = await run.measure(scenario)
                 if args.spread_addresses and scenario in ("callbacks", "acks"):
@@ -181,7 +191,8 @@ async def measure_database(kind: str, args: argparse.Namespace, tmp: Path, redis
                     if summary.exists():
                         print("    " + summary.read_text().replace("\n", "\n    ").rstrip(), flush=True)
         finally:
-            stop_service(server)
+            for server in servers:
+                stop_service(server)
     finally:
         if args.keep_logs:
             shutil.copytree(logs, args.keep_logs / f"logs-{kind}", dirs_exist_ok=True)
@@ -224,6 +235,8 @@ def cli() -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--concurrency", type=int, default=32, help="connections, over all generator processes")
     parser.add_argument("--generators", type=int, default=1, help="generator processes")
+    parser.add_argument("--servers", type=int, default=1,
+                        help="alertsvc serve processes (own ports); generator p drives server p mod N")  # fmt: skip
     parser.add_argument("--rate", type=parse_rate, action="append", default=[], metavar="SCENARIO=PER_SECOND",
                         help="a target rate (requests a second) instead of flat out")  # fmt: skip
     parser.add_argument("--messages", type=int, help="seeded residents and SMS (default: enough for the targets)")
@@ -244,6 +257,8 @@ def cli() -> None:
         parser.error(f"databases are sqlite and postgresql, not {', '.join(sorted(unknown))}")
     if not 0 < args.duration <= 3600 or not 1 <= args.concurrency <= 1024 or not 1 <= args.generators <= 16:
         parser.error("--duration 0-3600 s, --concurrency 1-1024, --generators 1-16")
+    if not 1 <= args.servers <= args.generators:
+        parser.error("--servers 1 to --generators (each generator process drives one server)")
     if not 0 <= args.spread_addresses <= 131_072:
         parser.error("--spread-addresses 0-131072 (the 198.18.0.0/15 benchmarking range)")
     if args.messages is None:

@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+IN_FLIGHT_POSTGRESQL = 4
+"""Batches a process may have in flight at once on PostgreSQL. One would leave the process idle while each batch's
+statements and commit travel to the server and back (four round trips, each waiting for a CPU on a busy machine:
+92 callbacks a second at 9 % of a core in bench/README.md's first run); a few keep it busy, and still group
+whatever arrives while they are out. SQLite has one writer: there one batch at a time, the next gathering."""
 MAX_BATCH = 2000
 """Receipts applied in one transaction at most: past this the statements' parameters (a JSON text or arrays of
 this many ids) and the transaction's hold on the SQLite writer grow without making the batch cheaper per receipt."""
@@ -99,7 +104,8 @@ class ReceiptBatcher:
         self._runtime = runtime
         self._loop = asyncio.get_running_loop()
         self._gathering: list[Pending] = []
-        self._applier: asyncio.Task[None] | None = None
+        self._appliers: set[asyncio.Task[None]] = set()
+        self._in_flight = 1 if runtime.engine.dialect.name == "sqlite" else IN_FLIGHT_POSTGRESQL
         self.batches = 0
         """Transactions committed so far (tests and the benchmark read it to see that receipts were grouped)."""
 
@@ -107,8 +113,10 @@ class ReceiptBatcher:
         """Add ``report`` to the batch being gathered; what became of it, once its batch has committed."""
         future: asyncio.Future[machine.Receipt] = self._loop.create_future()
         self._gathering.append((report, future))
-        if self._applier is None or self._applier.done():
-            self._applier = self._loop.create_task(self._apply_while_gathered())
+        if len(self._appliers) < self._in_flight:
+            applier = self._loop.create_task(self._apply_while_gathered())
+            self._appliers.add(applier)
+            applier.add_done_callback(self._appliers.discard)
         # Shielded: a client that hangs up does not take its receipt out of a batch already being applied.
         return await asyncio.shield(future)
 

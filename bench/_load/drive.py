@@ -124,9 +124,16 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
-async def run_scenario(scenario: str, database: str, specs: list[dict[str, Any]], tmp: Path, server_pid: int,
+def _cpu_of(pids: list[int]) -> float:
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
+async def run_scenario(scenario: str, database: str, specs: list[dict[str, Any]], tmp: Path, server_pids: list[int],
                        redis_pid: int, profile_to: Path | None = None) -> Measured:  # fmt: skip
     """Run one generator per spec (each with its share of the items), together; merge what they answer.
+
+    ``server_pids``: every ``alertsvc serve`` process (``--servers``); their CPU is summed (the profile is the
+    first one's).
 
     The spec's ``duration`` and ``timeout`` bound the wait: a generator that has not finished by then (plus a
     margin) is killed and the scenario fails.
@@ -146,9 +153,9 @@ async def run_scenario(scenario: str, database: str, specs: list[dict[str, Any]]
         for process in processes:
             if await _line(process, READY_WITHIN) != "ready":
                 raise RuntimeError(f"generator for {scenario} did not start")
-        server_before, redis_before, stall_before = cpu_seconds(server_pid), cpu_seconds(redis_pid), cpu_stall_us()
+        server_before, redis_before, stall_before = _cpu_of(server_pids), cpu_seconds(redis_pid), cpu_stall_us()
         started = asyncio.get_running_loop().time()
-        profiler = Profiler(server_pid, float(specs[0]["duration"]), profile_to) if profile_to else None
+        profiler = Profiler(server_pids[0], float(specs[0]["duration"]), profile_to) if profile_to else None
         for process in processes:
             assert process.stdin is not None
             process.stdin.write(b"go\n")
@@ -158,7 +165,7 @@ async def run_scenario(scenario: str, database: str, specs: list[dict[str, Any]]
                 raise RuntimeError(f"generator for {scenario} ended without a result")
             await asyncio.wait_for(process.wait(), 10)
         window = asyncio.get_running_loop().time() - started
-        server_cpu, redis_cpu = cpu_seconds(server_pid) - server_before, cpu_seconds(redis_pid) - redis_before
+        server_cpu, redis_cpu = _cpu_of(server_pids) - server_before, cpu_seconds(redis_pid) - redis_before
         stall = (cpu_stall_us() - stall_before) / 1e6
         if profiler is not None:
             await profiler.finish()
