@@ -29,7 +29,7 @@ from alertsvc.store.models import Alert, AuditEvent
 from alertsvc.tracking import live
 from alertsvc.tracking.deliveries import DeliveryPageData, deliveries_page
 from alertsvc.tracking.responses import Responses, responses_for
-from alertsvc.tracking.stats import alert_counts
+from alertsvc.tracking.stats import alert_counts, suppressed_reasons
 
 if TYPE_CHECKING:
     from alertsvc.runtime import Runtime
@@ -48,6 +48,7 @@ __all__ = [
     "alert_listing",
     "alert_progress",
     "alert_responses",
+    "alert_suppressed",
     "alert_titles",
     "alert_views",
     "deliveries",
@@ -181,6 +182,12 @@ async def alert_titles(runtime: Runtime, alert_ids: Sequence[str]) -> dict[str, 
         return {str(alert_id): str(headline or identifier) for alert_id, headline, identifier in rows}
 
 
+async def alert_suppressed(runtime: Runtime, alert_id: str) -> dict[str, int]:
+    """Why the alert's suppressed deliveries were not sent → how many (the after-action report shows them)."""
+    async with runtime.sessions() as session:
+        return await suppressed_reasons(session, alert_id)
+
+
 async def alert_history(runtime: Runtime, alert_id: str) -> list[AuditEvent]:
     """Who did what to the alert, oldest first."""
     async with runtime.sessions() as session:
@@ -226,6 +233,8 @@ class AlertDetail:
     """The Updates and Cancels that followed it (and theirs), oldest first, rejected ones left out."""
     people: dict[str, Actor] = field(default_factory=dict)
     """Every principal the page names (author, decider, timeline, follow-ups' authors) → who it is."""
+    suppressed: dict[str, int] = field(default_factory=dict)
+    """Why deliveries were suppressed → how many (:func:`alertsvc.tracking.stats.suppressed_reasons`)."""
 
     @property
     def timeline(self) -> list[TimelineEntry]:
@@ -284,6 +293,7 @@ async def alert_detail(runtime: Runtime, alert: Alert, areas: list[Area]) -> Ale
             references=references,
             follow_ups=later,
             people=await actors(session, principals),
+            suppressed=await suppressed_reasons(session, alert.id),
             alert_first_sent=alert.first_sent_at,
             alert_completed=alert.completed_at,
         )

@@ -8,8 +8,9 @@ comment line now and then so proxies keep the connection open.
 Time-to-warn, the figure a service is judged by, is read from the rows themselves: accepted (alert created) →
 approved → first message sent → 50 %, 90 % and 100 % of the planned deliveries *done*. Done means out of our
 hands: ``sent`` or final (:data:`alertsvc.tracking.states.DONE_FOR_DISPATCH`), at ``sent_at`` (or ``final_at``
-for those never sent, e.g. suppressed). Percentiles wait until fan-out has planned every delivery, since before
-that the total is not known.
+for those never sent, e.g. failed). Suppressed deliveries (opted out, quiet hours, preferences) are counted apart:
+in neither the total nor done (:data:`REACHING_DONE_STATES`). Percentiles wait until fan-out has planned every
+delivery, since before that the total is not known.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ from alertsvc.tracking.states import DONE_FOR_DISPATCH, DeliveryState
 from alertsvc.tracking.stats import alert_counts
 
 DONE_STATES = sorted(state.value for state in DONE_FOR_DISPATCH)
+SUPPRESSED = DeliveryState.SUPPRESSED.value
+REACHING_DONE_STATES = [state for state in DONE_STATES if state != SUPPRESSED]
+"""Done, for progress and time-to-warn: a suppressed delivery was never meant to reach anyone (opted out, quiet
+hours, preferences), so it is neither in the total nor done; counted as done, it started the bar at 32 %."""
 PENDING_STATES = (DeliveryState.QUEUED.value, DeliveryState.SENDING.value)
 FAILED_STATES = (DeliveryState.FAILED.value, DeliveryState.UNDELIVERABLE.value)
 ENDED_ALERT_STATES = frozenset({"cancelled", "expired", "rejected", "draft"})
@@ -62,8 +67,8 @@ def channel_progress(stats: dict[str, dict[str, int]]) -> list[ChannelProgress]:
         rows.append(
             ChannelProgress(
                 channel=channel,
-                total=sum(counts.values()),
-                done=sum(n for state, n in counts.items() if state in DONE_STATES),
+                total=sum(n for state, n in counts.items() if state != SUPPRESSED),
+                done=sum(n for state, n in counts.items() if state in REACHING_DONE_STATES),
                 pending=sum(counts.get(state, 0) for state in PENDING_STATES),
                 sent=counts.get(DeliveryState.SENT.value, 0),
                 delivered=counts.get(DeliveryState.DELIVERED.value, 0),
@@ -100,7 +105,7 @@ async def _done_at_rank(session: AsyncSession, alert_id: str, rank: int) -> date
     moment = func.coalesce(Delivery.sent_at, Delivery.final_at)
     found: datetime | None = await session.scalar(
         select(moment)
-        .where(Delivery.alert_id == alert_id, Delivery.state.in_(DONE_STATES), moment.is_not(None))
+        .where(Delivery.alert_id == alert_id, Delivery.state.in_(REACHING_DONE_STATES), moment.is_not(None))
         .order_by(moment)
         .limit(1)
         .offset(rank)
@@ -139,6 +144,7 @@ async def snapshot(session: AsyncSession, alert_id: str) -> dict[str, Any] | Non
         "total": total,
         "done": done,
         "percent": math.floor(100 * done / total) if total else 0,
+        "suppressed": sum(row.suppressed for row in channels),
         "acknowledged": counts.acknowledged,
         "help_requested": counts.help_requested,
         "time_to_warn": ttw.seconds(),

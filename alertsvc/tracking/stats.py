@@ -55,3 +55,22 @@ async def alert_counts(session: AsyncSession, alert_id: str, overdue_before: dat
             or 0
         )
     return AlertCounts(stats, by_answer.get("safe", 0), by_answer.get("help", 0), int(replies or 0), overdue)
+
+
+UNKNOWN_REASON = "unknown"
+"""A suppressed delivery stored without a reason (none is written so today; older rows may lack one)."""
+
+
+async def suppressed_reasons(session: AsyncSession, alert_id: str) -> dict[str, int]:
+    """Why the alert's suppressed deliveries were not sent: reason (as the fan-out and the state machine write
+    it: ``opted out``, ``preferences``, ...) → how many, most first. Shown apart from progress, never as done."""
+    rows = await session.execute(
+        select(Delivery.reason, func.count())
+        .where(Delivery.alert_id == alert_id, Delivery.state == DeliveryState.SUPPRESSED.value)
+        .group_by(Delivery.reason)
+    )
+    counts: dict[str, int] = {}
+    for reason, count in rows:
+        key = str(reason) if reason else UNKNOWN_REASON
+        counts[key] = counts.get(key, 0) + int(count)
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

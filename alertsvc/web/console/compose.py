@@ -82,7 +82,9 @@ needs no approval once read "Submit TEST for approval" and went out at once)."""
 
 def policy_document(form: ComposeForm, status: str, sender: str, now: datetime) -> dict[str, Any]:
     """The least CAP alert the approval policy reads for this form under ``status``: its status, message type
-    and category (the policy reads nothing else of the document), valid whatever else the form lacks yet."""
+    and category (the policy reads nothing else of the document), valid whatever else the form lacks yet. An
+    Update is asked about as an Alert: the policy treats them alike, and CAP wants an Update's references (the
+    compose form makes no Cancel: that has its own page)."""
     info: dict[str, Any] = {"event": "policy", "urgency": "Unknown", "severity": "Unknown", "certainty": "Unknown"}
     if form.category in CATEGORIES:
         info["category"] = [form.category]
@@ -91,7 +93,7 @@ def policy_document(form: ComposeForm, status: str, sender: str, now: datetime) 
         "sender": sender,
         "sent": now.replace(microsecond=0).isoformat(),
         "status": status,
-        "msgType": form.msg_type if form.msg_type in ("Alert", "Update") else "Alert",
+        "msgType": "Alert",  # an Update or a Cancel would need references; the form composes Alerts and Updates
         "scope": "Public",
         "info": [info],
     }

@@ -19,6 +19,7 @@ from alertsvc.security.names import Actor, actor_for
 from alertsvc.security.sessions import ConsoleSession
 from alertsvc.web.console import i18n
 from alertsvc.web.console.audit_view import ACTION_WORDS, actor_words
+from alertsvc.web.console.delivery_words import SUPPRESSION_WORDS
 from alertsvc.web.tiles import basemap
 
 templates = Jinja2Templates(directory=str(templates_dir()))
@@ -75,6 +76,7 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "path": request.url.path,
         "basemap": basemap(request.app.state.runtime.settings),
         "action_words": ACTION_WORDS,
+        "suppression_words": SUPPRESSION_WORDS,
     }
     values.update(context or {})
     people: dict[str, Actor] = values.get("people") or {}

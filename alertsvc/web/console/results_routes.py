@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from alertsvc.alerts import report, service
+from alertsvc.alerts import queries, report, service
 from alertsvc.clock import utcnow
 from alertsvc.runtime import Runtime
 from alertsvc.web.console import chart
@@ -47,12 +47,14 @@ async def report_page(request: Request, alert_id: str, _user: CurrentUser) -> Re
     with _found():
         found = await report.alert_report(runtime, alert_id)
         series = await report.chart_series(runtime, alert_id)
+        suppressed = await queries.alert_suppressed(runtime, alert_id)
     lang = language_of(request)
     context: dict[str, Any] = {
         "report": found,
         "alert": found.alert,
         "chart": chart.build(series),
         "now": utcnow(),
+        "suppressed": suppressed,
         "forecast_text": None if found.forecast_seconds is None else duration_text(found.forecast_seconds, lang),
         "measured_text": _measured(found.time_to_warn, lang),
         "channel_forecast": {
