@@ -384,11 +384,11 @@ async def mark_relayed(runtime: Runtime, message_id: int, sent: bool) -> None:
         )
 
 
-async def stalled_replies(runtime: Runtime, older_than: timedelta) -> list[int]:
-    """Replies still queued ``older_than`` after they were written: their job was lost (a restarted Redis)."""
+async def stalled_replies(runtime: Runtime, written_before: datetime) -> list[int]:
+    """Replies still queued that were written before ``written_before``: their job was lost (a restarted Redis)."""
     async with runtime.sessions() as session:
         rows = await session.scalars(
-            select(TipMessage.id).where(TipMessage.state == QUEUED, TipMessage.at < utcnow() - older_than).limit(500)
+            select(TipMessage.id).where(TipMessage.state == QUEUED, TipMessage.at < written_before).limit(500)
         )
         return list(rows)
 

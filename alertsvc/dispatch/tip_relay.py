@@ -10,11 +10,12 @@ The sweeper's share for tips (:func:`tend_tips`) is here too.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from arq import Retry
 
+from alertsvc.clock import utcnow
 from alertsvc.community.tips import RELAY_JOB, mark_relayed, outgoing, purge_tips, relay_job_id, stalled_replies
 from alertsvc.dispatch.context import WorkerContext
 from channels.base import ChannelError, Message, PermanentError
@@ -53,14 +54,14 @@ PURGE_EVERY_S = 3600
 PURGE_KEY = "alertsvc:tips:purged"
 
 
-async def tend_tips(app: WorkerContext) -> dict[str, int]:
+async def tend_tips(app: WorkerContext, now: datetime | None = None) -> dict[str, int]:
     """The sweeper's share for tips: replies whose relay job was lost are enqueued again (the job id keeps one job
     per reply), and once an hour tips past their retention are deleted."""
     requeued = 0
-    for message_id in await stalled_replies(app.runtime, REPLY_STALL):
+    for message_id in await stalled_replies(app.runtime, (now or utcnow()) - REPLY_STALL):
         if await app.runtime.redis.enqueue_job(RELAY_JOB, message_id, _job_id=relay_job_id(message_id)) is not None:
             requeued += 1
     purged = 0
     if await app.runtime.redis.set(PURGE_KEY, "1", nx=True, ex=PURGE_EVERY_S):
-        purged = await purge_tips(app.runtime.sessions, app.settings.tip_retention_days)
+        purged = await purge_tips(app.runtime.sessions, app.settings.tip_retention_days, now)
     return {"tip_replies_requeued": requeued, "tips_purged": purged}

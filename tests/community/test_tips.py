@@ -16,7 +16,9 @@ from sqlalchemy import select
 
 from alertsvc.clock import utcnow
 from alertsvc.community.tips import purge_tips
+from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.outbox import read_outbox
+from alertsvc.dispatch.tip_relay import REPLY_STALL, tend_tips
 from alertsvc.runtime import Runtime
 from alertsvc.security.sealing import Sealer
 from alertsvc.store.models import AuditEvent, Tip, TipBlock
@@ -287,3 +289,29 @@ async def test_a_provider_retry_opens_no_second_tip_nor_a_second_answer(
     await post("The library", "SM" + "2" * 32)
     tips = await tips_of(client, key)
     assert len(tips) == 1 and [m["text"] for m in tips[0]["messages"]] == ["Which building?", "The library"]  # type: ignore[index]
+
+
+async def test_the_zone_page_links_to_the_tip_form(client: httpx.AsyncClient) -> None:
+    page = await client.get("/z/Old Mill?lang=es")
+    assert 'href="/r/tip?lang=es"' in page.text and "Enviar un aviso anónimo" in page.text
+
+
+async def test_the_sweeper_enqueues_a_lost_reply_again(
+    client: httpx.AsyncClient, runtime: Runtime, make_key: KeyMaker
+) -> None:
+    await sms(client, runtime, "TIP a lost reply")
+    key = await make_key("tips:read", "tips:write")
+    tip_id = (await tips_of(client, key))[0]["id"]
+    await client.post(f"/api/v1/tips/{tip_id}/replies", json={"text": "Are you there?"}, headers=auth(key))
+    await runtime.redis.flushdb()  # Redis restarted without persistence: the relay job is gone
+    await run_worker(runtime)
+    assert await read_outbox(runtime.redis, channel="sms", to=NUMBER) == []
+    context = await WorkerContext.open(runtime, False)
+    early = await tend_tips(context)
+    assert early["tip_replies_requeued"] == 0  # not stalled yet: its job may still be waiting
+    stalled = await tend_tips(context, now=utcnow() + REPLY_STALL + timedelta(minutes=1))
+    assert stalled["tip_replies_requeued"] == 1
+    await run_worker(runtime)
+    sent = await read_outbox(runtime.redis, channel="sms", to=NUMBER)
+    assert len(sent) == 1 and "Are you there?" in sent[0]["body"]
+    assert (await tips_of(client, key))[0]["messages"][0]["state"] == "sent"  # type: ignore[index]
