@@ -145,3 +145,14 @@ async def test_a_language_the_alert_has_not_is_refused_by_the_domain_too(
     assert refused.status_code == 422
     (error,) = refused.json()["errors"]
     assert error == {"loc": ["body", "info", 0, "language"], "msg": "the alert has no message in 'es' (en-CA, fr-CA)"}
+
+
+@pytest.mark.parametrize("content", [b"", b"null"])
+async def test_an_empty_or_null_json_body_is_no_body(
+    client: httpx.AsyncClient, runtime: Runtime, sender: str, content: bytes
+) -> None:
+    original = await _sent_alert(client, runtime, sender)
+    headers = {**auth(sender), "Content-Type": "application/json"}
+    cancelled = await client.post(f"/api/v1/alerts/{original}/cancel", content=content, headers=headers)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["headline"] == "All clear: Gas leak"
