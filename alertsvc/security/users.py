@@ -159,10 +159,12 @@ async def ensure_user(session: AsyncSession, email: str, role: Role, display_nam
     return password
 
 
-async def add_user(runtime: Runtime, email: str, role: Role, password: str, actor: str) -> None:
+async def add_user(
+    runtime: Runtime, email: str, role: Role, password: str, actor: str, *, display_name: str | None = None
+) -> None:
     """:func:`create_user` as one unit of work (the console's admin page); ValueError says what is wrong."""
     async with transaction(runtime.sessions) as session:
-        await create_user(session, email, role, password, actor)
+        await create_user(session, email, role, password, actor, display_name=display_name)
 
 
 @lru_cache(maxsize=1)

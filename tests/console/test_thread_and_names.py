@@ -134,3 +134,18 @@ def test_milestones_merge_into_the_audit_rows_by_time() -> None:
         "completed",
         "alert.cancel",
     ]
+
+
+async def test_the_admin_page_gives_a_user_the_name_the_console_shows(
+    runtime: Runtime, admin: httpx.AsyncClient
+) -> None:
+    created = await post_form(
+        admin, "/console/users", "/console/users", email="zoe@city.example", role="dispatcher", display_name="Zoé T."
+    )
+    assert created.status_code == 200 and "<td>Zoé T.</td><td>zoe@city.example</td>" in created.text
+    forged = await post_form(
+        admin, "/console/users", "/console/users", email="x@city.example", role="dispatcher", display_name="A\u202eB"
+    )
+    assert forged.status_code == 422 and "control characters" in forged.text
+    audit = (await admin.get("/console/audit", params={"kind": "user.create"})).text
+    assert "created the user" in audit and "Zoé T." in audit.split("<tbody>", 1)[1]

@@ -127,15 +127,18 @@ async def add_user(
     _csrf: CsrfChecked,
     email: Annotated[str, Form(max_length=320)] = "",
     role: Annotated[str, Form(max_length=20)] = "",
+    display_name: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    """Create a user with a generated password, shown once to the admin to hand over."""
+    """Create a user (with the name the console shows them by) and a generated password, shown once to the admin
+    to hand over."""
+    typed = {"email": email, "display_name": display_name}
     if role not in ROLES:
-        return await _users_page(request, runtime, 422, error="Choose a role.", email=email)
+        return await _users_page(request, runtime, 422, error="Choose a role.", **typed)
     password = generate_password()
     try:
-        await accounts.add_user(runtime, email, Role(role), password, user.principal.name)
+        await accounts.add_user(runtime, email, Role(role), password, user.principal.name, display_name=display_name)
     except ValueError as exc:
-        return await _users_page(request, runtime, 422, error=str(exc), email=email)
+        return await _users_page(request, runtime, 422, error=str(exc), **typed)
     return await _users_page(request, runtime, created_email=email.strip(), created_password=password)
 
 
