@@ -62,6 +62,8 @@ class LanguagePreview:
     push: ChannelText
     dropped: tuple[str, ...]
     """Parts of the info the SMS left out to stay within its segments."""
+    failures: dict[str, str]
+    """Channel -> why its message cannot be built (its deliveries in this language would fail): shown, not hidden."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,7 @@ def message_previews(alert: Alert, settings: Settings) -> list[LanguagePreview]:
                 email=sent("email"),
                 push=sent("push"),
                 dropped=rendered.sms_dropped,
+                failures=dict(rendered.failures),
             )
         )
     return previews
