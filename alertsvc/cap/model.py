@@ -6,6 +6,10 @@ Repeated elements are lists in document order. Polygons and circles stay the str
 alert round-trips byte for byte in those values, but each is checked by :mod:`alertsvc.geo.areas` on the way in
 and :meth:`Area.shapes` hands out the internal area types: raw ``lat,lon`` pairs never travel further.
 
+The text residents read (``event``, ``headline``, ``description``, ``instruction``, ``senderName``, ``web``,
+``contact``, ``audience``, ``areaDesc``) is :data:`~alertsvc.cap.values.ReaderText`: no bidirectional overrides or
+other invisible characters (:mod:`alertsvc.cap.visible`), whichever form the alert came in.
+
 Element-level rules live in the field types (:mod:`alertsvc.cap.values`, :mod:`alertsvc.cap.times`); rules that
 join several elements live in :mod:`alertsvc.cap.rules` and run here too, so a model built directly in Python
 obeys them. The public parsers (:mod:`alertsvc.cap.validate`) run those rules themselves to report them next to
@@ -30,6 +34,7 @@ from alertsvc.cap.values import (
     Language,
     OptionalReferences,
     PolygonText,
+    ReaderText,
     Size,
     Text,
     Token,
@@ -77,7 +82,7 @@ class Resource(CapModel):
 class Area(CapModel):
     """``area``: where the info applies. Polygons and circles as CAP strings, checked on the way in."""
 
-    area_desc: Text
+    area_desc: ReaderText
     polygon: list[PolygonText] = Field(default_factory=list)
     circle: list[CircleText] = Field(default_factory=list)
     geocode: list[ValuePair] = Field(default_factory=list)
@@ -103,22 +108,22 @@ class Info(CapModel):
 
     language: Language = DEFAULT_LANGUAGE
     category: list[Category] = Field(min_length=1)
-    event: Text
+    event: ReaderText
     response_type: list[ResponseType] = Field(default_factory=list)
     urgency: Urgency
     severity: Severity
     certainty: Certainty
-    audience: Text | None = None
+    audience: ReaderText | None = None
     event_code: list[ValuePair] = Field(default_factory=list)
     effective: CapTime | None = None
     onset: CapTime | None = None
     expires: CapTime | None = None
-    sender_name: Text | None = None
-    headline: Text | None = None
-    description: Text | None = None
-    instruction: Text | None = None
-    web: Text | None = None
-    contact: Text | None = None
+    sender_name: ReaderText | None = None
+    headline: ReaderText | None = None
+    description: ReaderText | None = None
+    instruction: ReaderText | None = None
+    web: ReaderText | None = None
+    contact: ReaderText | None = None
     parameter: list[ValuePair] = Field(default_factory=list)
     resource: list[Resource] = Field(default_factory=list)
     area: list[Area] = Field(default_factory=list)

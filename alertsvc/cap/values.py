@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from alertsvc.cap.times import CapTimeError, format_cap_time, parse_cap_time
+from alertsvc.cap.visible import hidden_character
 from alertsvc.geo.areas import AreaError, parse_cap_circle, parse_cap_polygon
 
 # Characters XML 1.0 cannot carry at all: a JSON alert holding one could never be written as CAP XML.
@@ -36,6 +37,22 @@ def _xml_text(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(_xml_text)]
 """Free text: any characters an XML document can hold, kept exactly (whitespace included)."""
+
+
+def _reader_text(value: str) -> str:
+    hidden = hidden_character(value)
+    if hidden is not None:
+        raise PydanticCustomError(
+            "cap_hidden_char",
+            "contains {character}, an invisible character that can change how the text reads: remove it",
+            {"character": hidden},
+        )
+    return value
+
+
+ReaderText = Annotated[Text, AfterValidator(_reader_text)]
+"""Text residents read (headline, description, ...): as :data:`Text`, without bidirectional overrides, zero-width
+spaces and other invisible format or control characters (:mod:`alertsvc.cap.visible` says which and why)."""
 
 
 def _token(value: str) -> str:
