@@ -114,7 +114,7 @@ async def test_database_cut_answers_503_then_recovers_and_the_alert_goes_out_onc
         runtime = await open_runtime(make_settings(tmp_path, pg_url, redis.url))  # the test's own, direct line
         env = worker_env(
             tmp_path, via_proxy, redis.url, twilio,
-            sms_rate_per_second=50, job_timeout_s=5, stall_after_s=2, sweep_interval_s=2,
+            sms_rate_per_second=200, job_timeout_s=5, stall_after_s=2, sweep_interval_s=2,
         )  # fmt: skip
         serve = ServeProcess(env, tmp_path / "serve")
         try:
@@ -129,6 +129,7 @@ async def test_database_cut_answers_503_then_recovers_and_the_alert_goes_out_onc
                 assert submitted.status_code == 201, submitted.text
                 alert_id = submitted.json()["id"]
                 proxy.cut()  # just after the commit: the worker meets the outage mid-fan-out or before it
+                callback, callback_signature = signed_status(serve, twilio, "SM" + "0" * 32, "delivered")
 
                 requests: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
                     "GET /api/v1/alerts": lambda: http.get("/api/v1/alerts"),
@@ -136,6 +137,12 @@ async def test_database_cut_answers_503_then_recovers_and_the_alert_goes_out_onc
                     "POST /api/v1/alerts": lambda: http.post("/api/v1/alerts", json=cap_alert()),
                     "POST /api/v1/residents": lambda: http.post("/api/v1/residents", json=RESIDENT),
                     "GET /readyz": lambda: http.get("/readyz", headers={}),
+                    "POST /hooks/twilio/status (signed)": lambda: http.post(
+                        "/hooks/twilio/status", data=callback, headers={"X-Twilio-Signature": callback_signature}
+                    ),
+                    "POST /a/{token}": lambda: http.post(
+                        f"/a/{LinkSigner(SECRET, 'ack').sign(1)}", data={"answer": "safe"}
+                    ),
                 }
                 for attempt in range(3):  # a pooled connection dies first, then new ones are refused
                     for what, send in requests.items():
