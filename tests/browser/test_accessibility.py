@@ -113,6 +113,7 @@ async def test_approval_and_need_help_pages_pass_axe(live_server: LiveServer) ->
             await dispatcher.goto(alert_url)
             await expect(dispatcher.locator("#need-help")).to_contain_text("2 waiting")
             violations["alert-need-help"] = await axe_violations(dispatcher)
+            await snap(dispatcher, "../alert-need-help.png")
             await dispatcher.goto(f"{alert_url}/help")
             await expect(dispatcher.locator("#need-help")).to_contain_text("Mark handled")
             await dispatcher.locator("#need-help button.primary").first.click()
@@ -125,6 +126,8 @@ async def test_approval_and_need_help_pages_pass_axe(live_server: LiveServer) ->
             await dispatcher.check("#status-Test")
             await expect(dispatcher.locator("#status-banner-slot")).to_contain_text("TEST")
             violations["compose-test"] = await axe_violations(dispatcher)
+            await dispatcher.locator("#confirm-box").scroll_into_view_if_needed()
+            await snap(dispatcher, "../compose-test-confirm-box.png", full_page=False)
         finally:
             await browser.close()
     assert {page: found for page, found in violations.items() if found} == {}

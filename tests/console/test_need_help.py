@@ -81,6 +81,7 @@ async def test_the_list_shows_what_a_dispatcher_acts_on_and_marks_who_handled_it
     path, people = await _sent(dispatcher, approver, runtime)
     page = (await dispatcher.get(path)).text
     assert 'id="need-help"' in page and "2 waiting" not in page and "3 waiting" in page
+    assert '<a href="#need-help">Asked for help</a>' in page  # the count in the live figures leads to the list
     assert 'href="tel:+15145550701"' in page and 'href="mailto:marie@example.org"' in page
     assert "45.51234, -72.54321" in page and "Zone Old Port" in page
     assert '<span lang="fr">fr</span>' in page and '<span lang="es">es</span>' in page
