@@ -88,7 +88,7 @@ def default_all_clear(info: Mapping[str, Any]) -> AllClear:
         language=language,
         headline=_("All clear: {event}", event=what) if what else _("All clear"),
         description=(
-            _("This cancels the earlier alert for {area}.", area=area) if area else _("This cancels the earlier alert.")
+            _("This cancels the earlier alert ({area}).", area=area) if area else _("This cancels the earlier alert.")
         ),
         instruction=_("The warning has ended. You can return to normal activity."),
     )

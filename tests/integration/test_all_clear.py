@@ -95,7 +95,7 @@ async def test_a_body_gives_the_all_clear_of_its_languages_and_the_others_get_th
     french = received["sms", "+15145552002"]
     assert "Fin d'alerte : la fuite est réparée" in french
     assert "Vous pouvez rentrer chez vous par la rue Principale." in french
-    assert "Ce message annule l'alerte précédente pour Test area." in french  # the description left out: the default
+    assert "Ce message annule l'alerte précédente (Test area)." in french  # the description left out: the default
     assert FR_INSTRUCTION not in french and FR_DESCRIPTION not in french
     english = received["sms", "+15145552001"]
     assert "All clear: Gas leak" in english and EN_INSTRUCTION not in english
