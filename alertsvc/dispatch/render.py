@@ -39,12 +39,16 @@ from alertsvc.i18n import N_, translator
 from alertsvc.resources import templates_dir
 from channels.base import Message
 from channels.email_mime import ACK_LINK, UNSUBSCRIBE_LINK, EmailTemplate
+from channels.twilio_codes import MAX_BODY_CHARACTERS
 
 ACK_PLACEHOLDER = "\x00ACK\x00"
 UNSUB_PLACEHOLDER = "\x00UNSUB\x00"
 log = logging.getLogger(__name__)
 SMS_LINK_PLACEHOLDER_LEN = 40
 """Room kept for the acknowledgement link in the SMS budget: the public URL + ``/a/`` + a token."""
+SMS_MAX_CHARACTERS = MAX_BODY_CHARACTERS - 100
+"""Longest SMS as rendered, the link placeholder counted as :data:`SMS_LINK_PLACEHOLDER_LEN`: Twilio refuses a
+body past 1,600 characters (21617), and this leaves room for an acknowledgement link up to 140 characters long."""
 EMAIL_LINE_OCTETS = 900
 """Longest line of an e-mail body as rendered; SMTP allows 998 octets, the rest is room for a patched-in link."""
 
@@ -256,7 +260,8 @@ def _render_sms(
     """The SMS text with the link placeholder, and what of the info it left out."""
     sms_headline = f"{marker}: {headline}" if marker else headline
     link_room = "x" * SMS_LINK_PLACEHOLDER_LEN
-    sms = fit_sms(sms_headline, instruction, description, link_room, max_segments).replace(link_room, ACK_PLACEHOLDER)
+    sms = fit_sms(sms_headline, instruction, description, link_room, max_segments, SMS_MAX_CHARACTERS)
+    sms = sms.replace(link_room, ACK_PLACEHOLDER)
     whole_description = " ".join(description.split())
     dropped = ("description",) if whole_description and whole_description not in sms else ()
     return sms, dropped

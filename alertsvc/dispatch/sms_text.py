@@ -26,6 +26,7 @@ __all__ = [
     "gsm7_septets",
     "is_gsm7",
     "sms_cost",
+    "within_characters",
 ]
 
 _ZWJ = "\u200d"
@@ -72,20 +73,56 @@ def _compose(parts: list[str]) -> str:
     return "\n".join(part for part in parts if part)
 
 
-def fit_sms(headline: str, instruction: str, description: str, link: str, max_segments: int) -> str:
+def _shortened(text: str, keep: int) -> str:
+    """``text`` cut to at most ``keep`` characters at a grapheme boundary, with an ellipsis (within ``keep``)."""
+    if len(text) <= keep:
+        return text
+    cut = max(0, keep - 3)
+    while cut > 0 and not _can_cut_before(text, cut):
+        cut -= 1
+    return (text[:cut].rstrip() + _ellipsis_for(text))[: max(keep, 0)] if keep > 0 else ""
+
+
+def within_characters(headline: str, instruction: str, link: str, max_characters: int) -> tuple[str, str]:
+    """``headline`` and ``instruction`` shortened so that they, the link and the line breaks between them hold at
+    most ``max_characters`` characters; unchanged when they already do. Each keeps at least half of the room when
+    it needs it, so neither a long headline nor a long instruction pushes the other out.
+
+    Why: Twilio refuses a body longer than 1,600 characters outright (21617): every SMS of the alert would fail.
+    A shortened text is the lesser harm; the e-mail and push messages carry both whole.
+    """
+    room = max_characters - len(link) - 2
+    if len(headline) + 1 + len(instruction) <= room:
+        return headline, instruction
+    if not instruction:
+        return _shortened(headline, room), instruction
+    for_headline = min(len(headline), max(room - len(instruction) - 1, room // 2))
+    return _shortened(headline, for_headline), _shortened(instruction, room - for_headline - 1)
+
+
+def fit_sms(
+    headline: str, instruction: str, description: str, link: str, max_segments: int, max_characters: int | None = None
+) -> str:
     """``headline``, ``instruction``, ``description`` and ``link`` on separate lines, within ``max_segments``.
 
-    Headline, instruction and link are never shortened (if they alone exceed the budget they are returned
-    whole, without description: a notice missing its instruction would be worse than one more segment). The
-    description is cut at a grapheme boundary, preferably at a word, and marked with an ellipsis; if not even a
-    word of it fits, it is left out.
+    Headline, instruction and link are not shortened for the segment budget (if they alone exceed it they are
+    returned whole, without description: a notice missing its instruction would be worse than one more segment),
+    only to stay within ``max_characters`` (:func:`within_characters`), past which the provider refuses the
+    message. The description is cut at a grapheme boundary, preferably at a word, and marked with an ellipsis; if
+    not even a word of it fits, it is left out.
     """
     if max_segments < 1:
         raise ValueError("max_segments must be at least 1")
     headline, instruction, link = headline.strip(), instruction.strip(), link.strip()
+    if max_characters is not None:
+        headline, instruction = within_characters(headline, instruction, link, max_characters)
     description = " ".join(description.split())
+
+    def fits(text: str) -> bool:
+        return sms_cost(text).segments <= max_segments and (max_characters is None or len(text) <= max_characters)
+
     full = _compose([headline, instruction, description, link])
-    if sms_cost(full).segments <= max_segments:
+    if fits(full):
         return full
 
     def candidate(cut: int) -> str:
@@ -100,7 +137,7 @@ def fit_sms(headline: str, instruction: str, description: str, link: str, max_se
     low, high = 0, len(description)
     while low < high:
         middle = (low + high + 1) // 2
-        if sms_cost(candidate(middle)).segments <= max_segments:
+        if fits(candidate(middle)):
             low = middle
         else:
             high = middle - 1

@@ -92,3 +92,29 @@ def test_a_reserved_token_in_the_text_fails_the_email_only() -> None:
     assert set(rendered.failures) == {"email"}
     assert "reserved placeholder" in (rendered.failure("email") or "")
     assert rendered.sms and rendered.push_body
+
+
+@pytest.mark.parametrize(
+    ("headline", "instruction"),
+    [("Flood " * 100, "Go up now. " * 300), ("Flood " * 400, "Go up."), ("Flood", "Go up now. " * 300)],
+)
+def test_an_sms_never_passes_twilios_1600_characters(headline: str, instruction: str) -> None:
+    info = {"language": "en-US", "headline": headline, "instruction": instruction, "description": "d " * 50}
+    rendered = render_info(
+        info, status="Actual", msg_type="Alert", sender_name="x", public_url="https://a.example", max_segments=40
+    )
+    link = "https://alerts.example.org/a/" + "t" * 110  # a 140-character acknowledgement link
+    sms = personalise(rendered, "sms", to="+15145551101", reference="1", ack_url=link, unsubscribe_url="").body
+    assert len(sms) <= 1600 and sms.endswith(link)
+    first, second = sms.split("\n")[:2]
+    assert first.startswith("Flood") and second.startswith("Go up")  # both kept, the longer one shortened
+    assert sms.count("...") <= 2
+
+
+def test_within_characters_leaves_a_text_that_fits_alone() -> None:
+    from alertsvc.dispatch.sms_text import within_characters
+
+    assert within_characters("Flood", "Go up.", "L" * 40, 1500) == ("Flood", "Go up.")
+    headline, instruction = within_characters("H" * 1000, "I" * 1000, "L" * 40, 1500)
+    assert len(headline) + len(instruction) + 40 + 2 <= 1500
+    assert len(headline) >= 700 and len(instruction) >= 700
