@@ -16,9 +16,12 @@ import pytest
 from alertsvc.app import create_app
 from alertsvc.embedded_redis import EmbeddedRedis, free_port
 from alertsvc.http.ratelimit import LIMITER_WAIT_S
-from alertsvc.runtime import open_runtime
+from alertsvc.runtime import Runtime, open_runtime
+from alertsvc.security.api_keys import create_key
 from alertsvc.security.links import LinkSigner
-from tests.conftest import make_settings
+from alertsvc.security.scopes import Scope
+from tests.conftest import auth, make_settings
+from tests.factories import cap_alert
 from tests.integration.test_crash_safety import SECRET, crash
 
 UNKNOWN_ID = 987_654_321
@@ -83,7 +86,7 @@ async def test_the_limits_count_again_once_redis_is_back(down: tuple[httpx.Async
 
 
 @pytest.fixture
-async def frozen(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+async def frozen(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Runtime]]:
     """A client of the app whose Redis is frozen (SIGSTOP): connections open, nothing answers, as when the host
     stalls or a network path drops packets. Thawed (SIGCONT) and stopped at the end."""
     server = EmbeddedRedis(tmp_path / "redis", port=free_port(), persist=False).start()
@@ -94,19 +97,37 @@ async def frozen(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     try:
         transport = httpx.ASGITransport(app=create_app(runtime=runtime))
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
+            yield client, runtime
     finally:
         process.send_signal(signal.SIGCONT)
         await runtime.close()
         server.stop()
 
 
-async def test_a_frozen_redis_holds_no_request_longer_than_the_limiter_waits(frozen: httpx.AsyncClient) -> None:
+async def test_a_frozen_redis_holds_no_request_longer_than_the_limiter_waits(
+    frozen: tuple[httpx.AsyncClient, Runtime],
+) -> None:
+    client, _ = frozen
     loop = asyncio.get_running_loop()
     started = loop.time()
     async with asyncio.timeout(20):  # without a bound on the limiter's wait, these never end
-        answered = await frozen.post(f"/a/{link('ack')}", data={"answer": "safe"})
-        refused = await frozen.get("/r/subscribe")
+        answered = await client.post(f"/a/{link('ack')}", data={"answer": "safe"})
+        refused = await client.get("/r/subscribe")
     assert answered.status_code == 404  # through the limiter to the route
     assert_refused_for_now(refused)
     assert loop.time() - started < 2 * LIMITER_WAIT_S + 3  # one bounded wait each (the first hit that fails decides)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="alertsvc/alerts/commands._send awaits enqueue_fanout with no bound: on a frozen Redis the submission, "
+    "committed already, never answers. Its owner's fix: bound the enqueue (asyncio.timeout) and count TimeoutError "
+    "among ENQUEUE_FAILURES, so the sweeper enqueues it as after any failed enqueue",
+)
+async def test_a_frozen_redis_does_not_hold_an_alert_submission(frozen: tuple[httpx.AsyncClient, Runtime]) -> None:
+    client, runtime = frozen
+    async with runtime.sessions() as session, session.begin():
+        key = await create_key(session, "frozen", frozenset({Scope("alerts:send")}), actor="test")
+    async with asyncio.timeout(10):
+        response = await client.post("/api/v1/alerts", json=cap_alert(), headers=auth(key))
+    assert response.status_code == 201, response.text  # committed: the sweeper enqueues it once Redis answers
