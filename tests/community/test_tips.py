@@ -315,3 +315,22 @@ async def test_the_sweeper_enqueues_a_lost_reply_again(
     sent = await read_outbox(runtime.redis, channel="sms", to=NUMBER)
     assert len(sent) == 1 and "Are you there?" in sent[0]["body"]
     assert (await tips_of(client, key))[0]["messages"][0]["state"] == "sent"  # type: ignore[index]
+
+
+async def test_the_form_is_limited_per_address_and_a_blocked_contact_is_thanked_and_dropped(
+    client: httpx.AsyncClient, runtime: Runtime, make_key: KeyMaker
+) -> None:
+    first = await web_tip(client, text="first", contact=NUMBER)
+    assert first.status_code == 200
+    key = await make_key("tips:read", "tips:write")
+    tip_id = (await tips_of(client, key))[0]["id"]
+    assert (await client.post(f"/api/v1/tips/{tip_id}/block", headers=auth(key))).status_code == 200
+    again = await web_tip(client, text="from a blocked contact", contact="+1 514 555 7321")  # the same number
+    assert again.status_code == 200 and again.text == first.text  # the same page: nothing tells the sender
+    for n in range(8):
+        assert (await web_tip(client, text=f"tip {n}")).status_code == 200
+    limited = await web_tip(client, text="one too many")
+    assert limited.status_code == 429 and "Retry-After" in limited.headers
+    assert sorted(str(t["text"]) for t in await tips_of(client, key)) == sorted(
+        ["first", *(f"tip {n}" for n in range(8))]
+    )
