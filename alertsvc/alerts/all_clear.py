@@ -8,7 +8,8 @@ original's description and instruction are never carried over, whatever the call
 
 The checks are the domain's (the API's schema states the shape, the console's form has no schema), so both edges
 refuse the same things with the same words, each problem at its field: a language the alert has no message in, a
-language given twice, an empty headline, text over its length, a character CAP XML cannot carry.
+language given twice, an empty headline, text over its length, a character CAP XML cannot carry or an invisible
+character that can change how the text reads (:mod:`alertsvc.cap.visible`, the rule of every text residents read).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
+from alertsvc.cap.visible import hidden_character
 from alertsvc.errors import FieldError, InvalidInput, Loc
 from alertsvc.i18n import primary_tag, translator
 
@@ -129,6 +131,10 @@ def _text_problems(loc: Loc, value: str | None, limit: int, required: bool) -> l
     if bad:
         code = f"U+{ord(bad.group()):04X}"
         return [Problem(loc, Reason.BAD_CHARACTER, f"contains a character CAP XML cannot carry ({code})")]
+    hidden = hidden_character(value)  # the rule of every text residents read (CAP's ReaderText)
+    if hidden is not None:
+        msg = f"contains {hidden}, an invisible character that can change how the text reads: remove it"
+        return [Problem(loc, Reason.BAD_CHARACTER, msg)]
     return []
 
 

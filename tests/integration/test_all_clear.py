@@ -116,6 +116,7 @@ async def test_a_body_gives_the_all_clear_of_its_languages_and_the_others_get_th
         ([{"language": "en-CA", "headline": "All clear", "description": "bell \u0007"}],
          ["body", "info", 0, "description"]),
         ([{"language": "en-CA", "headline": "All clear", "colour": "green"}], ["body", "info", 0, "colour"]),
+        ([{"language": "en-CA", "headline": "All \u202eraelc"}], ["body", "info", 0, "headline"]),
         ([{"language": "not a tag", "headline": "All clear"}], ["body", "info", 0, "language"]),
         ([], ["body", "info"]),
         ([{"language": "en-CA", "headline": "All clear"}] * 21, ["body", "info"]),

@@ -38,7 +38,7 @@ LIMITS = {"headline": HEADLINE_MAX, "description": DESCRIPTION_MAX, "instruction
 REASONS = {
     Reason.BLANK: N_("Write a headline: residents read it first."),
     Reason.TOO_LONG: N_("Too long: shorten it."),
-    Reason.BAD_CHARACTER: N_("Remove the control character."),
+    Reason.BAD_CHARACTER: N_("Remove the invisible or control character."),
     Reason.NOT_A_TAG: N_("Not a language of this alert."),
     Reason.NOT_THE_ALERTS: N_("Not a language of this alert."),
     Reason.TWICE: N_("This language is given twice."),
