@@ -157,3 +157,19 @@ async def test_an_empty_or_null_json_body_is_no_body(
     cancelled = await client.post(f"/api/v1/alerts/{original}/cancel", content=content, headers=headers)
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["headline"] == "All clear: Gas leak"
+
+
+def test_the_openapi_document_shows_the_optional_body_with_the_domains_limits() -> None:
+    from alertsvc.alerts import all_clear
+    from alertsvc.app import create_app
+
+    document = create_app().openapi()
+    body = document["paths"]["/api/v1/alerts/{alert_id}/cancel"]["post"]["requestBody"]
+    assert not body.get("required", False)
+    media = body["content"]["application/json"]
+    assert {"$ref": "#/components/schemas/CancelBody"} in media["schema"]["anyOf"] and media["examples"]
+    schemas = document["components"]["schemas"]
+    assert schemas["CancelBody"]["properties"]["info"]["maxItems"] == all_clear.MAX_LANGUAGES
+    info = schemas["AllClearInfo"]
+    assert info["required"] == ["language", "headline"] and info["additionalProperties"] is False
+    assert info["properties"]["headline"]["maxLength"] == all_clear.HEADLINE_MAX
