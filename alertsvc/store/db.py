@@ -47,7 +47,9 @@ def create_engine(url: str) -> AsyncEngine:
         # a thread and a page cache of its own (about 20 MiB less at the peak of a million-resident fan-out).
         kwargs = {"connect_args": {"timeout": 30}, "pool_size": 4, "max_overflow": 4}
     else:
-        kwargs.update(pool_size=10, max_overflow=20)
+        # asyncpg waits 60 s for a connection by default: a black-holed database would hold each request that
+        # long before its 503. Five seconds covers a loaded server's handshake.
+        kwargs.update(pool_size=10, max_overflow=20, connect_args={"timeout": 5})
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
