@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     tiles_file: Path | None = None
     """An MBTiles file of raster tiles that the service serves itself at ``/tiles/{z}/{x}/{y}.png`` and shows on
     the maps instead of ``tile_url``: the basemap of a closed network. Checked at start."""
+    manage_link_days: int = Field(default=30, ge=1, le=3650)
+    """A resident's manage link (``/r/manage/...``, sent when they sign up again) works this many days after it was
+    made; an expired one offers a fresh link by the resident's own contact. It stops at once, whatever its age,
+    when the resident signs out of every link, unsubscribes a contact, or has a contact changed."""
     console_idle_minutes: int = 30
     """A console session unused this long ends: a dispatcher's unattended screen must not stay able to send."""
     console_session_hours: int = 12

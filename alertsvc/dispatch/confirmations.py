@@ -12,8 +12,8 @@ from typing import Any
 
 from alertsvc.clock import utcnow
 from alertsvc.dispatch.context import WorkerContext
+from alertsvc.residents.manage_links import manage_link_token
 from alertsvc.residents.subscribe import issue_secret
-from alertsvc.security.links import LinkSigner
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Contact, Resident
 from channels.base import ChannelError, Message
@@ -62,7 +62,9 @@ async def send_confirmation(ctx: dict[str, Any], contact_id: int, page_language:
         service = app.settings.service_name
         if contact.confirmed_at is not None and contact.opted_out_at is None:
             words = words_for(page_language) if page_language else words
-            manage = LinkSigner(app.settings.signing_key(), "manage").sign(contact.resident_id)
+            if resident is None:  # deleted meanwhile (its contacts go with it)
+                return "gone"
+            manage = manage_link_token(app.settings, resident, now)  # expires; void once the resident signs out
             body = words["manage"].format(service=service, link=f"{public}/r/manage/{manage}")
         else:
             secret = await issue_secret(session, contact, now)

@@ -33,7 +33,6 @@ __all__ = [
     "JSON_BYTES",
     "LIMITS",
     "BodyLimit",
-    "BodyTooLarge",
     "PageMaker",
     "answers_as_problem",
     "limit_for",
@@ -95,13 +94,11 @@ def answers_as_problem(path: str) -> bool:
     return path.startswith(PROBLEM_PREFIXES)
 
 
-class BodyTooLarge(HTTPException):
-    """Raised by the wrapped ``receive`` once the body passes its limit (and on every later call). An
-    ``HTTPException`` so that FastAPI's body parsing lets it through as it is rather than calling it a 400; the
+def _too_large(limit: int) -> HTTPException:
+    """What the wrapped ``receive`` raises once the body passes its limit (and on every later call): an
+    ``HTTPException``, so that FastAPI's body parsing lets it through as it is rather than calling it a 400; the
     middleware answers 413 itself whatever the application makes of it."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"the body is larger than the {limit}-byte limit of this address")
+    return HTTPException(413, f"the body is larger than the {limit}-byte limit of this address")
 
 
 def _max_alert_bytes(scope: Scope) -> int:
@@ -143,7 +140,7 @@ class BodyLimit:
             await self._answer(scope, send, 400, "Content-Length is not a number", limit)
             return
         if declared is not None and declared > limit:
-            await self._answer(scope, send, 413, BodyTooLarge(limit).detail, limit)
+            await self._answer(scope, send, 413, _too_large(limit).detail, limit)
             return
         received = 0
         over = False
@@ -152,13 +149,13 @@ class BodyLimit:
         async def limited_receive() -> Message:
             nonlocal received, over
             if over:  # never read past the limit, however often the application asks
-                raise BodyTooLarge(limit)
+                raise _too_large(limit)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     over = True
-                    raise BodyTooLarge(limit)
+                    raise _too_large(limit)
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -175,7 +172,7 @@ class BodyLimit:
             if not over:
                 raise
         if over and not started:
-            await self._answer(scope, send, 413, BodyTooLarge(limit).detail, limit)
+            await self._answer(scope, send, 413, _too_large(limit).detail, limit)
 
     async def _answer(self, scope: Scope, send: Send, status: int, detail: str, limit: int) -> None:
         if answers_as_problem(scope["path"]):

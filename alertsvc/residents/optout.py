@@ -1,7 +1,9 @@
 """Opting out and back in, with a consent record kept by alertsvc itself (not left to the provider).
 
 Opting out of one channel never touches the others; an SMS STOP drops that number's SMS at once, including
-deliveries already queued for it (they end ``suppressed``).
+deliveries already queued for it (they end ``suppressed``). It also voids the resident's manage links
+(:func:`alertsvc.residents.manage_links.void_manage_links`): whoever unsubscribes, by link, one-click or STOP, may
+be shutting out someone who holds an old link.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.residents.manage_links import void_manage_links
 from alertsvc.store.ids import ids_in
 from alertsvc.store.models import ConsentEvent, Contact, Delivery
 from alertsvc.tracking.machine import suppress_opted_out
@@ -27,6 +30,7 @@ async def opt_out(session: AsyncSession, contact: Contact, method: str, source: 
     if was_subscribed:
         contact.opted_out_at = now
         await suppress_opted_out(session, contact.id, now)
+        await void_manage_links(session, contact.resident_id)
     session.add(
         ConsentEvent(
             contact_id=contact.id, channel=contact.channel, action="opt_out", method=method, source=source, at=now

@@ -37,7 +37,9 @@ __all__ = [
     "Preferences",
     "confirm_by_code",
     "confirm_by_link",
+    "may_send_manage_link",
     "preferences",
+    "renewal_contacts",
     "save_preferences",
     "sign_up",
     "unsubscribe",
@@ -109,6 +111,27 @@ async def save_preferences(runtime: Runtime, resident_id: int, checked: Resident
         resident.quiet_start, resident.quiet_end = checked.quiet_start, checked.quiet_end
         resident.timezone = checked.timezone
         return True
+
+
+async def renewal_contacts(runtime: Runtime, resident_id: int) -> list[Contact]:
+    """The contacts a fresh manage link can be sent to: the resident's confirmed, subscribed ones."""
+    async with runtime.sessions() as session:
+        contacts = await session.scalars(
+            select(Contact)
+            .where(
+                Contact.resident_id == resident_id, Contact.confirmed_at.is_not(None), Contact.opted_out_at.is_(None)
+            )
+            .order_by(Contact.id)
+        )
+        return list(contacts)
+
+
+async def may_send_manage_link(runtime: Runtime, resident_id: int, contact_id: int) -> bool:
+    """Whether a fresh manage link may go to ``contact_id`` now: one of ``resident_id``'s contacts a link can be sent
+    to, and none sent to it within :data:`ALREADY_SUBSCRIBED_EVERY` (the same budget as "already subscribed")."""
+    if contact_id not in {contact.id for contact in await renewal_contacts(runtime, resident_id)}:
+        return False
+    return await _may_answer_subscribed(runtime, contact_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,6 +89,8 @@ class _Plan:
 
     delete: list[int] = field(default_factory=list)
     readdress: list[tuple[int, str]] = field(default_factory=list)
+    void_links: set[int] = field(default_factory=set)
+    """Residents whose current contact on a channel is replaced or removed: their manage links stop working."""
     move: list[tuple[int, int]] = field(default_factory=list)
     confirm: list[int] = field(default_factory=list)
     insert: list[tuple[int, str, str]] = field(default_factory=list)
@@ -311,6 +313,8 @@ def _plan_contacts(
         for channel, address in resident.contacts():
             others = [c for c in current.get((resident_id, channel), []) if c.address != address and not c.opted_out]
             found = held.get((channel, address))
+            if others:
+                plan.void_links.add(resident_id)
             if found is None and others:
                 plan.readdress.append((others[0].id, address))
                 plan.delete.extend(c.id for c in others[1:])
@@ -328,6 +332,12 @@ def _plan_contacts(
 
 async def _apply(session: AsyncSession, plan: _Plan, now: datetime) -> None:
     active = CONTACTS.c.opted_out_at.is_(None)
+    if plan.void_links:  # whoever held the old address must not keep the way into the preferences
+        await session.execute(
+            update(RESIDENTS)
+            .where(_one_of(session, RESIDENTS.c.id, sorted(plan.void_links)))
+            .values(manage_link_epoch=RESIDENTS.c.manage_link_epoch + 1)
+        )
     if plan.delete:
         await session.execute(delete(CONTACTS).where(_one_of(session, CONTACTS.c.id, plan.delete), active))
     if plan.readdress:

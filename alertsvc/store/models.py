@@ -147,6 +147,9 @@ class Resident(Base):
     zone: Mapped[str | None] = mapped_column(String(100), index=True)
     """A resident who subscribed to a named zone rather than a point: targeted whenever an alert's area reaches
     that zone (``lat``/``lon`` then hold a point inside the zone, for maps and the bounding-box query)."""
+    manage_link_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Raised to void every manage link made before (sign out of every link, unsubscribe, a changed contact):
+    a link carries the epoch it was made in (:mod:`alertsvc.residents.manage_links`)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

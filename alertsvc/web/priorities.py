@@ -1,8 +1,9 @@
 """Residents' priorities from the resident's own signed manage link: ``/r/manage/{token}/priorities``.
 
-The link is the resident's identity (signed, as the manage page's); proposing and supporting are POSTs carrying the
-page's CSRF token, so a link scanner or a preview that follows the link (GET) reads the list and changes nothing.
-Only the zones the resident lives in are offered, and the domain refuses any other
+The link is the resident's identity (signed, as the manage page's, and good only while the manage page would
+open: an expired or revoked link is sent there, to the page that says so); proposing and supporting are POSTs
+carrying the page's CSRF token, so a link scanner or a preview that follows the link (GET) reads the list and
+changes nothing. Only the zones the resident lives in are offered, and the domain refuses any other
 (:mod:`alertsvc.community.priorities`). In the resident's own language.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from alertsvc.community.priorities import (
@@ -24,11 +25,11 @@ from alertsvc.community.priorities import (
 )
 from alertsvc.http.ratelimit import link_rate_limit
 from alertsvc.i18n import N_
-from alertsvc.residents import selfservice
+from alertsvc.residents import manage_links, selfservice
+from alertsvc.residents.manage_links import LinkState
 from alertsvc.resources import templates_dir
 from alertsvc.runtime import Runtime
 from alertsvc.security.form_tokens import COOKIE, FormTokens
-from alertsvc.security.links import BadToken, LinkSigner
 from alertsvc.web.i18n import gettext_for, language_of
 from alertsvc.web.pages import PageRoute
 
@@ -56,11 +57,15 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
-def _resident_id(runtime: Runtime, token: str) -> int | None:
-    try:
-        return LinkSigner(runtime.settings.signing_key(), "manage").unsign(token)
-    except BadToken:
+async def _resident_id(runtime: Runtime, token: str) -> int | Response | None:
+    """The resident of a good manage link; for one that expired or was revoked, the way to the manage page that
+    says so and offers a fresh link; None for a link that is not ours."""
+    access = await manage_links.open_manage_link(runtime, token)
+    if access is None:
         return None
+    if access.state is not LinkState.VALID:
+        return RedirectResponse(f"/r/manage/{token}", status_code=303)
+    return access.resident_id
 
 
 def _page(
@@ -100,9 +105,11 @@ async def _list(
     )  # fmt: skip
 
 
-async def _checked(request: Request, runtime: Runtime, token: str) -> tuple[int, str, dict[str, str]] | HTMLResponse:
+async def _checked(request: Request, runtime: Runtime, token: str) -> tuple[int, str, dict[str, str]] | Response:
     """The resident, their language and the posted form; or the page refusing a bad link or CSRF token."""
-    resident_id = _resident_id(runtime, token)
+    resident_id = await _resident_id(runtime, token)
+    if isinstance(resident_id, Response):
+        return resident_id
     language = None if resident_id is None else await _language(request, runtime, resident_id)
     if resident_id is None or language is None:
         return _message(request, runtime, language_of(request), 404, NOT_VALID)
@@ -113,10 +120,12 @@ async def _checked(request: Request, runtime: Runtime, token: str) -> tuple[int,
 
 
 @router.get("/{token}/priorities", response_class=HTMLResponse)
-async def priorities_page(request: Request, token: str) -> HTMLResponse:
+async def priorities_page(request: Request, token: str) -> Response:
     """The priorities of the resident's zones, with a support button each and a form to propose one."""
     runtime = _runtime(request)
-    resident_id = _resident_id(runtime, token)
+    resident_id = await _resident_id(runtime, token)
+    if isinstance(resident_id, Response):
+        return resident_id
     language = None if resident_id is None else await _language(request, runtime, resident_id)
     if resident_id is None or language is None:
         return _message(request, runtime, language_of(request), 404, NOT_VALID)
@@ -124,10 +133,10 @@ async def priorities_page(request: Request, token: str) -> HTMLResponse:
 
 
 @router.post("/{token}/priorities", response_class=HTMLResponse)
-async def propose_priority(request: Request, token: str) -> HTMLResponse:
+async def propose_priority(request: Request, token: str) -> Response:
     runtime = _runtime(request)
     checked = await _checked(request, runtime, token)
-    if isinstance(checked, HTMLResponse):
+    if isinstance(checked, Response):
         return checked
     resident_id, language, form = checked
     try:
@@ -140,10 +149,10 @@ async def propose_priority(request: Request, token: str) -> HTMLResponse:
 
 
 @router.post("/{token}/priorities/{priority_id}/support", response_class=HTMLResponse)
-async def support_priority(request: Request, token: str, priority_id: PriorityId) -> HTMLResponse:
+async def support_priority(request: Request, token: str, priority_id: PriorityId) -> Response:
     runtime = _runtime(request)
     checked = await _checked(request, runtime, token)
-    if isinstance(checked, HTMLResponse):
+    if isinstance(checked, Response):
         return checked
     resident_id, language, _form = checked
     try:

@@ -16,14 +16,15 @@ from fastapi.templating import Jinja2Templates
 from alertsvc.dispatch.jobs import SEND_CONFIRMATION
 from alertsvc.http.deps import RuntimeDep
 from alertsvc.http.ratelimit import link_rate_limit, rate_limit
-from alertsvc.residents import selfservice
+from alertsvc.residents import manage_links, selfservice
 from alertsvc.residents.importer import validation_options
+from alertsvc.residents.manage_links import LinkState, ManageAccess
 from alertsvc.residents.subscribe import Signup, validate_signup
 from alertsvc.residents.validation import CATEGORIES, SEVERITIES, validate_row
 from alertsvc.resources import templates_dir
 from alertsvc.runtime import Runtime
 from alertsvc.security.form_tokens import COOKIE, FormTokens
-from alertsvc.security.links import BadToken, LinkSigner
+from alertsvc.security.links import LinkSigner
 from alertsvc.web.console.areas import zones_geojson
 from alertsvc.web.i18n import gettext_for, pick_language
 from alertsvc.web.pages import PageRoute
@@ -61,7 +62,8 @@ def _render(
     translations and a fresh CSRF token (and its cookie)."""
     lang = _language(request, stored)
     cookie = request.cookies.get(COOKIE) or FormTokens.new_cookie_value()
-    context.update(lang=lang, _=gettext_for(lang), csrf=_tokens(runtime).field_for(cookie))
+    translate = gettext_for(lang)
+    context.update(lang=lang, _=translate, ngettext=translate.ngettext, csrf=_tokens(runtime).field_for(cookie))
     response = templates.TemplateResponse(request, name, context, status_code=status)
     secure = runtime.settings.public_url.startswith("https://")
     response.set_cookie(COOKIE, cookie, httponly=True, samesite="strict", secure=secure, max_age=3600, path="/r")
@@ -196,12 +198,30 @@ async def confirm_link(request: Request, token: str, runtime: RuntimeDep) -> HTM
     return _render(request, runtime, "pages/confirm.html", 200 if done else 422, message=message, done=True)
 
 
-def _manage_signer(runtime: Runtime) -> LinkSigner:
-    return LinkSigner(runtime.settings.signing_key(), "manage")
+async def _manage_access(request: Request, runtime: Runtime, token: str) -> ManageAccess | HTMLResponse:
+    """The resident a good manage link opens; or the page for a link that is not ours (404) or no longer good
+    (410: expired or revoked, in the resident's language, offering a fresh link by one of their contacts)."""
+    access = await manage_links.open_manage_link(runtime, token)
+    if access is None:
+        return _render(request, runtime, "pages/message.html", 404, title="404", text="This link is not valid.")
+    if access.state is not LinkState.VALID:
+        return await _link_ended(request, runtime, token, access)
+    return access
+
+
+async def _link_ended(
+    request: Request, runtime: Runtime, token: str, access: ManageAccess, status: int = 410, **context: Any
+) -> HTMLResponse:
+    contacts = await selfservice.renewal_contacts(runtime, access.resident_id)
+    choices = [{"id": c.id, "label": f"{CHANNEL_LABELS.get(c.channel, c.channel)} …{c.address[-4:]}"} for c in contacts]
+    return _render(
+        request, runtime, "pages/manage_ended.html", status, stored=access.language, token=token,
+        revoked=access.state is LinkState.REVOKED, choices=choices, **context,
+    )  # fmt: skip
 
 
 async def _manage_page(
-    request: Request, runtime: Runtime, resident_id: int, status: int = 200, **context: Any
+    request: Request, runtime: Runtime, token: str, resident_id: int, status: int = 200, **context: Any
 ) -> HTMLResponse:
     unsubscribe = LinkSigner(runtime.settings.signing_key(), "unsubscribe")
     found = await selfservice.preferences(runtime, resident_id)
@@ -220,7 +240,8 @@ async def _manage_page(
     chosen = (resident.categories or "").split(",")
     return _render(
         request, runtime, "pages/manage.html", status, stored=resident.language, resident=resident, contacts=views,
-        chosen=chosen, categories=CATEGORIES, severities=SEVERITIES, **context,
+        chosen=chosen, categories=CATEGORIES, severities=SEVERITIES, token=token,
+        link_days=runtime.settings.manage_link_days, **context,
     )  # fmt: skip
 
 
@@ -231,21 +252,18 @@ async def _manage_page(
     dependencies=[MANAGE_LIMIT],
 )
 async def manage_page(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
-    try:
-        resident_id = _manage_signer(runtime).unsign(token)
-    except BadToken:
-        return _render(request, runtime, "pages/message.html", 404, title="404", text="This link is not valid.")
-    return await _manage_page(request, runtime, resident_id)
+    access = await _manage_access(request, runtime, token)
+    if isinstance(access, HTMLResponse):
+        return access
+    return await _manage_page(request, runtime, token, access.resident_id)
 
 
-@router.post(
-    "/manage/{token}", response_class=HTMLResponse, summary="Save preferences", dependencies=[MANAGE_LIMIT]
-)
+@router.post("/manage/{token}", response_class=HTMLResponse, summary="Save preferences", dependencies=[MANAGE_LIMIT])
 async def manage_save(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
-    try:
-        resident_id = _manage_signer(runtime).unsign(token)
-    except BadToken:
-        return _render(request, runtime, "pages/message.html", 404, title="404", text="This link is not valid.")
+    access = await _manage_access(request, runtime, token)
+    if isinstance(access, HTMLResponse):
+        return access
+    resident_id = access.resident_id
     form = await _form(request, runtime)
     if form is None:
         return _forbidden(request, runtime)
@@ -254,6 +272,46 @@ async def manage_save(request: Request, token: str, runtime: RuntimeDep) -> HTML
     checked = validate_row(row, validation_options(runtime.settings))
     if isinstance(checked, list):
         errors = [(p.field, p.reason) for p in checked]
-        return await _manage_page(request, runtime, resident_id, 422, errors=errors)
+        return await _manage_page(request, runtime, token, resident_id, 422, errors=errors)
     await selfservice.save_preferences(runtime, resident_id, checked)
-    return await _manage_page(request, runtime, resident_id, saved=True)
+    return await _manage_page(request, runtime, token, resident_id, saved=True)
+
+
+@router.post(
+    "/manage/{token}/sign-out",
+    response_class=HTMLResponse,
+    summary="Sign out of every manage link",
+    dependencies=[MANAGE_LIMIT],
+)
+async def manage_sign_out(request: Request, token: str, runtime: RuntimeDep) -> Response:
+    """Void every manage link of the resident, this one included; the page then offers a fresh link by contact."""
+    access = await _manage_access(request, runtime, token)
+    if isinstance(access, HTMLResponse):
+        return access
+    if await _form(request, runtime) is None:
+        return _forbidden(request, runtime)
+    await manage_links.sign_out_everywhere(runtime, access.resident_id)
+    return RedirectResponse(f"/r/manage/{token}", status_code=303)
+
+
+@router.post(
+    "/manage/{token}/renew",
+    response_class=HTMLResponse,
+    summary="Send a fresh manage link to one of the resident's contacts",
+    dependencies=[MANAGE_LIMIT],
+)
+async def manage_renew(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
+    """From an expired or revoked link's page: a new link goes to the contact chosen (one of the resident's own,
+    confirmed and subscribed), never to this browser, through the "already subscribed" message of a sign-up."""
+    access = await manage_links.open_manage_link(runtime, token)
+    if access is None:
+        return _render(request, runtime, "pages/message.html", 404, title="404", text="This link is not valid.")
+    form = await _form(request, runtime)
+    if form is None:
+        return _forbidden(request, runtime)
+    chosen = form.get("contact", "")
+    contact_id = int(chosen) if chosen.isdigit() and len(chosen) <= 18 else None
+    language = _language(request, access.language)
+    if contact_id is not None and await selfservice.may_send_manage_link(runtime, access.resident_id, contact_id):
+        await runtime.redis.enqueue_job(SEND_CONFIRMATION, contact_id, language)
+    return await _link_ended(request, runtime, token, access, 200, sent=True)

@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from alertsvc.community.priorities import support
 from alertsvc.residents.message_classes import set_community
 from alertsvc.runtime import Runtime
-from alertsvc.security.links import LinkSigner
 from alertsvc.store.models import CommunitySend, PrioritySupport
 from tests.conftest import KeyMaker, auth
 from tests.factories import add_resident
+from tests.selfservice.manage_helpers import manage_token
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 OLD_MILL = (45.49, -73.57)
@@ -24,7 +24,7 @@ CEDAR_PARK = (45.51, -73.58)
 
 
 def _link(runtime: Runtime, resident_id: int) -> str:
-    return f"/r/manage/{LinkSigner(runtime.settings.signing_key(), 'manage').sign(resident_id)}/priorities"
+    return f"/r/manage/{manage_token(runtime, resident_id)}/priorities"
 
 
 async def _csrf(client: httpx.AsyncClient, path: str) -> str:

@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from alertsvc.dispatch.outbox import read_outbox
 from alertsvc.runtime import Runtime
-from alertsvc.security.links import LinkSigner
 from alertsvc.store.models import Contact, Resident
 from tests.conftest import KeyMaker
 from tests.factories import cap_alert
 from tests.integration.test_fanout import run_worker, send
+from tests.selfservice.manage_helpers import manage_token
 from tests.tracking.test_hooks_and_links import post_signed
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -124,7 +124,7 @@ async def test_manage_link_updates_preferences(client: httpx.AsyncClient, runtim
     async with runtime.sessions() as session:
         resident = await session.scalar(select(Resident).where(Resident.zone == "Old Mill"))
     assert resident is not None
-    path = f"/r/manage/{LinkSigner(runtime.settings.signing_key(), 'manage').sign(resident.id)}"
+    path = f"/r/manage/{manage_token(runtime, resident.id)}"
     page = await client.get(path)
     assert page.status_code == 200 and "…8020" in page.text and "+15145558020" not in page.text
     token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]

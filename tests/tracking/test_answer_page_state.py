@@ -16,6 +16,7 @@ from alertsvc.store.models import Acknowledgement, Delivery
 from tests.conftest import KeyMaker, auth
 from tests.factories import add_resident, cap_alert, info_in
 from tests.integration.test_fanout import INSIDE, run_worker, send
+from tests.selfservice.manage_helpers import manage_token
 
 ORIGINAL = {"en-US": "Flood warning: leave now", "fr-CA": "Alerte inondation : partez maintenant"}
 UPDATED = {"en-US": "Flood warning: the water is rising", "fr-CA": "Alerte inondation : l'eau monte"}
@@ -134,6 +135,6 @@ async def test_unsubscribe_and_manage_pages_speak_the_residents_stored_language(
     assert page.status_code == 200 and 'lang="fr"' in page.text
     assert "Se désabonner" in page.text or "Désabonner" in page.text
     assert "numéro de téléphone" in page.text
-    manage = LinkSigner(runtime.settings.signing_key(), "manage").sign(delivery.resident_id)
+    manage = manage_token(runtime, delivery.resident_id)
     page = await client.get(f"/r/manage/{manage}", headers=english_browser)
     assert page.status_code == 200 and 'lang="fr"' in page.text and "Votre abonnement" in page.text
