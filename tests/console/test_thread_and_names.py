@@ -108,6 +108,10 @@ async def test_the_thread_shows_on_every_page_with_names(
     assert "Cancel of" in cancel_row or (await _alert(runtime, cancel)).headline != "Gas leak spreads east"
     assert "Dana Dispatch" in listing and not re.search(r"user:\d", listing)
 
+    report = (await dispatcher.get(f"/console/alerts/{original}/report")).text
+    timeline = report.split('id="report-timeline"', 1)[1].split("</table>", 1)[0]
+    assert "Dana Dispatch" in timeline and "Avery Approve" in timeline and not re.search(r"user:\d", timeline)
+
 
 async def test_a_cancelled_updates_timeline_is_in_time_order(
     runtime: Runtime, people: tuple[httpx.AsyncClient, httpx.AsyncClient]

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from alertsvc.alerts import queries, report, service
 from alertsvc.clock import utcnow
 from alertsvc.runtime import Runtime
+from alertsvc.security.names import named
 from alertsvc.web.console import chart
 from alertsvc.web.console.deps import CurrentUser
 from alertsvc.web.console.pages import language_of, render
@@ -48,6 +49,7 @@ async def report_page(request: Request, alert_id: str, _user: CurrentUser) -> Re
         found = await report.alert_report(runtime, alert_id)
         series = await report.chart_series(runtime, alert_id)
         suppressed = await queries.alert_suppressed(runtime, alert_id)
+    people = await named(runtime, [entry.who for entry in found.timeline])
     lang = language_of(request)
     context: dict[str, Any] = {
         "report": found,
@@ -55,6 +57,7 @@ async def report_page(request: Request, alert_id: str, _user: CurrentUser) -> Re
         "chart": chart.build(series),
         "now": utcnow(),
         "suppressed": suppressed,
+        "people": people,
         "forecast_text": None if found.forecast_seconds is None else duration_text(found.forecast_seconds, lang),
         "measured_text": _measured(found.time_to_warn, lang),
         "channel_forecast": {
