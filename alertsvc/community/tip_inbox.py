@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from alertsvc.community.tips import end_threads, join_answer, open_tip, sealer, seen
+from alertsvc.residents.optout import find_contact
 from alertsvc.store.db import transaction
 from alertsvc.tracking.keywords import Intent, intent_of, tip_text
 
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["Taken", "take_sms"]
 
 MAX_PROVIDER_ID = 100
+ANSWERS = frozenset({Intent.TEXT, Intent.SAFE, Intent.NEED_HELP})
+"""What a tipster may write back: free text, and "OK", "1", "2" or "SOS", which are a resident's answers to an
+alert only when the number is a resident's (else they would be lost)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +69,10 @@ async def take_sms(
         async with transaction(runtime.sessions) as session:
             await end_threads(session, seal, number, now)
         return None
-    if intent is Intent.TEXT:
+    if intent in ANSWERS:
         async with transaction(runtime.sessions) as session:
+            if intent is not Intent.TEXT and await find_contact(session, "sms", number) is not None:
+                return None  # a resident's SAFE or HELP ME answers an alert
             if provider_id is not None and await seen(session, provider_id):
                 return Taken(None)
             joined = await join_answer(session, seal, number, body, now, provider_id=provider_id)

@@ -106,10 +106,12 @@ async def test_a_reply_reaches_the_tipster_whose_answer_joins_the_thread_until_s
     sent = await read_outbox(runtime.redis, channel="sms", to=NUMBER)
     assert len(sent) == 1 and "What colour was the car?" in sent[0]["body"] and "STOP" in sent[0]["body"]
     assert await sms(client, runtime, "It was blue, a sedan") == ""  # joins the thread, no automatic answer
+    assert await sms(client, runtime, "OK") == ""  # not a resident: not an answer to an alert, but to staff
     thread = (await tips_of(client, key))[0]["messages"]
     assert [(m["direction"], m["text"], m["state"]) for m in thread] == [  # type: ignore[index]
         ("out", "What colour was the car?", "sent"),
         ("in", "It was blue, a sedan", "received"),
+        ("in", "OK", "received"),
     ]
     queued = await client.post(f"/api/v1/tips/{tip_id}/replies", json={"text": "Thank you"}, headers=auth(key))
     assert queued.status_code == 202
@@ -122,7 +124,7 @@ async def test_a_reply_reaches_the_tipster_whose_answer_joins_the_thread_until_s
     refused = await client.post(f"/api/v1/tips/{tip_id}/replies", json={"text": "Hello?"}, headers=auth(key))
     assert refused.status_code == 409 and refused.headers["content-type"].startswith("application/problem+json")
     await sms(client, runtime, "one more thing")  # after STOP: not a tipster's answer any more
-    assert len((await tips_of(client, key))[0]["messages"]) == 3  # type: ignore[arg-type]
+    assert len((await tips_of(client, key))[0]["messages"]) == 4  # type: ignore[arg-type]
     async with runtime.sessions() as session:
         actions = [e.action for e in await session.scalars(select(AuditEvent).where(AuditEvent.subject_type == "tip"))]
     assert actions == ["tip.reply", "tip.reply"]
@@ -334,3 +336,21 @@ async def test_the_form_is_limited_per_address_and_a_blocked_contact_is_thanked_
     assert sorted(str(t["text"]) for t in await tips_of(client, key)) == sorted(
         ["first", *(f"tip {n}" for n in range(8))]
     )
+
+
+async def test_a_residents_safe_still_answers_the_alert_after_a_tip(
+    client: httpx.AsyncClient, runtime: Runtime, make_key: KeyMaker
+) -> None:
+    from alertsvc.store.models import Acknowledgement
+    from tests.factories import add_resident, cap_alert
+    from tests.integration.test_fanout import INSIDE, send
+
+    await add_resident(runtime.sessions, *INSIDE, sms=NUMBER)
+    await send(client, await make_key("alerts:send", "alerts:read"), cap_alert())
+    await run_worker(runtime)
+    await sms(client, runtime, "TIP the gas smell is strongest on Elm Street")
+    await sms(client, runtime, "SAFE")
+    async with runtime.sessions() as session:
+        answers = list(await session.scalars(select(Acknowledgement)))
+    assert [answer.answer for answer in answers] == ["safe"]
+    assert (await tips_of(client, await make_key("tips:read")))[0]["messages"] == []
