@@ -58,6 +58,7 @@ async def delete_resident(session: AsyncSession, ref: str, actor: str) -> Remova
         resident.lat, resident.lon = TOMBSTONE_POSITION
         resident.language, resident.timezone, resident.test_recipient = "en", "UTC", False
         resident.categories = resident.min_severity = resident.quiet_start = resident.quiet_end = None
+        resident.manage_link_epoch = (resident.manage_link_epoch or 0) + 1  # no manage link opens a tombstone
         resident.updated_at = utcnow()
     else:
         await session.delete(resident)

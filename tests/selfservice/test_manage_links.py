@@ -158,3 +158,20 @@ async def test_an_ended_link_sends_a_fresh_one_to_the_residents_own_contact(
     await run_worker(runtime)
     assert len(await read_outbox(runtime.redis, channel="sms", to="+15145559001")) == 1
     assert await read_outbox(runtime.redis, channel="sms", to="+15145559099") == []
+
+
+@SQLITE
+async def test_a_deleted_resident_kept_for_an_opt_out_opens_no_link(
+    client: httpx.AsyncClient, runtime: Runtime, make_key: KeyMaker
+) -> None:
+    key = await make_key("residents:write")
+    resident = await add_resident(runtime.sessions, 45.49, -73.57, ref="gone", sms="+15145559004", opted_out=True)
+    async with runtime.sessions() as session, session.begin():
+        session.add(
+            Contact(resident_id=resident.id, channel="email", address="gone@example.org", confirmed_at=utcnow())
+        )
+    link = manage_token(runtime, resident.id, epoch=await _epoch(runtime, resident.id))
+    assert (await client.get(f"/r/manage/{link}")).status_code == 200
+    assert (await client.delete("/api/v1/residents/gone", headers=auth(key))).status_code == 204
+    ended = await client.get(f"/r/manage/{link}")  # the row stays as a tombstone holding the opt-out
+    assert ended.status_code == 410 and "/r/subscribe" in ended.text and 'name="contact"' not in ended.text
