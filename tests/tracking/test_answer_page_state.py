@@ -96,8 +96,9 @@ async def test_a_cancelled_alert_shows_the_all_clear_and_no_buttons_and_records_
     assert cancelled.status_code in (200, 201, 202), cancelled.text
     await run_worker(runtime)
     for path, texts in (
-        (flood["english"], ("Cancelled", "the danger has passed")),
-        (flood["french"], ("Annulée", "le danger est passé")),
+        # The Cancel's own all-clear (alerts/all_clear: the API's default without a body), in the reader's language
+        (flood["english"], ("Cancelled", "The warning has ended. You can return to normal activity.")),
+        (flood["french"], ("Annulée", "Vous pouvez reprendre vos activités normales.")),
     ):
         page = await client.get(path)
         assert page.status_code == 200
