@@ -60,14 +60,19 @@ __all__ = ["approve", "cancel", "reject", "submit"]
 
 log = logging.getLogger(__name__)
 
-ENQUEUE_FAILURES: tuple[type[Exception], ...] = (RedisError, OSError)
-"""What an enqueue raises when Redis does not answer (redis-py's errors, or the socket's own)."""
+ENQUEUE_FAILURES: tuple[type[Exception], ...] = (RedisError, OSError, TimeoutError)
+"""What an enqueue raises when Redis does not answer (redis-py's errors, the socket's own, or our own bound)."""
+
+ENQUEUE_WAIT_S = 2.0
+"""How long a submission waits for Redis to take its fan-out. The alert is committed already: past this, the
+sweeper enqueues it, and the dispatcher gets an answer instead of a request that hangs on a frozen Redis."""
 
 
 async def _send(runtime: Runtime, alert_id: str) -> None:
     """Enqueue the fan-out of an alert committed as approved; a Redis failure is left to the sweeper."""
     try:
-        await enqueue_fanout(runtime.redis, alert_id)
+        async with asyncio.timeout(ENQUEUE_WAIT_S):
+            await enqueue_fanout(runtime.redis, alert_id)
     except ENQUEUE_FAILURES as exc:
         log.warning("fan-out of alert %s not enqueued (%s): the sweeper will enqueue it", alert_id, type(exc).__name__)
 

@@ -118,12 +118,6 @@ async def test_a_frozen_redis_holds_no_request_longer_than_the_limiter_waits(
     assert loop.time() - started < 2 * LIMITER_WAIT_S + 3  # one bounded wait each (the first hit that fails decides)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="alertsvc/alerts/commands._send awaits enqueue_fanout with no bound: on a frozen Redis the submission, "
-    "committed already, never answers. Its owner's fix: bound the enqueue (asyncio.timeout) and count TimeoutError "
-    "among ENQUEUE_FAILURES, so the sweeper enqueues it as after any failed enqueue",
-)
 async def test_a_frozen_redis_does_not_hold_an_alert_submission(frozen: tuple[httpx.AsyncClient, Runtime]) -> None:
     client, runtime = frozen
     async with runtime.sessions() as session, session.begin():
