@@ -105,7 +105,8 @@ def _environment(root: str) -> Environment:
 LABELS: Final[Mapping[str, str]] = MappingProxyType({
     "cancel": N_("CANCELLED"), "update": N_("UPDATE"), "test": N_("TEST - NOT A REAL ALERT"),
     "exercise": N_("EXERCISE - NOT A REAL ALERT"), "reply": N_("Reply or tap"),
-    "answer": N_("Tell us you are safe or need help"), "unsubscribe": N_("Unsubscribe"),
+    "answer": N_("Tell us you are safe or need help"), "all_clear": N_("Read the all-clear online"),
+    "unsubscribe": N_("Unsubscribe"),
     "instruction": N_("What to do"), "expires": N_("Valid until"), "from": N_("From"),
 })  # fmt: skip
 """The templates' ``labels.<key>``: fixed words of the messages, in English (the ``messages`` catalogue's ids)."""
@@ -204,6 +205,7 @@ def render_info(
         "labels": words,
         "language": language,
         "ack_url": ACK_PLACEHOLDER,
+        "link_label": words["all_clear" if msg_type == "Cancel" else "answer"],
         "unsubscribe_url": UNSUB_PLACEHOLDER,
     }
     failures: dict[str, str] = {}
