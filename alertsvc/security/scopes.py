@@ -33,9 +33,15 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
         {Scope.ALERTS_READ, Scope.ALERTS_WRITE, Scope.RESIDENTS_READ, Scope.TIPS_READ, Scope.TIPS_WRITE}
     ),
     Role.APPROVER: frozenset(
-        {Scope.ALERTS_READ, Scope.ALERTS_WRITE, Scope.ALERTS_SEND, Scope.RESIDENTS_READ, Scope.TIPS_READ,
-         Scope.TIPS_WRITE}
-    ),  # fmt: skip
+        {
+            Scope.ALERTS_READ,
+            Scope.ALERTS_WRITE,
+            Scope.ALERTS_SEND,
+            Scope.RESIDENTS_READ,
+            Scope.TIPS_READ,
+            Scope.TIPS_WRITE,
+        }
+    ),
     Role.ADMIN: frozenset(Scope),
 }
 """What each console role may do, in API-scope terms, so one check serves keys and people."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from alertsvc.http.ratelimit import LIMITER_WAIT_S
 from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.security.api_keys import create_key
 from alertsvc.security.links import LinkSigner
+from alertsvc.security.manage_links import ManageLinkSigner
 from alertsvc.security.scopes import Scope
 from tests.conftest import auth, make_settings
 from tests.factories import cap_alert
@@ -63,6 +65,8 @@ async def test_signed_links_pass_the_limiter_and_everything_else_waits_while_red
     assert (await client.get(f"/a/{link('ack')}")).status_code == 404
     assert (await client.post(f"/u/{link('unsubscribe')}")).status_code == 200
     assert (await client.get(f"/r/manage/{link('manage')}")).status_code == 404
+    manage = ManageLinkSigner(SECRET).sign(UNKNOWN_ID, 0, datetime.now(UTC))  # the expiring format
+    assert (await client.get(f"/r/manage/{manage}")).status_code == 404
     # A forged or truncated link, the sign-up and the resident pages cannot be counted: 503, not let through.
     forged = link("ack")[:-3] + "AAA"
     assert_refused_for_now(await client.post(f"/a/{forged}", data={"answer": "safe"}))
