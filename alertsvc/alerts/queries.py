@@ -241,10 +241,27 @@ class AlertDetail:
         """The audit trail, the first send and the completion, in time order (the audit rows alone are in id
         order, and the first send and completion are not audit rows: listed after them, a Cancel recorded
         before the sending finished read as if it came first)."""
-        return timeline_of(self.history, self.alert_first_sent, self.alert_completed)
+        return timeline_of(self.history, self.alert_first_sent, self.alert_completed, self.follow_ups)
 
     alert_first_sent: datetime | None = None
     alert_completed: datetime | None = None
+
+    @property
+    def approved_by(self) -> str | None:
+        """Who approved the alert, from its audit trail (:func:`approver_of`)."""
+        return approver_of(self.history)
+
+
+def approver_of(history: Sequence[AuditEvent]) -> str | None:
+    """The principal that approved an alert: the actor of its ``alert.approve`` row, or of an ``alert.submit``
+    that stored it approved at once. Not ``decided_by``: a Cancel or a withdrawal overwrites that with whoever
+    cancelled, and the page then said "Approved by" the canceller. None when it was never approved."""
+    for event in history:
+        if event.action == "alert.approve":
+            return event.actor
+        if event.action == "alert.submit" and (event.detail or {}).get("state") == "approved":
+            return event.actor
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +272,8 @@ class TimelineEntry:
     at: datetime
     event: AuditEvent | None = None
     milestone: str | None = None
+    follow_up: Alert | None = None
+    """An Update or Cancel that followed the alert, at its creation (its own rows are on its own page)."""
 
 
 def _utc(value: datetime) -> datetime:
@@ -262,16 +281,21 @@ def _utc(value: datetime) -> datetime:
 
 
 def timeline_of(
-    history: Sequence[AuditEvent], first_sent: datetime | None, completed: datetime | None
+    history: Sequence[AuditEvent],
+    first_sent: datetime | None,
+    completed: datetime | None,
+    follow_ups: Sequence[Alert] = (),
 ) -> list[TimelineEntry]:
-    """Audit rows and milestones merged in time order; at the same instant, audit rows first (a submission
-    precedes the sending it starts)."""
+    """Audit rows, milestones and the follow-ups made since, merged in time order; at the same instant, audit rows
+    first (a submission precedes the sending it starts), then milestones, then follow-ups."""
     entries = [TimelineEntry(_utc(event.at), event=event) for event in history]
     if first_sent is not None:
         entries.append(TimelineEntry(_utc(first_sent), milestone="first_sent"))
     if completed is not None:
         entries.append(TimelineEntry(_utc(completed), milestone="completed"))
-    order = {None: 0, "first_sent": 1, "completed": 2}
+    for later in follow_ups:
+        entries.append(TimelineEntry(_utc(later.created_at), milestone="follow_up", follow_up=later))
+    order = {None: 0, "first_sent": 1, "completed": 2, "follow_up": 3}
     return sorted(entries, key=lambda entry: (entry.at, order[entry.milestone], entry.event.id if entry.event else 0))
 
 

@@ -60,8 +60,14 @@ async def people(runtime: Runtime) -> tuple[httpx.AsyncClient, httpx.AsyncClient
     await approver.aclose()
 
 
-async def _thread(runtime: Runtime, dispatcher: httpx.AsyncClient, approver: httpx.AsyncClient) -> tuple[str, str, str]:
-    """An Exercise sent, an Update of it sent, then the Update cancelled: the three alert ids."""
+async def _thread(
+    runtime: Runtime,
+    dispatcher: httpx.AsyncClient,
+    approver: httpx.AsyncClient,
+    canceller: httpx.AsyncClient | None = None,
+) -> tuple[str, str, str]:
+    """An Exercise sent, an Update of it sent, then the Update cancelled (by ``canceller``, else the approver):
+    the three alert ids."""
     await add_resident(runtime.sessions, 45.5, -72.5, sms="+15145550911", test_recipient=True)
     first = (await compose(dispatcher, info0_headline="Gas leak on Main")).headers["location"]
     assert (await post_form(approver, first, f"{first}/approve")).status_code == 303
@@ -73,7 +79,7 @@ async def _thread(runtime: Runtime, dispatcher: httpx.AsyncClient, approver: htt
     ).headers["location"]
     assert (await post_form(approver, update, f"{update}/approve")).status_code == 303
     await run_worker(runtime)
-    cancelled = await post_form(approver, update, f"{update}/cancel")
+    cancelled = await post_form(canceller or approver, update, f"{update}/cancel")
     assert cancelled.status_code == 303, cancelled.text
     await run_worker(runtime)
     return original.id, update.rsplit("/", 1)[1], cancelled.headers["location"].rsplit("/", 1)[1]
@@ -117,13 +123,27 @@ async def test_a_cancelled_updates_timeline_is_in_time_order(
     runtime: Runtime, people: tuple[httpx.AsyncClient, httpx.AsyncClient]
 ) -> None:
     dispatcher, approver = people
-    _original, update, _cancel = await _thread(runtime, dispatcher, approver)
+    canceller = await _named(runtime, "approver", "Casey Cancel")
+    try:
+        original, update, cancel = await _thread(runtime, dispatcher, approver, canceller)
+    finally:
+        await canceller.aclose()
     page = (await dispatcher.get(f"/console/alerts/{update}")).text
     timeline = page.split('id="timeline-title"', 1)[1].split("</ol>", 1)[0]
     times = _TIMES.findall(timeline)
     assert len(times) >= 5  # submitted, approved, first sent, all sent, cancelled
     assert times == sorted(times)
-    assert timeline.index("first message sent") < timeline.index("cancelled the alert")
+    assert timeline.index("first message sent") < timeline.index("Casey Cancel cancelled the alert")
+    # decided_by now names the canceller: the approval line still names who approved.
+    assert "Approved by Avery Approve" in page and "Approved by Casey Cancel" not in page
+
+    first = (await dispatcher.get(f"/console/alerts/{original}")).text
+    first_timeline = first.split('id="timeline-title"', 1)[1].split("</ol>", 1)[0]
+    assert _TIMES.findall(first_timeline) == sorted(_TIMES.findall(first_timeline))
+    issued_update = first_timeline.index(f'href="/console/alerts/{update}"')
+    assert "issued an Update:" in first_timeline and issued_update < first_timeline.index("issued a Cancel:")
+    assert f'href="/console/alerts/{cancel}"' in first_timeline
+    assert 'id="thread-cancelled"' in first and 'id="prepare-update"' not in first
 
 
 def test_milestones_merge_into_the_audit_rows_by_time() -> None:

@@ -92,6 +92,7 @@ async def alert_page(request: Request, alert_id: str, runtime: RuntimeDep, user:
         "follow_ups": detail.follow_ups,
         "people": detail.people,
         "suppressed": detail.suppressed,
+        "approved_by": detail.approved_by or alert.decided_by,
         "reach": reach,
         "area_geojson": areas_geojson(parsed, runtime.zones),
         **_forecast(detail.progress, runtime, language_of(request)),
