@@ -125,8 +125,9 @@ async def patch_priority(
 ) -> PriorityChanged:
     try:
         view, planned = await moderate(
-            runtime, priority_id, status=body.status, response=body.response, hidden=body.hidden
-        )
+            runtime, priority_id, actor=principal.name, status=body.status, response=body.response,
+            hidden=body.hidden,
+        )  # fmt: skip
     except PriorityNotFound:
         raise Problem(404, "no priority with that id") from None
     return PriorityChanged(**_staff(view).model_dump(), notices_planned=planned)

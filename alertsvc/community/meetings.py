@@ -5,6 +5,12 @@ Creating a meeting plans its two messages for each resident in the same transact
 per meeting, kind and resident, so a repeated plan adds nothing): each is due at the first moment outside the
 resident's quiet hours and within the weekly cap (:mod:`alertsvc.community.timing`), in the resident's language,
 and only for residents with a contact that is confirmed and not opted out (STOP stops community messages too).
+Staff may change a meeting that has not started (its zone stays: the invitations went to that zone's residents):
+new times move each resident's reminder (one not yet due is planned again for the new time; the invitation stays, and
+telling residents of the change is for the sender, not built yet). Cancelling one that has not started deletes it
+with every message of it not yet due, so it leaves the zone page and the calendar feed (calendars that subscribed
+drop the event at their next refresh: the table has no "cancelled" state to publish). Creating, changing and
+cancelling each write an audit row in the same transaction (who, which meeting, its zone, which fields changed).
 Owner of the ``meetings`` and ``community_sends`` tables; units of work as in :mod:`alertsvc.runtime`.
 """
 
@@ -17,14 +23,15 @@ from typing import TYPE_CHECKING
 
 from icalendar import Calendar, Event
 from shapely import Point
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.clock import utcnow
 from alertsvc.community.timing import WEEK, allowed_at
-from alertsvc.errors import FieldError, InvalidInput, NotFound
+from alertsvc.errors import Conflict, FieldError, InvalidInput, NotFound
 from alertsvc.geo.zones import Zone, zone_key
 from alertsvc.residents.message_classes import community_opted_in
+from alertsvc.security.audit import record
 from alertsvc.store.db import transaction
 from alertsvc.store.models import CommunitySend, Contact, Meeting, Resident
 
@@ -36,12 +43,16 @@ __all__ = [
     "REMINDER",
     "MeetingError",
     "UnknownZone",
+    "cancel_meeting",
     "create_meeting",
+    "get_meeting",
     "meetings_ics",
+    "past_meetings",
     "planned_sends",
     "reachable_residents",
     "residents_of",
     "upcoming_meetings",
+    "update_meeting",
 ]
 
 INVITATION = "invitation"
@@ -49,6 +60,8 @@ REMINDER = "reminder"
 REMINDER_BEFORE = timedelta(days=1)
 MAX_LENGTH = timedelta(days=2)
 """A meeting lasts at most two days: a longer one is a typing mistake in a date."""
+NO_MEETING = "no meeting with that id"
+STARTED = "a meeting that has started can no longer be changed or cancelled"
 
 
 class UnknownZone(NotFound):
@@ -133,9 +146,15 @@ async def reachable_residents(session: AsyncSession, resident_ids: list[int]) ->
 
 
 async def _plan(
-    session: AsyncSession, meeting: Meeting, residents: list[Resident], weekly_cap: int, now: datetime
+    session: AsyncSession,
+    meeting: Meeting,
+    residents: list[Resident],
+    weekly_cap: int,
+    now: datetime,
+    kinds: tuple[str, ...] = (INVITATION, REMINDER),
 ) -> int:
-    """Plan the invitation and the reminder of ``meeting`` for each reachable resident; how many were planned."""
+    """Plan the messages of ``kinds`` (the invitation and the reminder) of ``meeting`` for each reachable resident;
+    how many were planned."""
     reachable = await reachable_residents(session, [resident.id for resident in residents])
     planned = 0
     subject = f"meeting:{meeting.id}"
@@ -150,6 +169,8 @@ async def _plan(
             )
         )
         for kind, wanted in ((INVITATION, now), (REMINDER, max(now, meeting.starts_at - REMINDER_BEFORE))):
+            if kind not in kinds:
+                continue
             due = allowed_at(
                 wanted,
                 resident.quiet_start,
@@ -184,12 +205,7 @@ async def create_meeting(
     :class:`UnknownZone` or :class:`MeetingError` (naming the field) for a meeting that cannot be held."""
     found = _zone(runtime, zone)
     now = utcnow()
-    if starts_at <= now:
-        raise MeetingError("starts_at", "the meeting must start in the future")
-    if ends_at <= starts_at:
-        raise MeetingError("ends_at", "the meeting must end after it starts")
-    if ends_at - starts_at > MAX_LENGTH:
-        raise MeetingError("ends_at", "a meeting lasts at most two days")
+    _check_times(starts_at, ends_at, now)
     async with transaction(runtime.sessions) as session:
         meeting = Meeting(
             uid=f"{uuid.uuid4()}@alertsvc",
@@ -206,20 +222,127 @@ async def create_meeting(
         await session.flush()
         residents = await residents_of(session, found)
         planned = await _plan(session, meeting, residents, runtime.settings.community_weekly_cap, now)
+        await record(session, created_by, "meeting.create", "meeting", str(meeting.id), {"zone": found.name})
         return _view(meeting), planned
 
 
-async def upcoming_meetings(runtime: Runtime, zone: str, limit: int = 50) -> list[MeetingView]:
-    """The zone's meetings that have not ended, soonest first; :class:`UnknownZone` for no such zone."""
-    found = _zone(runtime, zone)
-    query = (
-        select(Meeting)
-        .where(Meeting.zone == found.name, Meeting.ends_at > utcnow())
-        .order_by(Meeting.starts_at, Meeting.id)
-        .limit(limit)
-    )
+def _check_times(starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    if starts_at <= now:
+        raise MeetingError("starts_at", "the meeting must start in the future")
+    if ends_at <= starts_at:
+        raise MeetingError("ends_at", "the meeting must end after it starts")
+    if ends_at - starts_at > MAX_LENGTH:
+        raise MeetingError("ends_at", "a meeting lasts at most two days")
+
+
+async def _not_started(session: AsyncSession, meeting_id: int, now: datetime) -> Meeting:
+    meeting = await session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise NotFound(NO_MEETING)
+    if meeting.starts_at <= now:
+        raise Conflict(STARTED)
+    return meeting
+
+
+async def get_meeting(runtime: Runtime, meeting_id: int) -> MeetingView:
+    """One meeting; :class:`~alertsvc.errors.NotFound` for none with this id (or one cancelled)."""
+    async with runtime.sessions() as session:
+        meeting = await session.get(Meeting, meeting_id)
+        if meeting is None:
+            raise NotFound(NO_MEETING)
+        return _view(meeting)
+
+
+async def update_meeting(
+    runtime: Runtime,
+    meeting_id: int,
+    *,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    place: str,
+    description: str,
+    actor: str,
+) -> tuple[MeetingView, int]:
+    """Change a meeting that has not started (same rules as :func:`create_meeting`); the meeting and how many
+    reminders were planned again for new times. :class:`~alertsvc.errors.NotFound`, :class:`~alertsvc.errors.Conflict`
+    (it has started) or :class:`MeetingError`."""
+    now = utcnow()
+    async with transaction(runtime.sessions) as session:
+        meeting = await _not_started(session, meeting_id, now)
+        _check_times(starts_at, ends_at, now)
+        wanted = {"title": title, "starts_at": starts_at, "ends_at": ends_at, "place": place,
+                  "description": description}  # fmt: skip
+        fields = sorted(name for name, value in wanted.items() if getattr(meeting, name) != value)
+        if not fields:
+            return _view(meeting), 0
+        for name in fields:
+            setattr(meeting, name, wanted[name])
+        planned = 0
+        if "starts_at" in fields:
+            subject = f"meeting:{meeting.id}"
+            await session.execute(
+                delete(CommunitySend).where(
+                    CommunitySend.subject == subject, CommunitySend.kind == REMINDER, CommunitySend.due_at > now
+                )
+            )
+            kept = set(
+                await session.scalars(
+                    select(CommunitySend.resident_id).where(
+                        CommunitySend.subject == subject, CommunitySend.kind == REMINDER
+                    )
+                )
+            )
+            invited = set(
+                await session.scalars(
+                    select(CommunitySend.resident_id).where(
+                        CommunitySend.subject == subject, CommunitySend.kind == INVITATION
+                    )
+                )
+            )
+            residents = [row for row in await residents_of(session, _zone(runtime, meeting.zone))
+                         if row.id in invited and row.id not in kept]  # fmt: skip
+            weekly_cap = runtime.settings.community_weekly_cap
+            planned = await _plan(session, meeting, residents, weekly_cap, now, kinds=(REMINDER,))
+        detail = {"zone": meeting.zone, "fields": fields}
+        await record(session, actor, "meeting.update", "meeting", str(meeting.id), detail)
+        return _view(meeting), planned
+
+
+async def cancel_meeting(runtime: Runtime, meeting_id: int, *, actor: str) -> MeetingView:
+    """Cancel a meeting that has not started: it is deleted with its messages not yet due, and audited; the
+    meeting as it was. :class:`~alertsvc.errors.NotFound` or :class:`~alertsvc.errors.Conflict` (it has started)."""
+    now = utcnow()
+    async with transaction(runtime.sessions) as session:
+        meeting = await _not_started(session, meeting_id, now)
+        view = _view(meeting)
+        await session.execute(
+            delete(CommunitySend).where(CommunitySend.subject == f"meeting:{meeting.id}", CommunitySend.due_at > now)
+        )
+        await session.delete(meeting)
+        await record(session, actor, "meeting.cancel", "meeting", str(meeting_id), {"zone": view.zone})
+        return view
+
+
+async def upcoming_meetings(runtime: Runtime, zone: str | None, limit: int = 50) -> list[MeetingView]:
+    """The zone's meetings (every zone's for None) that have not ended, soonest first; :class:`UnknownZone` for no
+    such zone."""
+    query = select(Meeting).where(Meeting.ends_at > utcnow())
+    if zone is not None:
+        query = query.where(Meeting.zone == _zone(runtime, zone).name)
+    query = query.order_by(Meeting.starts_at, Meeting.id).limit(limit)
     async with runtime.sessions() as session:
         return [_view(row) for row in await session.scalars(query)]
+
+
+async def past_meetings(runtime: Runtime, zone: str | None = None, limit: int = 50) -> list[MeetingView]:
+    """Meetings that have ended (of one zone, or of all), latest first; :class:`UnknownZone` for no such zone."""
+    query = select(Meeting).where(Meeting.ends_at <= utcnow())
+    if zone is not None:
+        query = query.where(Meeting.zone == _zone(runtime, zone).name)
+    async with runtime.sessions() as session:
+        rows = await session.scalars(query.order_by(Meeting.starts_at.desc(), Meeting.id.desc()).limit(limit))
+        return [_view(row) for row in rows]
 
 
 async def planned_sends(runtime: Runtime, meeting_id: int) -> list[tuple[int, str, str, datetime]]:

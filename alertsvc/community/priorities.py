@@ -4,8 +4,10 @@ A resident acts only through their own signed manage link (the web layer checks 
 resident's id here): they may propose a priority for a zone they live in (subscribed to it by name, or their
 position inside it) and support any visible priority of such a zone, once (the supports table's primary key is
 (priority, resident), so a repeat or a race adds nothing). Staff moderate: hide a proposal, set its status (open,
-in progress, done) and publish a response. The public list shows the title, the number of supporters, the status
-and the response, never who proposed or supported.
+in progress, done) and publish a response, each change written to the audit log in the same transaction (who,
+which priority, what changed: the status moved from and to, a response published or withdrawn with its length, hidden
+or shown; never the response's text or anything about a resident). The public list shows the title, the number of
+supporters, the status and the response, never who proposed or supported.
 
 Telling supporters: publishing a response (or a new status with a response) plans one community message per
 supporter who chose community messages and can be reached, in the ``community_sends`` table the meetings use
@@ -32,6 +34,7 @@ from alertsvc.community.meetings import UnknownZone, reachable_residents
 from alertsvc.community.timing import WEEK, allowed_at
 from alertsvc.errors import Forbidden, NotFound
 from alertsvc.geo.zones import Zone, zone_key
+from alertsvc.security.audit import record
 from alertsvc.store.db import transaction
 from alertsvc.store.models import CommunitySend, Priority, PrioritySupport, Resident
 
@@ -48,6 +51,7 @@ __all__ = [
     "moderate",
     "propose",
     "resident_zones",
+    "staff_priorities",
     "support",
     "zone_priorities",
 ]
@@ -165,6 +169,21 @@ async def zone_priorities(
         return await _views(session, list(await session.scalars(query)), resident_id)
 
 
+async def staff_priorities(runtime: Runtime, zone: str | None = None) -> list[PriorityView]:
+    """Every priority (hidden ones included) of one zone, or of every zone when ``zone`` is None, for moderation:
+    by zone in the registry's order, then as the public sees them. :class:`UnknownZone` for no such zone."""
+    query = select(Priority)
+    order = {name: index for index, name in enumerate(runtime.zones.names())}
+    if zone is not None:
+        found = runtime.zones.find(zone)
+        if found is None:
+            raise UnknownZone(zone)
+        query = query.where(Priority.zone == found.name)
+    async with runtime.sessions() as session:
+        views = await _views(session, list(await session.scalars(query)), None)
+    return sorted(views, key=lambda view: order.get(view.zone, len(order)))  # stable: keeps the public order
+
+
 async def propose(runtime: Runtime, resident_id: int, zone: str, title: str) -> PriorityView:
     """A new open priority proposed by a resident for a zone they live in (its proposer supports it).
     :class:`NotYourZone` otherwise; ``ValueError`` for an empty or too long title."""
@@ -252,24 +271,39 @@ async def moderate(
     runtime: Runtime,
     priority_id: int,
     *,
+    actor: str,
     status: PriorityStatus | None = None,
     response: str | None = None,
     hidden: bool | None = None,
 ) -> tuple[PriorityView, int]:
-    """Staff's changes to a priority (each optional); the priority as it is now and how many supporters' messages
-    were planned (a response is told to supporters once per status). :class:`PriorityNotFound`."""
+    """Staff's changes to a priority (each optional; a value equal to the current one changes nothing and is not
+    audited); the priority as it is now and how many supporters' messages were planned (a response is told to
+    supporters once per status). ``actor`` is who decided (``user:3``, ``key:NAME``), for the audit log.
+    :class:`PriorityNotFound`; ``ValueError`` for a response longer than :data:`RESPONSE_MAX`."""
+    if response is not None and len(response.strip()) > RESPONSE_MAX:
+        raise ValueError(f"a response has at most {RESPONSE_MAX} characters")
     async with transaction(runtime.sessions) as session:
         priority = await session.get(Priority, priority_id)
         if priority is None:
             raise PriorityNotFound("no priority with that id")
         now = utcnow()
-        if status is not None:
-            priority.status = status.value
-        if response is not None:
-            priority.response = response.strip() or None
-        if hidden is not None:
-            priority.hidden = hidden
-        if (status, response, hidden) != (None, None, None):
+        subject = str(priority.id)
+        changed = False
+        if status is not None and status.value != priority.status:
+            moved: dict[str, object] = {"zone": priority.zone, "from": priority.status, "to": status.value}
+            await record(session, actor, "priority.status", "priority", subject, moved)
+            priority.status, changed = status.value, True
+        if response is not None and (response.strip() or None) != priority.response:
+            text = response.strip() or None
+            action = "priority.respond" if text else "priority.response_withdrawn"
+            detail = {"zone": priority.zone, "length": len(text or ""), "replaced": priority.response is not None}
+            await record(session, actor, action, "priority", subject, detail)
+            priority.response, changed = text, True
+        if hidden is not None and hidden != priority.hidden:
+            action = "priority.hide" if hidden else "priority.unhide"
+            await record(session, actor, action, "priority", subject, {"zone": priority.zone})
+            priority.hidden, changed = hidden, True
+        if changed:
             priority.updated_at = now
         await session.flush()
         planned = 0

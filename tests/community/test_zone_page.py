@@ -54,9 +54,9 @@ async def test_zone_page_shows_what_is_public_about_the_zone(runtime: Runtime, c
     neighbour = await add_resident(runtime.sessions, 45.49, -73.57, sms="+15145550302")
     priority = await propose(runtime, resident.id, "Old Mill", "Lighting in the lane")
     await support(runtime, neighbour.id, priority.id)
-    await moderate(runtime, priority.id, status=PriorityStatus.IN_PROGRESS, response="New lamps ordered.")
+    await moderate(runtime, priority.id, actor="test", status=PriorityStatus.IN_PROGRESS, response="New lamps ordered.")
     hidden = await propose(runtime, resident.id, "Old Mill", "Rude proposal")
-    await moderate(runtime, hidden.id, hidden=True)
+    await moderate(runtime, hidden.id, actor="test", hidden=True)
 
     page = await client.get("/z/Old Mill", headers={"Accept-Language": "en"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
