@@ -8,6 +8,7 @@ against the reach *now* (the wrong polygon, or none, shows up as a number nobody
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +17,9 @@ from alertsvc.alerts.sending_rules import check_targets
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.cap import CapError, parse_cap_json
 from alertsvc.clock import utcnow
+from alertsvc.geo.zones import ZoneRegistry
 from alertsvc.runtime import Runtime
+from alertsvc.settings import Settings
 from alertsvc.web.console.areas import ParsedAreas, areas_geojson, parse_areas
 from alertsvc.web.console.compose import ComposeForm, blank_errors, build_document, errors_by_field
 from alertsvc.web.console.preview import SmsPreview, reach_for, sms_previews
@@ -56,11 +59,11 @@ def confirmation_error(form: ComposeForm, reach: Reach | None) -> str | None:
     return None
 
 
-async def evaluate(runtime: Runtime, form: ComposeForm, sender: str, confirm: bool) -> Evaluation:
-    """Build and validate the alert; ``confirm`` also checks the typed resident count of an Actual alert."""
-    zones = runtime.zones
+def _checked(form: ComposeForm, zones: ZoneRegistry, sender: str, settings: Settings) -> Evaluation:
+    """The alert built from the form and checked as the API checks it: CPU work on the areas (polygons parsed,
+    checked, drawn) and every SMS rendered, so :func:`evaluate` runs it in a worker thread."""
     parsed = parse_areas(form.area, zones)
-    built = build_document(form, parsed, sender, runtime.settings.service_name, utcnow())
+    built = build_document(form, parsed, sender, settings.service_name, utcnow())
     result = Evaluation(form=form, parsed=parsed, document=built.document, errors=dict(parsed.errors))
     try:
         cap = parse_cap_json(built.document)
@@ -71,9 +74,17 @@ async def evaluate(runtime: Runtime, form: ComposeForm, sender: str, confirm: bo
             result.errors.setdefault(name, message)
     for name, message in blank_errors(form).items():
         result.errors.setdefault(name, message)
-    result.reach = await reach_for(runtime, parsed)
-    result.sms = sms_previews(built.document, runtime.settings)
     result.area_geojson = areas_geojson(parsed, zones)
+    result.sms = sms_previews(built.document, settings)
+    return result
+
+
+async def evaluate(runtime: Runtime, form: ComposeForm, sender: str, confirm: bool) -> Evaluation:
+    """Build and validate the alert; ``confirm`` also checks the typed resident count of an Actual alert. The
+    areas' geometry is worked on off the event loop, so a large polygon never stalls other requests."""
+    result = await asyncio.to_thread(_checked, form, runtime.zones, sender, runtime.settings)
+    parsed = result.parsed
+    result.reach = await reach_for(runtime, parsed)
     if confirm and result.needs_confirmation:
         problem = confirmation_error(form, result.reach)
         if problem:
