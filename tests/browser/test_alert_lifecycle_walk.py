@@ -278,7 +278,16 @@ async def test_actual_alert_update_and_all_clear_in_english_and_french(live_serv
                 await expect(page.locator("main")).not_to_contain_text(ALERT[language][2])
                 if language == "en":
                     await expect(page.locator("main")).to_contain_text(ALL_CLEAR_EN)
+                else:  # the prefilled French all-clear, untouched
+                    await expect(page.locator("main")).to_contain_text("Fin d'alerte")
                 await page.context.close()
+            # The links of the Update and of the all-clear itself say the same: cancelled, nothing to answer.
+            async with httpx.AsyncClient(base_url=base, timeout=30) as phone:
+                for received in (updated, cleared):
+                    for language, word in (("en", "Cancelled"), ("fr", "Annulée")):
+                        html = (await phone.get(f"/a/{_token(received[f'{language}-sms'])}")).text
+                        assert 'class="banner cancelled"' in html and word in html, html
+                        assert 'name="answer"' not in html and UPDATE_INSTRUCTION[language] not in html, html
 
             # 6. The console: the original names its Update and Cancel, the list groups the thread, names not ids.
             await author.goto(original_url)
