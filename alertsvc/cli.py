@@ -1,4 +1,4 @@
-"""The ``alertsvc`` command: serve, worker, db, users, keys, residents import, demo.
+"""The ``alertsvc`` command: serve, worker, db, users, keys, residents import, addresses import, demo.
 
 Commands that print a secret (a generated password, a new API key) print it alone on their last line, so scripts
 can take it with ``tail -n 1``.
@@ -219,6 +219,26 @@ def cmd_residents_import(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(_with_database(settings, work))
 
 
+def cmd_addresses_import(args: argparse.Namespace, settings: Settings) -> int:
+    from alertsvc.residents.addresses import import_addresses
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"no such file: {path}", file=sys.stderr)
+        return 2
+
+    async def work(sessions: Any) -> int:
+        report = await import_addresses(sessions, path)
+        print(report.summary())
+        for problem in report.problems[:50]:
+            print(f"  line {problem.line}: {problem.reason}")
+        if report.rejected > 50:
+            print(f"  ... and {report.rejected - 50} more")
+        return 0 if not report.rejected else 1
+
+    return asyncio.run(_with_database(settings, work))
+
+
 def cmd_tips_purge(args: argparse.Namespace, settings: Settings) -> int:
     from alertsvc.community.tips import purge_tips
 
@@ -297,6 +317,15 @@ def build_parser() -> argparse.ArgumentParser:
     residents_import = residents.add_parser("import", help="import residents from CSV or NDJSON")
     residents_import.add_argument("file")
     residents_import.set_defaults(handler=cmd_residents_import)
+
+    addresses = sub.add_parser("addresses", help="the address gazetteer the console searches").add_subparsers(
+        dest="addresses_command", required=True
+    )
+    addresses_import = addresses.add_parser(
+        "import", help="import address points from a CSV (OpenAddresses columns LON,LAT,NUMBER,STREET,...)"
+    )
+    addresses_import.add_argument("file")
+    addresses_import.set_defaults(handler=cmd_addresses_import)
 
     tips = sub.add_parser("tips", help="anonymous tips").add_subparsers(dest="tips_command", required=True)
     tips_purge = tips.add_parser("purge", help="delete tips past their retention (ALERTSVC_TIP_RETENTION_DAYS)")

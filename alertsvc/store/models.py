@@ -510,8 +510,35 @@ class TipBlock(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Address(Base):
+    """One address point of the gazetteer the console searches to centre its map (``alertsvc addresses import``).
+
+    ``source_key`` is the file's HASH, else its ID, else a digest of the row: importing again replaces, never
+    duplicates. ``search_text`` holds the words folded to lower case without accents; the word index over it is
+    the database's own (SQLite FTS5, PostgreSQL GIN on ``to_tsvector``: migration 0013), not declared here."""
+
+    __tablename__ = "addresses"
+    __table_args__ = (UniqueConstraint("source_key", name="uq_addresses_source_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source_key: Mapped[str] = mapped_column(String(80))
+    number: Mapped[str] = mapped_column(String(40))
+    street: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(40))
+    city: Mapped[str] = mapped_column(String(120))
+    district: Mapped[str] = mapped_column(String(120))
+    region: Mapped[str] = mapped_column(String(120))
+    postcode: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(400))
+    search_text: Mapped[str] = mapped_column(String(700))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 __all__ = [
     "Acknowledgement",
+    "Address",
     "Alert",
     "ApiKey",
     "AuditEvent",

@@ -86,6 +86,14 @@ async def test_audit_log_refuses_update_and_delete(runtime: Runtime) -> None:
     assert [(row.actor, row.action) for row in rows] == [("test", "thing.do")]
 
 
+def _not_a_word_index(name: str | None, type_: str, _parent: object) -> bool:
+    """The address gazetteer's word index is each database's own (migration 0013), not declared by the models:
+    SQLite's FTS5 virtual table with its shadow tables, PostgreSQL's GIN index on an expression."""
+    if type_ == "table" and name is not None and name.startswith("addresses_fts"):
+        return False
+    return not (type_ == "index" and name == "ix_addresses_search")
+
+
 async def test_the_models_match_the_migrations(database_url: str) -> None:
     """What ``store.models`` declares (tables, columns, indexes with their partial predicates) is what the
     migrations build, on both databases: a model change without its migration fails here."""
@@ -99,7 +107,9 @@ async def test_the_models_match_the_migrations(database_url: str) -> None:
         await upgrade(engine)
         async with engine.connect() as connection:
             differences = await connection.run_sync(
-                lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"include_name": _not_a_word_index}), Base.metadata
+                )
             )
         assert differences == []
     finally:

@@ -41,6 +41,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "Tip": ("alertsvc.community.tips",),
     "TipMessage": ("alertsvc.community.tips",),
     "TipBlock": ("alertsvc.community.tips",),
+    "Address": ("alertsvc.residents.addresses",),
 }
 WRITES = {"insert", "update", "delete", "pg_insert", "sqlite_insert"}
 
