@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from alertsvc.web.console import (
+    address_routes,
     admin_routes,
     alert_routes,
     auth_routes,
@@ -30,6 +31,7 @@ STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(auth_routes.router)
 router.include_router(compose_routes.router)  # before alert_routes: /alerts/new must not match /alerts/{id}
+router.include_router(address_routes.router)
 router.include_router(alert_routes.router)
 router.include_router(results_routes.router)
 router.include_router(help_routes.router)
