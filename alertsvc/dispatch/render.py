@@ -37,6 +37,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from alertsvc.dispatch.sms_text import fit_sms
 from alertsvc.i18n import N_, translator
 from alertsvc.resources import templates_dir
+from alertsvc.security.links import LONGEST_TOKEN
 from channels.base import Message
 from channels.email_mime import ACK_LINK, UNSUBSCRIBE_LINK, EmailTemplate
 from channels.twilio_codes import MAX_BODY_CHARACTERS
@@ -44,10 +45,10 @@ from channels.twilio_codes import MAX_BODY_CHARACTERS
 ACK_PLACEHOLDER = "\x00ACK\x00"
 UNSUB_PLACEHOLDER = "\x00UNSUB\x00"
 log = logging.getLogger(__name__)
-SMS_LINK_PLACEHOLDER_LEN = 40
-"""Room kept for the acknowledgement link in the SMS budget: the public URL + ``/a/`` + a token."""
+LONGEST_ACK_PATH = len("/a/") + LONGEST_TOKEN
+"""The acknowledgement link's path at its longest (the largest delivery id's token)."""
 SMS_MAX_CHARACTERS = MAX_BODY_CHARACTERS - 100
-"""Longest SMS as rendered, the link placeholder counted as :data:`SMS_LINK_PLACEHOLDER_LEN`: Twilio refuses a
+"""Longest SMS as rendered, the link placeholder counted at its real length (:func:`sms_link_room`): Twilio refuses a
 body past 1,600 characters (21617), and this leaves room for an acknowledgement link up to 140 characters long."""
 EMAIL_LINE_OCTETS = 900
 """Longest line of an e-mail body as rendered; SMTP allows 998 octets, the rest is room for a patched-in link."""
@@ -212,7 +213,8 @@ def render_info(
     sms = ""
     dropped: tuple[str, ...] = ()
     try:
-        sms, dropped = _render_sms(headline, marker, description, instruction, max_segments)
+        link_room = sms_link_room(public_url)
+        sms, dropped = _render_sms(headline, marker, description, instruction, link_room, max_segments)
     except (ValueError, TemplateError) as exc:
         failures["sms"] = _failure("SMS", exc)
     subject = push_body = email_text = email_html = ""
@@ -256,12 +258,19 @@ def render_info(
     )
 
 
+def sms_link_room(public_url: str) -> int:
+    """Characters the acknowledgement link takes in an SMS: ``{public_url}/a/{token}``, the token at its longest,
+    so the message cut to fit its segments still fits once the real link is in (a fixed guess let a three-segment
+    budget go out as four when the public URL was long)."""
+    return len(public_url.rstrip("/")) + LONGEST_ACK_PATH
+
+
 def _render_sms(
-    headline: str, marker: str, description: str, instruction: str, max_segments: int
+    headline: str, marker: str, description: str, instruction: str, link_length: int, max_segments: int
 ) -> tuple[str, tuple[str, ...]]:
     """The SMS text with the link placeholder, and what of the info it left out."""
     sms_headline = f"{marker}: {headline}" if marker else headline
-    link_room = "x" * SMS_LINK_PLACEHOLDER_LEN
+    link_room = "x" * link_length
     sms = fit_sms(sms_headline, instruction, description, link_room, max_segments, SMS_MAX_CHARACTERS)
     sms = sms.replace(link_room, ACK_PLACEHOLDER)
     whole_description = " ".join(description.split())

@@ -16,6 +16,8 @@ import hmac
 from alertsvc.errors import NotFound
 
 TAG_BYTES = 12
+LONGEST_TOKEN = 13 + 1 + 16
+"""A token's longest form: a 64-bit id in base 36 (13 digits), the dot, the 12-byte tag in unpadded base64url."""
 
 
 class BadToken(NotFound):

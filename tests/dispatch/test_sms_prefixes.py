@@ -8,9 +8,10 @@ import pytest
 
 from alertsvc.dispatch.render import ACK_PLACEHOLDER, LABELS, already_says, labels, render_info
 from alertsvc.dispatch.sms_text import is_gsm7, sms_cost
+from alertsvc.security.links import LONGEST_TOKEN
 
-LINK = "https://a.example/a/" + "x" * 20
-"""A link as long as the room the SMS budget keeps for it (render.SMS_LINK_PLACEHOLDER_LEN)."""
+LINK = "https://alerts.example.org/a/" + "x" * LONGEST_TOKEN
+"""The longest link the SMS budget keeps room for with this public URL (render.sms_link_room)."""
 
 
 def _sms(headline: str, language: str, msg_type: str, description: str = "", segments: int = 2) -> tuple[str, bool]:
@@ -61,7 +62,7 @@ def test_a_word_that_merely_starts_alike_still_gets_the_prefix() -> None:
 
 
 def test_the_prefix_counts_in_the_budget_and_a_dropped_description_is_reported() -> None:
-    headline = "Flood warning for the whole valley, river above the alert level, roads closed at the bridges"
+    headline = "Flood warning for the whole valley, river above the alert level"
     description = "Water is expected to rise by two metres over the night in low parts of the valley. " * 4
     text, dropped = _sms(headline, "en", "Update", description, segments=1)
     assert text.startswith("UPDATE: ") and sms_cost(text).segments == 1  # the prefix is inside the one segment
