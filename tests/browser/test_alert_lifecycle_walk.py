@@ -142,11 +142,14 @@ async def _approve(approver: Page, base: str, alert_url: str, shot: str) -> None
     await approver.wait_for_url(alert_url)
 
 
-async def _submit(author: Page, base: str) -> str:
+async def _submit(author: Page, base: str, shot: str) -> str:
     """The dispatcher types the reach shown into the confirmation box and submits; returns the new alert's URL."""
     reach = author.locator("#reach-residents")
     await expect(reach).to_have_text("5", timeout=15_000)
     await author.fill("#confirm_residents", "5")
+    # Nothing pushes the page wider than the window (a message's link once did): no sideways scrolling under stress.
+    assert await author.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await snap(author, shot)
     await author.click("#send-button")
     await author.wait_for_url(re.compile(r"/console/alerts/[0-9a-f-]{36}$"))
     return author.url
@@ -186,8 +189,7 @@ async def test_actual_alert_update_and_all_clear_in_english_and_french(live_serv
             await author.fill("#area_desc", "River bank")
             await author.fill("#polygon", POLYGON)
             await author.locator("#polygon").dispatch_event("change")
-            await snap(author, "../walk-01-compose.png")
-            original_url = await _submit(author, base)
+            original_url = await _submit(author, base, "../walk-01-compose.png")
 
             # 2. The approver sees each message before approving: the French SMS is there, word for word.
             await approver.goto(original_url)
@@ -225,8 +227,7 @@ async def test_actual_alert_update_and_all_clear_in_english_and_french(live_serv
             for i, language in enumerate(("en", "fr")):
                 await expect(author.locator(f"#info{i}_headline")).to_have_value(ALERT[language][0])
                 await author.fill(f"#info{i}_instruction", UPDATE_INSTRUCTION[language])
-            await snap(author, "../walk-04-update-compose.png")
-            update_url = await _submit(author, base)
+            update_url = await _submit(author, base, "../walk-04-update-compose.png")
             assert update_url != original_url
             await _approve(approver, base, update_url, "../walk-04-update")
             updated = await _received(live_server, key, seen)
