@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -204,8 +204,10 @@ def _iso(moment: datetime | None) -> str:
     return "" if moment is None else moment.isoformat()
 
 
-def csv_rows(report: AlertReport) -> Iterator[tuple[Any, ...]]:
-    """Rows of :data:`CSV_HEADER` (section, item, channel, language, state, value, detail), unescaped."""
+def csv_rows(report: AlertReport, names: Mapping[str, str] | None = None) -> Iterator[tuple[Any, ...]]:
+    """Rows of :data:`CSV_HEADER` (section, item, channel, language, state, value, detail), unescaped; ``names``
+    gives the person for a principal name (``user:7`` → "Dana Reyes"), as the page shows them."""
+    shown = names or {}
     alert = report.alert
     severities = sorted({str(info.get("severity", "")) for info in alert.cap.get("info", [])})
     yield ("alert", "id", "", "", "", alert.id, "")
@@ -215,7 +217,8 @@ def csv_rows(report: AlertReport) -> Iterator[tuple[Any, ...]]:
     yield ("alert", "state", "", "", "", alert.state, "")
     yield ("alert", "severity", "", "", "", " ".join(severities), "")
     for entry in report.timeline:
-        detail = " ".join(part for part in (entry.who or "", entry.detail or "", entry.alert_id or "") if part)
+        who = shown.get(entry.who, entry.who) if entry.who else ""
+        detail = " ".join(part for part in (who, entry.detail or "", entry.alert_id or "") if part)
         yield ("timeline", entry.what, "", "", "", _iso(entry.at), detail)
     yield ("reach", "residents", "", "", "", report.residents, "")
     yield ("reach", "deliveries", "", "", "", report.total, "")
@@ -242,11 +245,12 @@ def csv_rows(report: AlertReport) -> Iterator[tuple[Any, ...]]:
                failure.reason or "")
 
 
-def write_csv(report: AlertReport) -> str:
-    """The report as CSV text (header row first, every text cell through :func:`safe_cell`)."""
+def write_csv(report: AlertReport, names: Mapping[str, str] | None = None) -> str:
+    """The report as CSV text (header row first, every text cell through :func:`safe_cell`); ``names`` as for
+    :func:`csv_rows`."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
-    for row in csv_rows(report):
+    for row in csv_rows(report, names):
         writer.writerow([safe_cell(cell) for cell in row])
     return out.getvalue()

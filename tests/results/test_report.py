@@ -83,6 +83,8 @@ async def test_csv_counts_after_a_real_fanout(
     ]
     timeline = [r["item"] for r in rows if r["section"] == "timeline"]
     assert timeline[:2] == ["submitted", "approved"]
+    people = [r["detail"] for r in rows if r["section"] == "timeline" and r["item"] in {"submitted", "approved"}]
+    assert all("@" in who and "user:" not in who for who in people), people  # by name (else e-mail), never user:N
     assert {"first_message", "last_message"} <= set(timeline)
     assert any(r["section"] == "time_to_warn" and r["item"] == "done_100" and r["value"] for r in rows)
     for row in rows:  # no cell a spreadsheet would run

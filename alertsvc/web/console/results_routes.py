@@ -78,9 +78,10 @@ async def report_csv(request: Request, alert_id: str, _user: CurrentUser) -> Res
     """The same report as CSV (one row per figure; see :func:`alertsvc.alerts.report.csv_rows`)."""
     with _found():
         found = await report.alert_report(_runtime(request), alert_id)
+    people = await named(_runtime(request), [entry.who for entry in found.timeline])
     filename = f"alert-{found.alert.id}-report.csv"
     return Response(
-        report.write_csv(found),
+        report.write_csv(found, {principal: actor.name for principal, actor in people.items()}),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
