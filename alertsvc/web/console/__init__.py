@@ -19,6 +19,7 @@ from alertsvc.web.console import (
     admin_routes,
     alert_routes,
     auth_routes,
+    community_routes,
     compose_routes,
     help_routes,
     results_routes,
@@ -36,6 +37,7 @@ router.include_router(alert_routes.router)
 router.include_router(results_routes.router)
 router.include_router(help_routes.router)
 router.include_router(tips_routes.router)
+router.include_router(community_routes.router)
 router.include_router(admin_routes.router)
 
 __all__ = ["STATIC_DIR", "router"]

@@ -44,6 +44,14 @@ ACTION_WORDS: Final[dict[str, str]] = {
     "contact.confirm": N_("confirmed a contact"),
     "contact.opt_in": N_("opted a contact back in"),
     "contact.opt_out": N_("opted a contact out"),
+    "meeting.cancel": N_("cancelled a meeting"),
+    "meeting.create": N_("held a meeting"),
+    "meeting.update": N_("changed a meeting"),
+    "priority.hide": N_("hid a residents' priority from the public"),
+    "priority.respond": N_("published a response to a residents' priority"),
+    "priority.response_withdrawn": N_("withdrew the response to a residents' priority"),
+    "priority.status": N_("changed the status of a residents' priority"),
+    "priority.unhide": N_("showed a hidden residents' priority again"),
     "resident.deleted": N_("deleted a resident"),
     "resident.signup": N_("signed up"),
     "residents.upserted": N_("imported residents"),
@@ -70,6 +78,8 @@ FAMILIES: Final[dict[str, str]] = {
     "contact.": N_("Residents' contacts"),
     "resident": N_("Residents"),
     "webhook.": N_("Webhooks"),
+    "priority.": N_("Residents' priorities"),
+    "meeting.": N_("Meetings"),
     "console.": N_("Refused forms"),
 }
 """The kinds of event the audit page filters by (an action family: its prefix), in the order offered."""
@@ -104,6 +114,13 @@ DETAIL_WORDS: Final[dict[str, str]] = {
 fields not listed are left to the CSV's raw detail column."""
 TRANSLATED_VALUES: Final = frozenset({"state", "msg_type", "role", "from", "to"})
 """Detail fields whose values are words of the console's own (a state, a role), translated like the rest."""
+VALUE_WORDS: Final[dict[str, str]] = {
+    "open": N_("Open"),
+    "in_progress": N_("In progress"),
+    "done": N_("Done"),
+}
+"""Translated detail values said in other words than their code: a residents' priority's status (``priority.status``
+from/to), whose code ``open`` would otherwise read as the verb that the console's catalogue already translates."""
 FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a cell as a formula (tab and CR too: some programs strip them)."""
 
@@ -144,7 +161,8 @@ def _details(detail: Mapping[str, Any]) -> tuple[tuple[str, str, bool], ...]:
         value = detail.get(key)
         if value is None or value == "" or isinstance(value, dict | list):
             continue
-        shown.append((word, str(value), key in TRANSLATED_VALUES))
+        translated = key in TRANSLATED_VALUES
+        shown.append((word, VALUE_WORDS.get(str(value), str(value)) if translated else str(value), translated))
     return tuple(shown)
 
 
