@@ -38,6 +38,7 @@ async def test_typing_an_address_and_picking_it_centres_the_map(live_server: Liv
             await expect(page.locator("#map")).to_have_attribute("data-ready", "1")
             search = page.get_by_label("Find an address")
             await expect(search).to_be_visible()
+            await expect(page.locator("#map #address-search")).to_be_visible()  # on the map: takes no room beside it
             await search.focus()
             await page.keyboard.type("12 riv", delay=30)
             choices = page.locator("#address-results button")

@@ -3,7 +3,7 @@
    of buttons: Arrow Down from the box goes to the first, Arrow Up/Down move between them, Enter or Space picks,
    Escape goes back to the box; Enter in the box picks the first match rather than submitting the alert. The
    result is announced in a polite live region. Needs map.js's window.consoleMap; without script the box stays
-   hidden (the map does too). */
+   hidden (the map does too). The box sits on the map, as a Leaflet control. */
 (function () {
   "use strict";
   var box = document.getElementById("address-search");
@@ -11,6 +11,13 @@
   var list = document.getElementById("address-results");
   var status = document.getElementById("address-status");
   if (!box || !input || !list || !status || !window.consoleMap) { return; }
+  // On the map itself, as a control in its top-right corner: it takes no room from the reach and SMS preview that
+  // share the first screen with the map. Clicks, wheel and keys in it stay in it (no map pan or zoom).
+  var Holder = L.Control.extend({ options: { position: "topright" }, onAdd: function () { return box; } });
+  new Holder().addTo(window.consoleMap.map);
+  L.DomEvent.disableClickPropagation(box);
+  L.DomEvent.disableScrollPropagation(box);
+  box.addEventListener("keydown", function (event) { event.stopPropagation(); });
   box.hidden = false;
   var timer = null;
   var asked = 0;
