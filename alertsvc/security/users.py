@@ -82,6 +82,8 @@ class Account:
     principal: Principal
     session_epoch: int = 0
     """Sessions signed in at an older epoch are over (:mod:`alertsvc.security.sessions`)."""
+    display_name: str | None = None
+    """The name the console shows the person by (else their e-mail address)."""
 
 
 def principal_for(user: User) -> Principal:
@@ -92,7 +94,7 @@ def principal_for(user: User) -> Principal:
 def _account(user: User) -> Account:
     return Account(
         id=user.id, email=user.email, role=Role(user.role), principal=principal_for(user),
-        session_epoch=user.session_epoch or 0,
+        session_epoch=user.session_epoch or 0, display_name=user.display_name,
     )  # fmt: skip
 
 

@@ -35,6 +35,12 @@ class ConsoleUser:
     email: str
     role: Role
     principal: Principal
+    display_name: str | None = None
+
+    @property
+    def shown_name(self) -> str:
+        """How the page names the signed-in person: as every list names them (display name, else e-mail)."""
+        return self.display_name or self.email
 
     @property
     def can_approve(self) -> bool:
@@ -74,7 +80,13 @@ async def current_user(request: Request, runtime: RuntimeDep, session: SessionCo
     if account is None or account.session_epoch != session.epoch:
         request.state.console_session = session.signed_out()
         raise LoginRequired(_next_path(request), _wants_json(request))
-    found = ConsoleUser(id=account.id, email=account.email, role=account.role, principal=account.principal)
+    found = ConsoleUser(
+        id=account.id,
+        email=account.email,
+        role=account.role,
+        principal=account.principal,
+        display_name=account.display_name,
+    )
     request.state.console_user = found
     return found
 
