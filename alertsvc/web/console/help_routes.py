@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -58,29 +58,21 @@ async def help_csv(alert_id: str, runtime: RuntimeDep, user: CurrentUser) -> Res
     )
 
 
-@router.post("/alerts/{alert_id}/help/{resident_id}/handled")
-async def handled(
+MARKS = {"handled": mark_handled, "reopen": reopen}
+"""What each mark button does: ``handled`` records who dealt with the request, ``reopen`` puts it back to wait."""
+
+
+@router.post("/alerts/{alert_id}/help/{resident_id}/{mark}")
+async def set_mark(
     alert_id: str,
     resident_id: ResidentId,
+    mark: Literal["handled", "reopen"],
     runtime: RuntimeDep,
     user: CurrentUser,
     _csrf: CsrfChecked,
     back: Annotated[str, Form(max_length=10)] = "alert",
 ) -> Response:
-    await mark_handled(runtime, alert_id, resident_id, user.principal)
-    return _back(alert_id, back)
-
-
-@router.post("/alerts/{alert_id}/help/{resident_id}/reopen")
-async def reopened(
-    alert_id: str,
-    resident_id: ResidentId,
-    runtime: RuntimeDep,
-    user: CurrentUser,
-    _csrf: CsrfChecked,
-    back: Annotated[str, Form(max_length=10)] = "alert",
-) -> Response:
-    await reopen(runtime, alert_id, resident_id, user.principal)
+    await MARKS[mark](runtime, alert_id, resident_id, user.principal)
     return _back(alert_id, back)
 
 
