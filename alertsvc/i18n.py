@@ -208,8 +208,11 @@ def format_number(value: float, language: str) -> str:
 
 
 def format_datetime(value: datetime, language: str) -> str:
-    """A date and time as readers of ``language`` write them, at the value's own offset, via Babel (loaded here on
-    first use so that importing a page module does not load Babel)."""
+    """A date and time as readers of ``language`` write them, with the zone (``Dec 4, 2026, 6:13:41 PM EST``), at
+    the value's own offset, via Babel (loaded here on first use so that importing a page module does not load
+    Babel). A time without its zone is ambiguous to anyone who is not where the server is."""
     from babel.dates import format_datetime as babel_format_datetime
 
-    return babel_format_datetime(value, "medium", tzinfo=value.tzinfo, locale=_locale(language))
+    return babel_format_datetime(value, "medium", tzinfo=value.tzinfo, locale=_locale(language)) + " " + (
+        babel_format_datetime(value, "z", tzinfo=value.tzinfo, locale=_locale(language))
+    )

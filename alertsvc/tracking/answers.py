@@ -48,11 +48,13 @@ async def _open(_session: AsyncSession, _alert: Alert) -> Open:
 
 @dataclass(frozen=True, slots=True)
 class Answered(Generic[StateT]):
-    """The link's alert and resident, the alert's state now, and the resident's stored language (None: unset)."""
+    """The link's alert and resident, the alert's state now, and the resident's stored language (None: unset) and
+    time zone (an IANA name; None: unknown), so the page says times as the resident lives them."""
 
     target: AckTarget
     state: StateT
     language: str | None
+    timezone: str | None = None
 
 
 class AnswerRefused(AckRefused, Generic[StateT]):
@@ -93,7 +95,12 @@ async def acknowledge(
         target = await target_of_delivery(session, delivery_id, now)
         state = await state_of(session, target.alert)
         resident = await session.get(Resident, target.resident_id)
-        answered = Answered(target, state, resident.language if resident is not None else None)
+        answered = Answered(
+            target,
+            state,
+            resident.language if resident is not None else None,
+            resident.timezone if resident is not None else None,
+        )
         refused = answer is not None and state.answers_closed
         if answer is not None and not refused:
             await record_answer(session, target.alert.id, target.resident_id, answer, "link", now)

@@ -6,7 +6,9 @@ only a POST (the resident's button, or an RFC 8058 one-click POST from the mail 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
@@ -49,8 +51,10 @@ def html(description: str) -> dict[str, Any]:
 
 ACK_PAGES: dict[int | str, dict[str, Any]] = {
     404: html("The link is not valid, or its delivery is unknown."),
-    410: html("The alert has expired or was cancelled: answers are no longer recorded (a cancelled alert's page "
-              "shows its all-clear)."),
+    410: html(
+        "The alert has expired or was cancelled: answers are no longer recorded (a cancelled alert's page "
+        "shows its all-clear)."
+    ),
 }
 UNSUBSCRIBE_PAGES: dict[int | str, dict[str, Any]] = {404: html("The link is not valid.")}
 ANSWER_PATTERN = r"^\s*([sS][aA][fF][eE]|[hH][eE][lL][pP])?\s*$"
@@ -85,12 +89,16 @@ def _signer(runtime: RuntimeDep, purpose: str) -> LinkSigner:
     return LinkSigner(runtime.settings.signing_key(), purpose)
 
 
-def _when(sent_text: str, lang: str) -> str:
-    """The CAP ``sent`` time as readers of ``lang`` write a date and time, at the sender's own offset."""
+def _when(sent_text: str, lang: str, zone: str | None) -> str:
+    """The CAP ``sent`` time as readers of ``lang`` write a date and time, with its zone: in the resident's own time
+    zone when it is known (a Montreal resident reads 18:13 EST, not 23:13 UTC), else at the sender's offset."""
     try:
         sent = parse_cap_time(sent_text)
     except CapTimeError:
         return sent_text
+    if zone:
+        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):  # a zone this machine lacks: the offset
+            sent = sent.astimezone(ZoneInfo(zone))
     return format_datetime(sent, lang)
 
 
@@ -115,7 +123,7 @@ def _ack_context(answered: Answered[ThreadState], lang: str) -> dict[str, Any]:
         event=notice.event,
         description=notice.description,
         instruction=notice.instruction,
-        updated_on=_when(state.newest.sent_text, lang) if state.updated else None,
+        updated_on=_when(state.newest.sent_text, lang, answered.timezone) if state.updated else None,
     )
     return context
 

@@ -4,15 +4,20 @@ cancelled alert records no answer. Real fan-outs through the sandbox, on SQLite 
 
 from __future__ import annotations
 
+import html
+from datetime import UTC
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from alertsvc.cap.times import parse_cap_time
+from alertsvc.i18n import format_datetime
 from alertsvc.runtime import Runtime
 from alertsvc.security.links import LinkSigner
-from alertsvc.store.models import Acknowledgement, Delivery
+from alertsvc.store.models import Acknowledgement, Delivery, Resident
 from tests.conftest import KeyMaker, auth
 from tests.factories import add_resident, cap_alert, info_in
 from tests.integration.test_fanout import INSIDE, run_worker, send
@@ -86,6 +91,19 @@ async def test_an_updated_alert_shows_the_newest_update_with_a_note(
     assert "I&#39;m safe" in english.text  # an update still takes answers
     french = await client.get(flood["french"])
     assert "l&#39;eau monte" in french.text and "Cette alerte a été mise à jour le" in french.text
+
+
+async def test_the_update_time_is_said_in_the_residents_own_time_zone(
+    client: httpx.AsyncClient, runtime: Runtime, flood: dict[str, Any]
+) -> None:
+    async with runtime.sessions() as session, session.begin():
+        await session.execute(update(Resident).values(timezone="America/Toronto"))
+    created = await _update(client, runtime, flood)
+    sent = parse_cap_time(created["sent"])
+    page = (await client.get(flood["english"])).text
+    local = format_datetime(sent.astimezone(ZoneInfo("America/Toronto")), "en")
+    assert local.endswith(("EST", "EDT")) and html.escape(local) in page  # Toronto's clock, the zone named
+    assert html.escape(format_datetime(sent.astimezone(UTC), "en")) not in page
 
 
 async def test_a_cancelled_alert_shows_the_all_clear_and_no_buttons_and_records_nothing(
