@@ -46,7 +46,9 @@ async def test_chart_report_and_csv_after_sending(live_server: LiveServer) -> No
             approver = await approver_context.new_page()
             await _sign_in(approver, base, live_server.approver)
             await approver.goto(alert_url)
-            await approver.click("#approve-button")
+            await approver.click("#approve-button")  # an Actual alert: the second step shows its reach
+            await expect(approver.locator("#confirm-reach")).to_contain_text("3")
+            await approver.click("#confirm-approve-button")
             await approver.wait_for_url(alert_url)
             await expect(approver.locator("#percent-all")).to_have_text("100", timeout=20_000)
             chart = approver.locator("#results-chart-slot svg")

@@ -140,7 +140,7 @@ async def test_concurrent_callbacks_share_transactions_and_each_is_answered_once
 
 
 @pytest.fixture
-def redis_down(runtime: Runtime) -> Any:
+async def redis_down(runtime: Runtime) -> Any:
     """The runtime's Redis replaced by one at a port nobody listens on (restored afterwards, to be closed)."""
     real, real_url = runtime.redis, runtime.redis_url
     runtime.redis = ArqRedis(host="127.0.0.1", port=9, socket_connect_timeout=0.5)
@@ -150,7 +150,7 @@ def redis_down(runtime: Runtime) -> Any:
     finally:
         dead = runtime.redis
         runtime.redis, runtime.redis_url = real, real_url
-        asyncio.get_event_loop().create_task(dead.aclose())
+        await dead.aclose()
 
 
 async def test_callbacks_are_recorded_while_redis_is_down(
