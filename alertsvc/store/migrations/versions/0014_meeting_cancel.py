@@ -3,7 +3,8 @@
 Revision ID: 0014
 Revises: 0013
 
-Why: reserved for a meeting that is called off stays listed as cancelled (issue 22); filled in by the change that needs it.
+Why: reserved for a meeting that is called off stays listed as cancelled (issue 22);
+filled in by the change that needs it.
 """
 
 from __future__ import annotations

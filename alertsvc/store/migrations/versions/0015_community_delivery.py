@@ -3,7 +3,8 @@
 Revision ID: 0015
 Revises: 0014
 
-Why: reserved for community messages (invitations, reminders, responses) actually sent and tracked (issue 22); filled in by the change that needs it.
+Why: reserved for community messages (invitations, reminders, responses) actually sent and tracked (issue 22);
+filled in by the change that needs it.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Revision ID: 0016
 Revises: 0015
 
-Why: reserved for resident counts per grid cell for the reach and the density map (issue 21); filled in by the change that needs it.
+Why: reserved for resident counts per grid cell for the reach and the density map (issue 21);
+filled in by the change that needs it.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Revision ID: 0017
 Revises: 0016
 
-Why: reserved for stored alert texts cleaned of hidden characters refused since issue 17; filled in by the change that needs it.
+Why: reserved for stored alert texts cleaned of hidden characters refused since issue 17;
+filled in by the change that needs it.
 """
 
 from __future__ import annotations
