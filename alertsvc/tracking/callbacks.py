@@ -17,9 +17,7 @@ so one bad receipt (or a deadlock between two API processes' batches on PostgreS
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import weakref
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
@@ -27,6 +25,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alertsvc.clock import utcnow
+from alertsvc.store.group_commit import GroupCommit, PerProcess, in_flight_for
 from alertsvc.tracking import machine
 from alertsvc.tracking.states import DeliveryState
 from channels.twilio_codes import callback_outcome
@@ -36,11 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-IN_FLIGHT_POSTGRESQL = 4
-"""Batches a process may have in flight at once on PostgreSQL. One would leave the process idle while each batch's
-statements and commit travel to the server and back (four round trips, each waiting for a CPU on a busy machine:
-92 callbacks a second at 9 % of a core in bench/README.md's first run); a few keep it busy, and still group
-whatever arrives while they are out. SQLite has one writer: there one batch at a time, the next gathering."""
 MAX_BATCH = 2000
 """Receipts applied in one transaction at most: past this the statements' parameters (a JSON text or arrays of
 this many ids) and the transaction's hold on the SQLite writer grow without making the batch cheaper per receipt."""
@@ -94,92 +88,30 @@ async def record_twilio_status(
     return await machine.record_receipt(sessions, message_sid, receipt.state, now, receipt.code, receipt.reason)
 
 
-Pending = tuple[machine.Report, "asyncio.Future[machine.Receipt]"]
-
-
-class ReceiptBatcher:
-    """Group commit of provider receipts for one process's database (see the module's docstring)."""
+class ReceiptBatcher(GroupCommit[machine.Report, machine.Receipt]):
+    """Group commit of provider receipts for one process's database (see the module's docstring and
+    :mod:`alertsvc.store.group_commit`)."""
 
     def __init__(self, runtime: Runtime) -> None:
+        super().__init__(self._apply, in_flight_for(runtime.engine.dialect.name), MAX_BATCH, "receipts")
         self._runtime = runtime
-        self._loop = asyncio.get_running_loop()
-        self._gathering: list[Pending] = []
-        self._appliers: set[asyncio.Task[None]] = set()
-        self._in_flight = 1 if runtime.engine.dialect.name == "sqlite" else IN_FLIGHT_POSTGRESQL
-        self.batches = 0
-        """Transactions committed so far (tests and the benchmark read it to see that receipts were grouped)."""
-
-    async def submit(self, report: machine.Report) -> machine.Receipt:
-        """Add ``report`` to the batch being gathered; what became of it, once its batch has committed."""
-        future: asyncio.Future[machine.Receipt] = self._loop.create_future()
-        self._gathering.append((report, future))
-        if len(self._appliers) < self._in_flight:
-            applier = self._loop.create_task(self._apply_while_gathered())
-            self._appliers.add(applier)
-            applier.add_done_callback(self._appliers.discard)
-        # Shielded: a client that hangs up does not take its receipt out of a batch already being applied.
-        return await asyncio.shield(future)
-
-    async def _apply_while_gathered(self) -> None:
-        while self._gathering:
-            batch, self._gathering = self._gathering[:MAX_BATCH], self._gathering[MAX_BATCH:]
-            try:
-                outcomes = await self._apply([report for report, _ in batch])
-            except asyncio.CancelledError:
-                # The process is stopping: nobody of this batch or the next is told "recorded" (their transaction
-                # rolls back), so Twilio sends them again.
-                for _, future in batch + self._gathering:
-                    future.cancel()
-                self._gathering = []
-                raise
-            except Exception as exc:
-                if len(batch) == 1:
-                    _settle(batch[0][1], exc)
-                    continue
-                log.warning("a batch of %d receipts failed (%s): applying each alone", len(batch), type(exc).__name__)
-                await self._apply_each(batch)
-                continue
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                _settle(future, outcome)
 
     async def _apply(self, reports: Sequence[machine.Report]) -> list[machine.Receipt]:
         now = utcnow()
         outcomes = await self._runtime.write(machine.receive_many, reports, now)
-        self.batches += 1
         kept = [r.provider_id for r, o in zip(reports, outcomes, strict=True) if o is machine.Receipt.KEPT]
         if kept and await machine.apply_kept_after_commit(self._runtime.sessions, kept, now):
             # PostgreSQL: a record committed meanwhile took them; which ones moved is not told, and need not be.
             outcomes = [machine.Receipt.MOVED if o is machine.Receipt.KEPT else o for o in outcomes]
         return outcomes
 
-    async def _apply_each(self, batch: list[Pending]) -> None:
-        for report, future in batch:
-            try:
-                outcome = (await self._apply([report]))[0]
-            except Exception as exc:
-                _settle(future, exc)
-            else:
-                _settle(future, outcome)
 
-
-def _settle(future: asyncio.Future[machine.Receipt], outcome: machine.Receipt | BaseException) -> None:
-    if future.done():
-        return
-    if isinstance(outcome, BaseException):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)
-
-
-_BATCHERS: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], ReceiptBatcher] = weakref.WeakKeyDictionary()
+_BATCHERS: PerProcess[async_sessionmaker[AsyncSession], ReceiptBatcher] = PerProcess()
 
 
 def receipt_batcher(runtime: Runtime) -> ReceiptBatcher:
     """This process's batcher for the runtime's database (made on first use, on the running loop)."""
-    batcher = _BATCHERS.get(runtime.sessions)
-    if batcher is None or batcher._loop is not asyncio.get_running_loop():
-        batcher = _BATCHERS[runtime.sessions] = ReceiptBatcher(runtime)
-    return batcher
+    return _BATCHERS.get(runtime.sessions, lambda: ReceiptBatcher(runtime))
 
 
 async def submit_twilio_status(
