@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -55,31 +57,75 @@ async def target_of_delivery(session: AsyncSession, delivery_id: int, now: datet
     return AckTarget(delivery_id, alert, delivery.resident_id)
 
 
+@dataclass(frozen=True, slots=True)
+class GivenAnswer:
+    """One answer as a resident gave it, to be recorded (alone, or in a batch of them: :func:`record_answers`)."""
+
+    alert_id: str
+    resident_id: int
+    resident_ref: str | None
+    """What the webhook event names the resident by (the resident's ``ref``; None: none is set)."""
+    answer: Answer
+    via: str
+    at: datetime
+
+
 async def record_answer(
     session: AsyncSession, alert_id: str, resident_id: int, answer: Answer, via: str, now: datetime
 ) -> None:
     """Insert the resident's answer, or update it: a second answer replaces the first, never adds to it."""
+    ref = await _resident_ref(session, resident_id)
+    await record_answers(session, [GivenAnswer(alert_id, resident_id, ref, answer, via, now)])
+
+
+async def record_answers(session: AsyncSession, given: Sequence[GivenAnswer]) -> None:
+    """Record many answers in the caller's transaction, ending exactly as if each had been recorded alone, in
+    order: one row per (alert, resident), by the unique key (a changed answer updates it; its first ``at`` stays,
+    its ``answer``, ``via`` and ``updated_at`` are the last one's), and one webhook event per answer given.
+
+    One statement for the rows whatever their number (the residents' answers' group commit,
+    :mod:`alertsvc.tracking.answers`): a resident who answered twice within one batch is one row of it, since
+    PostgreSQL refuses to update a row twice in one ``INSERT ... ON CONFLICT``."""
+    if not given:
+        return
+    rows: dict[tuple[str, int], dict[str, Any]] = {}
+    for one in given:
+        row = rows.get((one.alert_id, one.resident_id))
+        if row is None:
+            rows[(one.alert_id, one.resident_id)] = {
+                "alert_id": one.alert_id,
+                "resident_id": one.resident_id,
+                "answer": one.answer.value,
+                "via": one.via,
+                "at": one.at,
+                "updated_at": one.at,
+            }
+        else:
+            row.update(answer=one.answer.value, via=one.via, updated_at=one.at)
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Acknowledgement).values(
-        alert_id=alert_id, resident_id=resident_id, answer=answer.value, via=via, at=now, updated_at=now
-    )
+    statement = insert(Acknowledgement).values(list(rows.values()))
     statement = statement.on_conflict_do_update(
         index_elements=["alert_id", "resident_id"],
-        set_={"answer": answer.value, "via": via, "updated_at": now},
-    )
-    await session.execute(statement)
-    await emit(
-        session,
-        ACKNOWLEDGEMENT,
-        {
-            "alert_id": alert_id,
-            "resident_ref": await _resident_ref(session, resident_id),
-            "answer": answer.value,
-            "via": via,
-            "at": now.isoformat(),
+        set_={
+            "answer": statement.excluded.answer,
+            "via": statement.excluded.via,
+            "updated_at": statement.excluded.updated_at,
         },
     )
+    await session.execute(statement)
+    for one in given:
+        await emit(
+            session,
+            ACKNOWLEDGEMENT,
+            {
+                "alert_id": one.alert_id,
+                "resident_ref": one.resident_ref,
+                "answer": one.answer.value,
+                "via": one.via,
+                "at": one.at.isoformat(),
+            },
+        )
 
 
 async def _resident_ref(session: AsyncSession, resident_id: int) -> str | None:
