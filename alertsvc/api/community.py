@@ -1,5 +1,8 @@
 """``/api/v1/meetings``: neighbourhood meetings that staff hold in a zone (scope ``community:write``).
 
+``POST /api/v1/meetings`` holds one; ``POST /api/v1/meetings/{id}/cancel`` calls it off (it stays listed, with its
+``cancelled_at``: there is no ``DELETE``, as nothing is deleted); ``GET /api/v1/zones/{zone}/meetings`` needs no key,
+as it says what the public zone page and its calendar feed say (cancelled meetings included, marked).
 Thin: the rules (a known zone, a time in the future, who is invited and when) live in
 :mod:`alertsvc.community.meetings`; this maps them to HTTP and their refusals to problems naming the field.
 """
@@ -10,20 +13,29 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from alertsvc.api.deps import require
 from alertsvc.api.openapi import problems
 from alertsvc.api.problems import Problem
 from alertsvc.api.routing import ApiRoute
-from alertsvc.community.meetings import MeetingError, UnknownZone, create_meeting
+from alertsvc.community.meetings import (
+    MeetingError,
+    MeetingView,
+    UnknownZone,
+    cancel_meeting,
+    create_meeting,
+    upcoming_meetings,
+)
 from alertsvc.http.deps import RuntimeDep
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 
-router = APIRouter(prefix="/api/v1/meetings", tags=["community"], route_class=ApiRoute)
+router = APIRouter(prefix="/api/v1", tags=["community"], route_class=ApiRoute)
 Organiser = Annotated[Principal, Depends(require(Scope.COMMUNITY_WRITE))]
+MeetingId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+ZoneName = Annotated[str, Path(min_length=1, max_length=100, description="A named zone, e.g. `Old Mill`.")]
 
 
 class MeetingIn(BaseModel):
@@ -39,7 +51,7 @@ class MeetingIn(BaseModel):
     description: str = Field("", max_length=5000)
 
 
-class MeetingOut(BaseModel):
+class MeetingRecord(BaseModel):
     id: int
     zone: str
     title: str
@@ -47,13 +59,28 @@ class MeetingOut(BaseModel):
     ends_at: datetime
     place: str
     description: str
+    cancelled_at: datetime | None = Field(
+        None, description="When it was called off; a cancelled meeting stays listed (and in the calendar feed)."
+    )
+
+
+class MeetingList(BaseModel):
+    items: list[MeetingRecord]
+
+
+class MeetingOut(MeetingRecord):
     invitations_planned: int = Field(
         description="Invitations and reminders planned for residents of the zone who chose community messages."
     )
 
 
+def _record(meeting: MeetingView) -> dict[str, object]:
+    """The meeting's public fields: the calendar's UID and sequence stay inside."""
+    return {name: value for name, value in asdict(meeting).items() if name not in {"uid", "sequence"}}
+
+
 @router.post(
-    "",
+    "/meetings",
     status_code=201,
     response_model=MeetingOut,
     summary="Hold a meeting in a zone; its residents who chose community messages are invited",
@@ -75,5 +102,29 @@ async def post_meeting(runtime: RuntimeDep, principal: Organiser, body: MeetingI
         raise Problem(422, "no zone by this name", [{"loc": ["body", "zone"], "msg": "unknown zone"}]) from None
     except MeetingError as exc:
         raise Problem(422, str(exc), [{"loc": ["body", exc.field], "msg": str(exc)}]) from None
-    shown = {name: value for name, value in asdict(meeting).items() if name != "uid"}  # the calendar's id stays inside
-    return MeetingOut(**shown, invitations_planned=planned)
+    return MeetingOut.model_validate({**_record(meeting), "invitations_planned": planned})
+
+
+@router.post(
+    "/meetings/{meeting_id}/cancel",
+    response_model=MeetingRecord,
+    summary="Call off a meeting that has not started; it stays listed as cancelled, its pending messages are not sent",
+    responses=problems((404, "No meeting with that id."), (409, "The meeting has started.")),
+)
+async def post_meeting_cancel(runtime: RuntimeDep, principal: Organiser, meeting_id: MeetingId) -> MeetingRecord:
+    """Cancelling a cancelled meeting answers it as it is (a retry is safe)."""
+    return MeetingRecord.model_validate(_record(await cancel_meeting(runtime, meeting_id, actor=principal.name)))
+
+
+@router.get(
+    "/zones/{zone}/meetings",
+    response_model=MeetingList,
+    summary="A zone's meetings that have not ended, cancelled ones marked (public, no key)",
+    responses=problems((404, "No zone by this name.")),
+)
+async def get_zone_meetings(runtime: RuntimeDep, zone: ZoneName) -> MeetingList:
+    try:
+        meetings = await upcoming_meetings(runtime, zone, limit=200)
+    except UnknownZone:
+        raise Problem(404, "no zone by this name") from None
+    return MeetingList(items=[MeetingRecord.model_validate(_record(meeting)) for meeting in meetings])

@@ -7,10 +7,14 @@ resident's quiet hours and within the weekly cap (:mod:`alertsvc.community.timin
 and only for residents with a contact that is confirmed and not opted out (STOP stops community messages too).
 Staff may change a meeting that has not started (its zone stays: the invitations went to that zone's residents):
 new times move each resident's reminder (one not yet due is planned again for the new time; the invitation stays, and
-telling residents of the change is for the sender, not built yet). Cancelling one that has not started deletes it
-with every message of it not yet due, so it leaves the zone page and the calendar feed (calendars that subscribed
-drop the event at their next refresh: the table has no "cancelled" state to publish). Creating, changing and
-cancelling each write an audit row in the same transaction (who, which meeting, its zone, which fields changed).
+telling residents of the change is for the sender, not built yet). Cancelling one that has not started keeps it,
+marked cancelled (``cancelled_at``, ``cancelled_by``; migration 0014): the zone page, the console and the API list it
+as cancelled, and the calendar feed publishes it with ``STATUS:CANCELLED`` under the same UID, so a subscribed
+calendar strikes the event rather than silently losing it; its messages not yet sent are skipped by the sender, which
+reads ``cancelled_at``. A cancelled meeting can no longer be changed; cancelling it again changes nothing. Each
+change and the cancel move the iCalendar ``SEQUENCE`` on (RFC 5545: a calendar applies the highest). Creating,
+changing and cancelling each write an audit row in the same transaction (who, which meeting, its zone, which fields
+changed).
 Owner of the ``meetings`` and ``community_sends`` tables; units of work as in :mod:`alertsvc.runtime`.
 """
 
@@ -62,6 +66,7 @@ MAX_LENGTH = timedelta(days=2)
 """A meeting lasts at most two days: a longer one is a typing mistake in a date."""
 NO_MEETING = "no meeting with that id"
 STARTED = "a meeting that has started can no longer be changed or cancelled"
+CANCELLED = "a cancelled meeting can no longer be changed"
 
 
 class UnknownZone(NotFound):
@@ -90,6 +95,10 @@ class MeetingView:
     ends_at: datetime
     place: str
     description: str
+    cancelled_at: datetime | None = None
+    """When staff called it off; it stays listed, as cancelled."""
+    sequence: int = 0
+    """The iCalendar SEQUENCE: how many times it was changed or cancelled."""
 
 
 def _view(meeting: Meeting) -> MeetingView:
@@ -102,6 +111,8 @@ def _view(meeting: Meeting) -> MeetingView:
         ends_at=meeting.ends_at,
         place=meeting.place,
         description=meeting.description,
+        cancelled_at=meeting.cancelled_at,
+        sequence=meeting.sequence or 0,
     )
 
 
@@ -245,7 +256,7 @@ async def _not_started(session: AsyncSession, meeting_id: int, now: datetime) ->
 
 
 async def get_meeting(runtime: Runtime, meeting_id: int) -> MeetingView:
-    """One meeting; :class:`~alertsvc.errors.NotFound` for none with this id (or one cancelled)."""
+    """One meeting, cancelled or not; :class:`~alertsvc.errors.NotFound` for none with this id."""
     async with runtime.sessions() as session:
         meeting = await session.get(Meeting, meeting_id)
         if meeting is None:
@@ -266,10 +277,12 @@ async def update_meeting(
 ) -> tuple[MeetingView, int]:
     """Change a meeting that has not started (same rules as :func:`create_meeting`); the meeting and how many
     reminders were planned again for new times. :class:`~alertsvc.errors.NotFound`, :class:`~alertsvc.errors.Conflict`
-    (it has started) or :class:`MeetingError`."""
+    (it has started, or was cancelled) or :class:`MeetingError`."""
     now = utcnow()
     async with transaction(runtime.sessions) as session:
         meeting = await _not_started(session, meeting_id, now)
+        if meeting.cancelled_at is not None:
+            raise Conflict(CANCELLED)
         _check_times(starts_at, ends_at, now)
         wanted = {"title": title, "starts_at": starts_at, "ends_at": ends_at, "place": place,
                   "description": description}  # fmt: skip
@@ -278,6 +291,7 @@ async def update_meeting(
             return _view(meeting), 0
         for name in fields:
             setattr(meeting, name, wanted[name])
+        meeting.sequence = (meeting.sequence or 0) + 1
         planned = 0
         if "starts_at" in fields:
             subject = f"meeting:{meeting.id}"
@@ -310,23 +324,25 @@ async def update_meeting(
 
 
 async def cancel_meeting(runtime: Runtime, meeting_id: int, *, actor: str) -> MeetingView:
-    """Cancel a meeting that has not started: it is deleted with its messages not yet due, and audited; the
-    meeting as it was. :class:`~alertsvc.errors.NotFound` or :class:`~alertsvc.errors.Conflict` (it has started)."""
+    """Call off a meeting that has not started: it is kept, marked cancelled (when, by whom), its calendar sequence
+    moved on, and audited; its messages not yet sent are skipped by the sender. Cancelling a cancelled meeting
+    changes nothing and writes no second audit row. :class:`~alertsvc.errors.NotFound` or
+    :class:`~alertsvc.errors.Conflict` (it has started)."""
     now = utcnow()
     async with transaction(runtime.sessions) as session:
+        meeting = await session.get(Meeting, meeting_id)
+        if meeting is not None and meeting.cancelled_at is not None:
+            return _view(meeting)
         meeting = await _not_started(session, meeting_id, now)
-        view = _view(meeting)
-        await session.execute(
-            delete(CommunitySend).where(CommunitySend.subject == f"meeting:{meeting.id}", CommunitySend.due_at > now)
-        )
-        await session.delete(meeting)
-        await record(session, actor, "meeting.cancel", "meeting", str(meeting_id), {"zone": view.zone})
-        return view
+        meeting.cancelled_at, meeting.cancelled_by = now, actor
+        meeting.sequence = (meeting.sequence or 0) + 1
+        await record(session, actor, "meeting.cancel", "meeting", str(meeting_id), {"zone": meeting.zone})
+        return _view(meeting)
 
 
 async def upcoming_meetings(runtime: Runtime, zone: str | None, limit: int = 50) -> list[MeetingView]:
-    """The zone's meetings (every zone's for None) that have not ended, soonest first; :class:`UnknownZone` for no
-    such zone."""
+    """The zone's meetings (every zone's for None) that have not ended, soonest first, cancelled ones included (they
+    say so); :class:`UnknownZone` for no such zone."""
     query = select(Meeting).where(Meeting.ends_at > utcnow())
     if zone is not None:
         query = query.where(Meeting.zone == _zone(runtime, zone).name)
@@ -357,7 +373,8 @@ async def planned_sends(runtime: Runtime, meeting_id: int) -> list[tuple[int, st
 
 
 async def meetings_ics(runtime: Runtime, zone: str, base_url: str) -> bytes:
-    """The zone's upcoming meetings as an iCalendar feed (RFC 5545), one VEVENT each with a stable UID."""
+    """The zone's upcoming meetings as an iCalendar feed (RFC 5545), one VEVENT each with a stable UID and its
+    SEQUENCE; a cancelled one stays in the feed with ``STATUS:CANCELLED``, so calendars update it in place."""
     meetings = await upcoming_meetings(runtime, zone, limit=200)
     calendar = Calendar()
     calendar.add("prodid", "-//alertsvc//community meetings//EN")
@@ -369,6 +386,8 @@ async def meetings_ics(runtime: Runtime, zone: str, base_url: str) -> bytes:
         event.add("dtstamp", utcnow())
         event.add("dtstart", meeting.starts_at)
         event.add("dtend", meeting.ends_at)
+        event.add("sequence", meeting.sequence)
+        event.add("status", "CANCELLED" if meeting.cancelled_at is not None else "CONFIRMED")
         event.add("summary", meeting.title)
         event.add("location", meeting.place)
         if meeting.description:

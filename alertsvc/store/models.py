@@ -395,6 +395,11 @@ class Meeting(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    """Set when staff call it off (migration 0014): it stays listed, as cancelled, and sends no more messages."""
+    cancelled_by: Mapped[str | None] = mapped_column(String(120), default=None)
+    sequence: Mapped[int] = mapped_column(default=0, server_default="0")
+    """iCalendar SEQUENCE: moves on with each change and the cancel, so subscribed calendars update the event."""
 
 
 class CommunitySend(Base):
@@ -406,6 +411,7 @@ class CommunitySend(Base):
     __table_args__ = (
         UniqueConstraint("subject", "kind", "resident_id", name="uq_community_sends_subject_kind_resident"),
         Index("ix_community_sends_resident_due", "resident_id", "due_at"),
+        Index("ix_community_sends_state_due", "state", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -416,6 +422,15 @@ class CommunitySend(Base):
     language: Mapped[str] = mapped_column(String(35))
     due_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(10), default="pending", server_default="pending")
+    """``pending`` → ``sending`` → ``sent`` | ``failed``, or ``skipped`` (migration 0015; the sender's states)."""
+    channel: Mapped[str | None] = mapped_column(String(10), default=None)
+    provider_id: Mapped[str | None] = mapped_column(String(120), default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    error_code: Mapped[str | None] = mapped_column(String(40), default=None)
+    reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    """Why it failed or was skipped, in words staff read."""
 
 
 class Priority(Base):

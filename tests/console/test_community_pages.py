@@ -204,10 +204,13 @@ async def test_a_dispatcher_holds_changes_and_cancels_a_meeting(
 
     cancelled = await dispatcher.post(f"/console/meetings/{meeting_id}/cancel", data={"csrf_token": token})
     assert cancelled.status_code == 303
-    assert "Night safety walk" not in (await client.get(ZONE_PAGE)).text and await _ics_titles(client) == []
-    left = await planned_sends(runtime, meeting_id)  # the invitation was due already (gone out); the reminder is gone
-    assert [kind for _, kind, _, _ in left] == [INVITATION]
-    assert (await dispatcher.get(f"/console/meetings/{meeting_id}")).status_code == 404
+    public = (await client.get(ZONE_PAGE)).text  # kept, and said to be cancelled (the feed: test_meeting_cancel)
+    assert "Cancelled:</strong> <strong>Night safety walk" in public
+    assert await _ics_titles(client) == ["Night safety walk"]
+    listed = (await dispatcher.get("/console/meetings")).text
+    assert "Cancelled:" in listed and f'href="/console/meetings/{meeting_id}"' not in listed
+    edit = await dispatcher.get(f"/console/meetings/{meeting_id}")
+    assert edit.status_code == 200 and "This meeting was cancelled." in edit.text and 'name="title"' not in edit.text
 
     dispatcher_id = await _user_id(runtime, "dispatcher")
     events = await _events(runtime, "meeting.")

@@ -330,6 +330,6 @@ async def change_meeting(
 
 @router.post("/meetings/{meeting_id}/cancel")
 async def cancel(meeting_id: RowId, runtime: RuntimeDep, user: CurrentUser, _csrf: CsrfChecked) -> Response:
-    """Cancel a meeting that has not started: it leaves the zone page and the calendar feed."""
+    """Cancel a meeting that has not started: it stays on the zone page and in the calendar feed, marked cancelled."""
     await cancel_meeting(runtime, meeting_id, actor=user.principal.name)
     return RedirectResponse("/console/meetings", status_code=303)
