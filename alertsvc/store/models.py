@@ -551,6 +551,19 @@ class Address(Base):
     imported_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ReachGeneration(Base):
+    """One row: moves whenever who an area reaches may have changed, so an in-memory reach index knows it is stale.
+
+    Written only by the triggers of migration 0016 (on ``residents`` and ``contacts``), in the same transaction as
+    the change; read by ``alertsvc.alerts.reach_index``. ``epoch`` is random per database."""
+
+    __tablename__ = "reach_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    epoch: Mapped[str] = mapped_column(String(32))
+    counter: Mapped[int] = mapped_column(BigInteger)
+
+
 __all__ = [
     "Acknowledgement",
     "Address",
@@ -567,6 +580,7 @@ __all__ = [
     "Meeting",
     "Priority",
     "PrioritySupport",
+    "ReachGeneration",
     "Reply",
     "Resident",
     "Tip",

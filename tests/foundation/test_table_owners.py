@@ -42,6 +42,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "TipMessage": ("alertsvc.community.tips",),
     "TipBlock": ("alertsvc.community.tips",),
     "Address": ("alertsvc.residents.addresses",),
+    "ReachGeneration": ("alertsvc.store.migrations",),  # written only by migration 0016's triggers
 }
 WRITES = {"insert", "update", "delete", "pg_insert", "sqlite_insert"}
 
