@@ -34,6 +34,7 @@ from alertsvc.api import (
     tips,
     webhooks,
 )
+from alertsvc.api.fast_callbacks import FastStatusCallbacks
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.http.body_limit import BodyLimit
 from alertsvc.runtime import Runtime, open_runtime
@@ -42,7 +43,7 @@ from alertsvc.web import console, feeds, landing, links, tiles, zones
 from alertsvc.web import priorities as priority_pages
 from alertsvc.web import residents as resident_pages
 from alertsvc.web import tips as tip_pages
-from alertsvc.web.headers import SecurityHeaders
+from alertsvc.web.headers import SecurityHeaders, security_headers
 from alertsvc.web.too_large import too_large_page
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     problems.install(app)
     app.add_middleware(BodyLimit, page=too_large_page)  # every body has a limit, counted as it is read (413)
     app.add_middleware(SecurityHeaders)  # CSP, nosniff, no framing, referrer policy on every answer
+    # Outermost: signed Twilio status callbacks answered below FastAPI (their headers given here), the rest passed on
+    app.add_middleware(FastStatusCallbacks, headers=security_headers)
     app.include_router(health.router)
     app.include_router(docs.router)
     app.include_router(metrics.router)

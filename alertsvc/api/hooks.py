@@ -31,6 +31,7 @@ from alertsvc.http.body import read_limited
 from alertsvc.http.deps import RuntimeDep
 from alertsvc.http.ratelimit import rate_limit
 from alertsvc.residents.inbound import receive_sms
+from alertsvc.settings import Settings
 from alertsvc.tracking.callbacks import submit_twilio_status
 
 router = APIRouter(prefix="/hooks/twilio", tags=["provider webhooks"], route_class=ApiRoute)
@@ -56,6 +57,38 @@ _signature = APIKeyHeader(
 )
 
 
+def form_media(content_type: str) -> bool:
+    """Whether a ``Content-Type`` value names Twilio's form (parameters such as ``charset`` aside)."""
+    return content_type.split(";", 1)[0].strip().lower() == FORM
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """The fields of a form body as Twilio signs them (the last of a repeated name); 400 past
+    :data:`MAX_FORM_FIELDS`."""
+    try:
+        pairs = parse_qsl(
+            body.decode("latin-1"), keep_blank_values=True, errors="replace", max_num_fields=MAX_FORM_FIELDS
+        )
+    except ValueError:
+        raise Problem(400, f"more than {MAX_FORM_FIELDS} form fields") from None
+    return dict(pairs)
+
+
+def signature_matches(settings: Settings, path: str, query: str, params: dict[str, str], signature: str) -> bool:
+    """Whether ``signature`` is Twilio's for this request: the public URL (``ALERTSVC_PUBLIC_URL``, so it holds
+    behind a proxy) of ``path`` and ``query``, and the form. The one verifier of both ways a callback comes in (the
+    route below and :mod:`alertsvc.api.fast_callbacks`)."""
+    if not signature:
+        return False
+    url = settings.public_url.rstrip("/") + path
+    if query:
+        url += "?" + query
+    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+    # The URL exactly as Twilio was given it first (one HMAC); then the library's own check, which also tries the
+    # URL with and without its port (two more). Callbacks come thousands a second: the first nearly always matches.
+    return compare(validator.compute_signature(url, params), signature) or validator.validate(url, params, signature)
+
+
 @answers(
     (400, f"More than {MAX_FORM_FIELDS} form fields."),
     (429, "Too many requests with a wrong or missing signature from this address."),
@@ -68,26 +101,10 @@ async def verified_form(
 ) -> dict[str, str]:
     """The form fields of a request Twilio signed; 403 otherwise. The body is read within its limit before
     parsing, whatever Content-Length claims (a chunked body has none)."""
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media != FORM:
+    if not form_media(request.headers.get("content-type", "")):
         raise Problem(415, f"send the form as {FORM}")
-    body = await read_limited(request, MAX_FORM_BYTES)
-    try:
-        pairs = parse_qsl(
-            body.decode("latin-1"), keep_blank_values=True, errors="replace", max_num_fields=MAX_FORM_FIELDS
-        )
-    except ValueError:
-        raise Problem(400, f"more than {MAX_FORM_FIELDS} form fields") from None
-    params = dict(pairs)
-    signature = signature or ""
-    url = runtime.settings.public_url.rstrip("/") + request.url.path
-    if request.url.query:
-        url += "?" + request.url.query
-    validator = RequestValidator(runtime.settings.twilio_auth_token.get_secret_value())
-    # The URL exactly as Twilio was given it first (one HMAC); then the library's own check, which also tries the
-    # URL with and without its port (two more). Callbacks come thousands a second: the first nearly always matches.
-    exact = bool(signature) and compare(validator.compute_signature(url, params), signature)
-    if not exact and (not signature or not validator.validate(url, params, signature)):
+    params = parse_form(await read_limited(request, MAX_FORM_BYTES))
+    if not signature_matches(runtime.settings, request.url.path, request.url.query, params, signature or ""):
         await _forged_limit(request)
         raise Problem(403, "invalid or missing X-Twilio-Signature")
     return params
@@ -157,6 +174,14 @@ def twiml(message: str | None = None) -> Response:
     ),
 )
 async def status_callback(form: Form, runtime: RuntimeDep) -> Response:
+    sid, status, error_code = status_fields(form)
+    await submit_twilio_status(runtime, sid, status, error_code)
+    return Response(status_code=204)
+
+
+def status_fields(form: dict[str, str]) -> tuple[str, str, int | None]:
+    """A status callback's message id, status and error code (None unless it is one); 422 naming the field that
+    is missing or not a message id. Shared with :mod:`alertsvc.api.fast_callbacks`."""
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     status = form.get("MessageStatus") or form.get("SmsStatus") or ""
     if not sid or not status:
@@ -170,9 +195,7 @@ async def status_callback(form: Form, runtime: RuntimeDep) -> Response:
             [{"loc": ["body", "MessageSid"], "msg": "1 to 100 printable ASCII characters"}],
         )
     code_text = form.get("ErrorCode") or ""
-    error_code = int(code_text) if ERROR_CODE.fullmatch(code_text) else None
-    await submit_twilio_status(runtime, sid, status, error_code)
-    return Response(status_code=204)
+    return sid, status, int(code_text) if ERROR_CODE.fullmatch(code_text) else None
 
 
 @router.post(
