@@ -1,5 +1,5 @@
-"""An alert's results for staff: the after-action report (a printable page and a CSV) and the chart over time that
-the live view refreshes.
+"""An alert's results for staff: the after-action report (a printable page and a CSV), and the chart over time and
+the results map (cells and help requests, GeoJSON) that the live view refreshes.
 
 Thin routes over :mod:`alertsvc.alerts.report`; every one needs a signed-in console user (all console roles are
 staff, and the report names residents who asked for help or have not answered).
@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from alertsvc.alerts import queries, report, service
+from alertsvc.alerts.results_map import results_geojson
 from alertsvc.clock import utcnow
 from alertsvc.runtime import Runtime
 from alertsvc.security.names import named
@@ -93,3 +94,12 @@ async def chart_fragment(request: Request, alert_id: str, _user: CurrentUser) ->
     with _found():
         series = await report.chart_series(_runtime(request), alert_id)
     return render(request, "_chart.html", {"chart": chart.build(series)})
+
+
+@router.get("/alerts/{alert_id}/results.geojson")
+async def results_map(request: Request, alert_id: str, user: CurrentUser) -> Response:
+    """The results map's cells and help requests (:func:`alertsvc.alerts.results_map.results_geojson`): help
+    requests only for roles that may read residents."""
+    with _found():
+        found = await results_geojson(_runtime(request), alert_id, user.principal)
+    return JSONResponse(found, media_type="application/geo+json", headers={"Cache-Control": "no-store"})
