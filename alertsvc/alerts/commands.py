@@ -49,6 +49,7 @@ from alertsvc.alerts.all_clear import AllClearInput
 from alertsvc.alerts.sending_rules import check_targets
 from alertsvc.cap import Alert as CapAlert
 from alertsvc.jobs import enqueue_fanout
+from alertsvc.lanes import lane_of_document
 from alertsvc.security.principal import Principal
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Alert
@@ -68,13 +69,13 @@ ENQUEUE_WAIT_S = 2.0
 sweeper enqueues it, and the dispatcher gets an answer instead of a request that hangs on a frozen Redis."""
 
 
-async def _send(runtime: Runtime, alert_id: str) -> None:
-    """Enqueue the fan-out of an alert committed as approved; a Redis failure is left to the sweeper."""
+async def _send(runtime: Runtime, alert: Alert) -> None:
+    """Enqueue the fan-out of an alert committed as approved, in its lane; a Redis failure is left to the sweeper."""
     try:
         async with asyncio.timeout(ENQUEUE_WAIT_S):
-            await enqueue_fanout(runtime.redis, alert_id)
+            await enqueue_fanout(runtime.redis, alert.id, lane_of_document(alert.cap))
     except ENQUEUE_FAILURES as exc:
-        log.warning("fan-out of alert %s not enqueued (%s): the sweeper will enqueue it", alert_id, type(exc).__name__)
+        log.warning("fan-out of alert %s not enqueued (%s): the sweeper will enqueue it", alert.id, type(exc).__name__)
 
 
 async def submit(
@@ -91,7 +92,7 @@ async def submit(
     async with transaction(runtime.sessions) as session:
         submission = await service.submit(session, cap, principal, idempotency_key, approval_waived)
     if submission.needs_dispatch:
-        await _send(runtime, submission.alert.id)
+        await _send(runtime, submission.alert)
     return submission
 
 
@@ -99,7 +100,7 @@ async def approve(runtime: Runtime, alert_id: str, principal: Principal) -> Aler
     """Approve a pending alert and send it."""
     async with transaction(runtime.sessions) as session:
         alert = await service.approve(session, alert_id, principal)
-    await _send(runtime, alert.id)
+    await _send(runtime, alert)
     return alert
 
 
@@ -119,5 +120,5 @@ async def cancel(
     async with transaction(runtime.sessions) as session:
         submission = await service.cancel(session, alert_id, principal, all_clear)
     if submission.needs_dispatch:
-        await _send(runtime, submission.alert.id)
+        await _send(runtime, submission.alert)
     return submission

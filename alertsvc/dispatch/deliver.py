@@ -40,6 +40,7 @@ from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
 from alertsvc.dispatch.ratelimit import Reservation
 from alertsvc.dispatch.render import Rendered, personalise, render_info
 from alertsvc.dispatch.retry import next_attempt
+from alertsvc.lanes import Lane, enqueue_in_lane, lane_of_document
 from alertsvc.metrics import count_deliveries, send_timer
 from alertsvc.residents.optout import opt_out_at_carrier
 from alertsvc.store.models import Alert
@@ -75,6 +76,8 @@ class AlertForSending:
     first_sent_recorded: bool = False
     """The alert's ``first_sent_at`` is known to be set: the record step need not set it again."""
     rendered: dict[str, Rendered] = field(default_factory=dict)
+    lane: Lane = Lane.BULK
+    """The lane of the alert's jobs (:mod:`alertsvc.lanes`): its retries and its rate-limit slots keep it."""
 
     def render(self, language: str, app: WorkerContext) -> Rendered:
         if language not in self.rendered:
@@ -98,7 +101,13 @@ def _load_for_sending(alert: Alert) -> AlertForSending:
     if not infos:
         infos = {"en-US": {"language": "en-US", "headline": alert.headline or "", "event": ""}}
     return AlertForSending(
-        alert.status, alert.msg_type, alert.sender, alert.expires_at, infos, alert.first_sent_at is not None
+        alert.status,
+        alert.msg_type,
+        alert.sender,
+        alert.expires_at,
+        infos,
+        alert.first_sent_at is not None,
+        lane=lane_of_document(alert.cap),
     )
 
 
@@ -318,13 +327,15 @@ async def _record(
         alert.first_sent_recorded = True  # one statement less in every later record of this worker
     for (when, _code, _reason), ids in retries.items():
         attempt = max(attempts.get(i, 1) for i in ids)
-        await app.runtime.redis.enqueue_job(
+        await enqueue_in_lane(
+            app.runtime.redis,
             DELIVER,
             alert_id,
             channel,
             ids,
-            _job_id=deliver_job_id(alert_id, channel, ids[0], f"r{attempt}"),
-            _defer_until=when,
+            lane=alert.lane,  # a retried batch keeps its alert's lane
+            job_id=deliver_job_id(alert_id, channel, ids[0], f"r{attempt}"),
+            defer_until=when,
         )
 
 

@@ -33,6 +33,7 @@ from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
 from alertsvc.geo.targeting import bbox_filter_params
 from alertsvc.geo.zone_reach import zones_reached
+from alertsvc.lanes import Lane, enqueue_in_lane, lane_of_document
 from alertsvc.metrics import FANOUT_SECONDS, PLANNED
 from alertsvc.store import audience as audience_store
 from alertsvc.store.db import transaction
@@ -82,9 +83,15 @@ async def _recipients_of_references(app: WorkerContext, cap: CapAlert) -> AsyncI
 
 
 async def enqueue_deliveries(
-    redis: ArqRedis, alert_id: str, work: Sequence[tuple[int, str]], batch_size: Callable[[str], int], tag: str = "0"
+    redis: ArqRedis,
+    alert_id: str,
+    work: Sequence[tuple[int, str]],
+    batch_size: Callable[[str], int],
+    lane: Lane,
+    tag: str = "0",
 ) -> int:
-    """Enqueue ``deliver`` jobs for (delivery id, channel) pairs, ``batch_size(channel)`` ids a job."""
+    """Enqueue ``deliver`` jobs for (delivery id, channel) pairs, ``batch_size(channel)`` ids a job, in the
+    alert's ``lane`` (:mod:`alertsvc.lanes`)."""
     by_channel: dict[str, list[int]] = defaultdict(list)
     for delivery_id, channel in work:
         by_channel[channel].append(delivery_id)
@@ -93,8 +100,14 @@ async def enqueue_deliveries(
         size = batch_size(channel)
         for start in range(0, len(ids), size):
             batch = ids[start : start + size]
-            await redis.enqueue_job(
-                DELIVER, alert_id, channel, batch, _job_id=deliver_job_id(alert_id, channel, batch[0], tag)
+            await enqueue_in_lane(
+                redis,
+                DELIVER,
+                alert_id,
+                channel,
+                batch,
+                lane=lane,
+                job_id=deliver_job_id(alert_id, channel, batch[0], tag),
             )
             jobs += 1
     return jobs
@@ -131,6 +144,7 @@ async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
     started = time.perf_counter()
     cap = parse_cap_json(alert.cap)
     facts = alert_facts(cap, alert.expires_at)
+    lane = lane_of_document(alert.cap)
     if str(cap.msg_type) == "Cancel":
         await _cancel_referenced(app, cap)
     counts = {"planned": 0, "queued": 0, "jobs": 0}
@@ -152,7 +166,7 @@ async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:
             # Rows held for quiet hours are left to the sweeper, which enqueues them once due.
             immediate = [(row.id, row.channel) for row in created if row.state == "queued" and not row.held]
             counts["queued"] += len(immediate)
-            counts["jobs"] += await enqueue_deliveries(app.runtime.redis, alert_id, immediate, app.batch_size)
+            counts["jobs"] += await enqueue_deliveries(app.runtime.redis, alert_id, immediate, app.batch_size, lane)
     async with transaction(app.runtime.sessions) as session:
         await mark_planned(session, alert_id, utcnow())
     await finish_if_done(app, alert_id)

@@ -46,9 +46,10 @@ from alertsvc.alerts.states import AlertState, mark_first_sent, move
 from alertsvc.clock import utcnow
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.fanout import enqueue_deliveries, finish_if_done
-from alertsvc.dispatch.jobs import DELIVER, FANOUT, fanout_job_id
+from alertsvc.dispatch.jobs import DELIVER, fanout_job_id
 from alertsvc.dispatch.tip_relay import tend_tips
 from alertsvc.jobs import enqueue_fanout
+from alertsvc.lanes import Lane, lane_of_document
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Alert
 from alertsvc.tracking import machine, pending
@@ -95,31 +96,33 @@ async def _resume_fanouts(app: WorkerContext) -> int:
     dead = now - timedelta(seconds=app.settings.job_timeout_s + 15)
     async with app.runtime.sessions() as session:
         waiting = list(
-            await session.scalars(select(Alert.id).where(Alert.state == AlertState.APPROVED, Alert.approved_at < idle))
+            await session.execute(
+                select(Alert.id, Alert.cap).where(Alert.state == AlertState.APPROVED, Alert.approved_at < idle)
+            )
         )
         stuck = list(
-            await session.scalars(
-                select(Alert.id).where(
+            await session.execute(
+                select(Alert.id, Alert.cap).where(
                     Alert.state == AlertState.DISPATCHING, Alert.planned_at.is_(None), Alert.dispatch_started_at < dead
                 )
             )
         )
     tag = f"s{int(now.timestamp()) // max(1, app.settings.stall_after_s)}"
     count = 0
-    for alert_id in waiting + stuck:
-        count += await _enqueue_fanout_again(app.runtime.redis, alert_id, tag)
+    for alert_id, document in waiting + stuck:
+        count += await _enqueue_fanout_again(app.runtime.redis, alert_id, tag, lane_of_document(document))
     return count
 
 
-async def _enqueue_fanout_again(redis: ArqRedis, alert_id: str, tag: str) -> bool:
+async def _enqueue_fanout_again(redis: ArqRedis, alert_id: str, tag: str, lane: Lane) -> bool:
     """Enqueue ``fanout`` under its usual id; if that id is only blocked by the kept result of a run that ended
     (failed on a Redis restart, say: arq keeps results an hour), under a sweeper id instead. A fan-out still queued
     or running is left alone. A second fan-out of one alert is harmless: it only adds rows not yet planned."""
-    if await enqueue_fanout(redis, alert_id):
+    if await enqueue_fanout(redis, alert_id, lane):
         return True
     if await Job(fanout_job_id(alert_id), redis).status() not in (JobStatus.complete, JobStatus.not_found):
         return False
-    return await redis.enqueue_job(FANOUT, alert_id, _job_id=f"{fanout_job_id(alert_id)}:{tag}") is not None
+    return await enqueue_fanout(redis, alert_id, lane, job_id=f"{fanout_job_id(alert_id)}:{tag}")
 
 
 async def _ask_provider(
@@ -174,6 +177,16 @@ async def _channels_with_waiting_jobs(redis: ArqRedis) -> set[tuple[str, str]]:
     return waiting
 
 
+async def _lanes_of(app: WorkerContext, alert_ids: list[str]) -> dict[str, Lane]:
+    """The lane of each alert's re-enqueued batches: the one its first batches took (from its CAP document)."""
+    if not alert_ids:
+        return {}
+    async with app.runtime.sessions() as session:
+        rows = await session.execute(select(Alert.id, Alert.cap).where(Alert.id.in_(alert_ids)))
+        found = {alert_id: lane_of_document(document) for alert_id, document in rows}
+    return {alert_id: found.get(alert_id, Lane.BULK) for alert_id in alert_ids}
+
+
 async def _requeue_stalled(app: WorkerContext) -> int:
     now = utcnow()
     queued_before = now - timedelta(seconds=app.settings.stall_after_s)
@@ -202,8 +215,9 @@ async def _requeue_stalled(app: WorkerContext) -> int:
         if delivery_id not in found:
             work[alert_id].append((delivery_id, channel))
     tag = f"s{int(now.timestamp()) // max(1, app.settings.stall_after_s)}"
+    lanes = await _lanes_of(app, list(work))
     for alert_id, items in work.items():
-        await enqueue_deliveries(app.runtime.redis, alert_id, items, app.batch_size, tag)
+        await enqueue_deliveries(app.runtime.redis, alert_id, items, app.batch_size, lanes[alert_id], tag)
     return len(rows) - len(found)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Coroutine
 from typing import Any
 
@@ -39,6 +40,7 @@ from alertsvc.dispatch.sweeper import sweep
 from alertsvc.dispatch.tip_relay import MAX_TRIES as MAX_RELAY_TRIES
 from alertsvc.dispatch.tip_relay import relay_tip_reply
 from alertsvc.dispatch.webhook_pump import webhook_pump
+from alertsvc.lanes import promote_due
 from alertsvc.metrics import serve_worker_metrics
 from alertsvc.process import tune_gc_for_throughput
 from alertsvc.runtime import Runtime, open_runtime, redis_settings
@@ -46,6 +48,8 @@ from alertsvc.settings import Settings
 
 log = logging.getLogger(__name__)
 
+PROMOTE_EVERY_S = 0.1
+"""How often a worker moves due life-safety retries ahead of the bulk jobs (:func:`alertsvc.lanes.promote_due`)."""
 POLL_DELAY_S = 0.01
 """arq's default poll delay (0.5 s) caps a worker near a few hundred jobs/s; deliveries are latency-bound."""
 RESTART_DELAY_S = 1.0
@@ -97,9 +101,18 @@ class DispatchWorker(Worker):
     the head is the 10-60 batches in progress, here or in another worker, so every 10 ms poll cost a few hundred
     Redis round trips and ~15 % of the worker's CPU. One pipelined ``EXISTS`` per job on the in-progress keys
     drops those first; arq's own check still guards the start of the rest, so nothing about who runs what changes.
+
+    Every :data:`PROMOTE_EVERY_S` it also gives the due life-safety retries their lane's head start
+    (:mod:`alertsvc.lanes`), so a retried life-safety batch is not stuck behind a backlog of bulk jobs.
     """
 
+    lanes_promoted_at = 0.0
+
     async def start_jobs(self, job_ids: list[bytes]) -> None:
+        now = time.monotonic()
+        if now - self.lanes_promoted_at >= PROMOTE_EVERY_S:  # due life-safety retries go ahead of bulk jobs
+            self.lanes_promoted_at = now
+            await promote_due(self.pool, self.queue_name)
         if job_ids:
             async with self.pool.pipeline(transaction=False) as pipe:
                 for job_id in job_ids:

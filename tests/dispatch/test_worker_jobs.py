@@ -14,6 +14,7 @@ from alertsvc.dispatch.context import BATCH_SECONDS, WorkerContext
 from alertsvc.dispatch.fanout import enqueue_deliveries
 from alertsvc.dispatch.ratelimit import RateLimiter
 from alertsvc.dispatch.worker import DispatchWorker
+from alertsvc.lanes import Lane
 from alertsvc.runtime import Runtime, redis_settings
 from alertsvc.security.links import LinkSigner
 from tests.conftest import wait_for
@@ -41,7 +42,7 @@ async def test_a_rate_limited_channel_gets_batches_of_about_two_seconds(runtime:
     sms = app.batch_size("sms")
     assert abs(sms * app.limiters["sms"].interval - BATCH_SECONDS) < 0.2  # ~20 at 10/s (less the headroom)
     queue = RecordingQueue()
-    jobs = await enqueue_deliveries(queue, "a1", [(i, "sms") for i in range(100)], app.batch_size)  # type: ignore[arg-type]
+    jobs = await enqueue_deliveries(queue, "a1", [(i, "sms") for i in range(100)], app.batch_size, Lane.BULK)  # type: ignore[arg-type]
     assert jobs == len(queue.batches) and max(map(len, queue.batches)) == sms
     assert sorted(i for batch in queue.batches for i in batch) == list(range(100))
 
