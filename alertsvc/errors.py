@@ -50,7 +50,8 @@ catch it, e.g. pydantic validators and ``except ValueError``)::
 
 Not in the tree, because they are the entry sides' own answers rather than the domain's: ``Problem``
 (:mod:`alertsvc.api.problems`: an HTTP status and a problem document, for what only the API can refuse, such as a
-media type) and ``LoginRequired`` and ``ConsoleForbidden`` (:mod:`alertsvc.web.console.route`). The database's and
+media type), ``LoginRequired`` and ``ConsoleForbidden`` (:mod:`alertsvc.web.console.route`) and ``PageAnswer``
+(:mod:`alertsvc.web.residents`: a resident page's dependency answering with its page). The database's and
 Redis' own exceptions (:data:`alertsvc.runtime.UNAVAILABLE`) are answered as :class:`Unavailable` is.
 
 The delivery adapters keep a tree of their own, drawn in :mod:`channels.base` (``ChannelError`` and its

@@ -24,7 +24,7 @@ from alertsvc.store.models import CommunityConsent, ConsentEvent, Contact, Resid
 if TYPE_CHECKING:
     from alertsvc.runtime import Runtime
 
-__all__ = ["MessageClass", "community_opted_in", "set_community", "set_community_in"]
+__all__ = ["MessageClass", "community_choice", "community_opted_in", "set_community", "set_community_in"]
 
 
 class MessageClass(StrEnum):
@@ -80,3 +80,9 @@ async def community_opted_in(session: AsyncSession, resident_ids: list[int]) -> 
         )
     )
     return set(rows)
+
+
+async def community_choice(runtime: Runtime, resident_id: int) -> bool:
+    """Whether the resident chose community messages (False until they do): what their manage page shows."""
+    async with runtime.sessions() as session:
+        return bool(await community_opted_in(session, [resident_id]))

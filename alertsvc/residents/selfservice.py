@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from alertsvc.clock import utcnow
+from alertsvc.residents.message_classes import set_community_in
 from alertsvc.residents.optout import find_contact, opt_out
 from alertsvc.residents.subscribe import confirm, subscribe
 from alertsvc.residents.validation import ResidentInput
@@ -57,11 +58,17 @@ async def _may_answer_subscribed(runtime: Runtime, contact_id: int) -> bool:
     return bool(await runtime.redis.set(key, "1", nx=True, ex=seconds))
 
 
-async def sign_up(runtime: Runtime, resident: ResidentInput, zone: str | None, source: str) -> list[int]:
+async def sign_up(
+    runtime: Runtime, resident: ResidentInput, zone: str | None, source: str, *, community: bool = False
+) -> list[int]:
     """Store a checked sign-up; the contact ids that get a message (a confirmation, or "manage" if subscribed,
-    unless one such answer went to that contact within :data:`ALREADY_SUBSCRIBED_EVERY`)."""
+    unless one such answer went to that contact within :data:`ALREADY_SUBSCRIBED_EVERY`). ``community``: the new
+    resident chose community messages too (recorded in the consent ledger; they go only to contacts confirmed
+    later). A sign-up whose contacts are already known changes no one's choice: the form proves no ownership."""
     async with transaction(runtime.sessions) as session:
         outcome = await subscribe(session, resident, zone, source, utcnow())
+        if community and outcome.created is not None:
+            await set_community_in(session, outcome.created, True, "web_form", source)
     answered = [contact_id for contact_id in outcome.already if await _may_answer_subscribed(runtime, contact_id)]
     return [*outcome.confirming, *answered]
 

@@ -50,6 +50,8 @@ class Subscribed:
 
     confirming: list[int]
     already: list[int]
+    created: int | None = None
+    """The new resident's id when the sign-up made one (a contact not known before); None otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +125,7 @@ async def subscribe(
                                      method="web_form", source=source, at=now))  # fmt: skip
             to_message.append(contact.id)
         await record(session, "resident", "resident.signup", "resident", str(person.id), {"zone": zone})
-    return Subscribed(confirming=to_message, already=already)
+    return Subscribed(confirming=to_message, already=already, created=person.id if new_contacts else None)
 
 
 async def issue_secret(session: AsyncSession, contact: Contact, now: datetime) -> str | None:

@@ -1,13 +1,24 @@
-"""Resident self-service pages under ``/r/``: sign up (double opt-in), confirm, manage preferences.
+"""Resident self-service pages under ``/r/``: sign up (double opt-in), confirm, manage preferences and the choice
+of community messages.
 
 Server-rendered and usable without JavaScript, in English, French and Spanish. Every form carries a CSRF token
 (double-submit cookie, :mod:`alertsvc.security.form_tokens`); the public endpoints are rate limited; answers do
 not reveal whether an address is already subscribed.
+
+The checks every handler used to repeat are dependencies: :data:`ValidLink` (the manage link opens a resident, or
+the request is answered with the page saying the link is not ours, 404, or no longer good, 410) and
+:data:`CheckedForm` (the posted form, or the "form expired" page, 403). A dependency that answers raises
+:class:`PageAnswer`, which this router's route class turns into the page it carries.
+
+Community messages (meeting invitations, news of supported priorities) are a class of their own, off until the
+resident chooses them (:mod:`alertsvc.residents.message_classes`): the manage page offers the choice as two radio
+buttons, and the sign-up form an unticked box; each choice goes to the consent ledger.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -16,9 +27,11 @@ from fastapi.templating import Jinja2Templates
 from alertsvc.dispatch.jobs import SEND_CONFIRMATION
 from alertsvc.http.deps import RuntimeDep
 from alertsvc.http.ratelimit import link_rate_limit, rate_limit
+from alertsvc.lanes import Lane, enqueue_in_lane
 from alertsvc.residents import manage_links, selfservice
 from alertsvc.residents.importer import validation_options
 from alertsvc.residents.manage_links import LinkState, ManageAccess
+from alertsvc.residents.message_classes import community_choice, set_community
 from alertsvc.residents.subscribe import Signup, validate_signup
 from alertsvc.residents.validation import CATEGORIES, SEVERITIES, validate_row
 from alertsvc.resources import templates_dir
@@ -30,11 +43,36 @@ from alertsvc.web.i18n import gettext_for, pick_language
 from alertsvc.web.pages import PageRoute
 from alertsvc.web.tiles import basemap
 
+
+class PageAnswer(Exception):
+    """A dependency's check ended the request with a page of its own (a link that is not ours or no longer good, a
+    form whose CSRF token does not match); :class:`ResidentPageRoute` answers with it."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+class ResidentPageRoute(PageRoute):
+    """:class:`~alertsvc.web.pages.PageRoute`, whose dependencies may answer with a page (:class:`PageAnswer`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def answering_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except PageAnswer as answer:
+                return answer.response
+
+        return answering_handler
+
+
 router = APIRouter(
     prefix="/r",
     tags=["resident pages"],
     include_in_schema=False,  # pages for people (forms with CSRF tokens), not an API
-    route_class=PageRoute,
+    route_class=ResidentPageRoute,
 )
 templates = Jinja2Templates(directory=str(templates_dir()))
 PROFILE_FIELDS = ("language", "min_severity", "quiet_start", "quiet_end", "timezone")
@@ -85,6 +123,22 @@ def _forbidden(request: Request, runtime: Runtime) -> HTMLResponse:
     return _render(request, runtime, "pages/message.html", 403, title="403", text=message)
 
 
+def _not_ours(request: Request, runtime: Runtime) -> HTMLResponse:
+    message = gettext_for(_language(request))("This link is not valid.")
+    return _render(request, runtime, "pages/message.html", 404, title="404", text=message)
+
+
+async def checked_form(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    """The posted form; a form whose CSRF token does not match its cookie is answered "expired" (403)."""
+    form = await _form(request, runtime)
+    if form is None:
+        raise PageAnswer(_forbidden(request, runtime))
+    return form
+
+
+CheckedForm = Annotated[dict[str, Any], Depends(checked_form)]
+
+
 @router.get("", include_in_schema=False, dependencies=[PAGE_LIMIT])
 async def root() -> Response:
     return RedirectResponse("/r/subscribe", status_code=303)
@@ -117,10 +171,7 @@ async def subscribe_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     summary="Sign up; each contact gets a confirmation",
     dependencies=[PAGE_LIMIT, Depends(rate_limit("resident-signup", "10/hour"))],
 )
-async def subscribe_submit(request: Request, runtime: RuntimeDep) -> HTMLResponse:
-    form = await _form(request, runtime)
-    if form is None:
-        return _forbidden(request, runtime)
+async def subscribe_submit(request: Request, runtime: RuntimeDep, form: CheckedForm) -> HTMLResponse:
     row = {key: form.get(key) for key in ("lat", "lon", "sms", "email", "push", *PROFILE_FIELDS)}
     row["categories"] = ",".join(form["categories"])
     zone = form.get("zone") or None
@@ -131,9 +182,12 @@ async def subscribe_submit(request: Request, runtime: RuntimeDep) -> HTMLRespons
     resident, problems = validate_signup(Signup({k: v for k, v in row.items() if v}, zone), runtime.zones, options)
     if resident is None:
         return _subscribe_page(request, runtime, 422, errors=[(p.field, p.reason) for p in problems], form=form)
-    contact_ids = await selfservice.sign_up(runtime, resident, zone, "web form")
+    community = form.get("community") == "yes"
+    contact_ids = await selfservice.sign_up(runtime, resident, zone, "web form", community=community)
     for contact_id in contact_ids:
-        await runtime.redis.enqueue_job(SEND_CONFIRMATION, contact_id, _language(request))
+        await enqueue_in_lane(
+            runtime.redis, SEND_CONFIRMATION, contact_id, _language(request), lane=Lane.BULK, job_id=None
+        )
     return _render(request, runtime, "pages/subscribe_sent.html", address=resident.sms or "")
 
 
@@ -150,10 +204,7 @@ async def confirm_form(request: Request, runtime: RuntimeDep) -> HTMLResponse:
     summary="Confirm a phone number with its code",
     dependencies=[PAGE_LIMIT, Depends(rate_limit("resident-confirm", "20/hour"))],
 )
-async def confirm_code(request: Request, runtime: RuntimeDep) -> HTMLResponse:
-    form = await _form(request, runtime)
-    if form is None:
-        return _forbidden(request, runtime)
+async def confirm_code(request: Request, runtime: RuntimeDep, form: CheckedForm) -> HTMLResponse:
     _ = gettext_for(_language(request))
     checked = validate_row({"ref": "x", "lat": 0, "lon": 0, "sms": form.get("address", "")},
                            validation_options(runtime.settings))  # fmt: skip
@@ -185,10 +236,7 @@ async def confirm_link_page(request: Request, token: str, runtime: RuntimeDep) -
     summary="Confirm an e-mail or push contact",
     dependencies=[PAGE_LIMIT],
 )
-async def confirm_link(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
-    form = await _form(request, runtime)
-    if form is None:
-        return _forbidden(request, runtime)
+async def confirm_link(request: Request, token: str, runtime: RuntimeDep, _form: CheckedForm) -> HTMLResponse:
     _ = gettext_for(_language(request))
     parts = _split_link(token)
     done = False
@@ -198,15 +246,25 @@ async def confirm_link(request: Request, token: str, runtime: RuntimeDep) -> HTM
     return _render(request, runtime, "pages/confirm.html", 200 if done else 422, message=message, done=True)
 
 
-async def _manage_access(request: Request, runtime: Runtime, token: str) -> ManageAccess | HTMLResponse:
-    """The resident a good manage link opens; or the page for a link that is not ours (404) or no longer good
-    (410: expired or revoked, in the resident's language, offering a fresh link by one of their contacts)."""
+async def valid_manage_link(request: Request, token: str, runtime: RuntimeDep) -> ManageAccess:
+    """The resident a good manage link opens; a link that is not ours is answered 404, one no longer good 410
+    (expired or revoked, in the resident's language, offering a fresh link by one of their contacts)."""
+    access = await any_manage_link(request, token, runtime)
+    if access.state is not LinkState.VALID:
+        raise PageAnswer(await _link_ended(request, runtime, token, access))
+    return access
+
+
+async def any_manage_link(request: Request, token: str, runtime: RuntimeDep) -> ManageAccess:
+    """The resident of a manage link of ours, good or not (the renewal asks for a fresh one); else 404."""
     access = await manage_links.open_manage_link(runtime, token)
     if access is None:
-        return _render(request, runtime, "pages/message.html", 404, title="404", text="This link is not valid.")
-    if access.state is not LinkState.VALID:
-        return await _link_ended(request, runtime, token, access)
+        raise PageAnswer(_not_ours(request, runtime))
     return access
+
+
+ValidLink = Annotated[ManageAccess, Depends(valid_manage_link)]
+AnyLink = Annotated[ManageAccess, Depends(any_manage_link)]
 
 
 async def _link_ended(
@@ -226,7 +284,7 @@ async def _manage_page(
     unsubscribe = LinkSigner(runtime.settings.signing_key(), "unsubscribe")
     found = await selfservice.preferences(runtime, resident_id)
     if found is None:
-        return _render(request, runtime, "pages/message.html", 404, title="404", text="This link is not valid.")
+        return _not_ours(request, runtime)
     resident = found.resident
     _ = gettext_for(_language(request, resident.language))
     views = [
@@ -241,7 +299,7 @@ async def _manage_page(
     return _render(
         request, runtime, "pages/manage.html", status, stored=resident.language, resident=resident, contacts=views,
         chosen=chosen, categories=CATEGORIES, severities=SEVERITIES, token=token,
-        link_days=runtime.settings.manage_link_days, **context,
+        link_days=runtime.settings.manage_link_days, community=await community_choice(runtime, resident_id), **context,
     )  # fmt: skip
 
 
@@ -251,22 +309,15 @@ async def _manage_page(
     summary="Manage preferences (signed link)",
     dependencies=[MANAGE_LIMIT],
 )
-async def manage_page(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
-    access = await _manage_access(request, runtime, token)
-    if isinstance(access, HTMLResponse):
-        return access
+async def manage_page(request: Request, token: str, runtime: RuntimeDep, access: ValidLink) -> HTMLResponse:
     return await _manage_page(request, runtime, token, access.resident_id)
 
 
 @router.post("/manage/{token}", response_class=HTMLResponse, summary="Save preferences", dependencies=[MANAGE_LIMIT])
-async def manage_save(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
-    access = await _manage_access(request, runtime, token)
-    if isinstance(access, HTMLResponse):
-        return access
+async def manage_save(
+    request: Request, token: str, runtime: RuntimeDep, access: ValidLink, form: CheckedForm
+) -> HTMLResponse:
     resident_id = access.resident_id
-    form = await _form(request, runtime)
-    if form is None:
-        return _forbidden(request, runtime)
     row: dict[str, Any] = {"ref": "x", "lat": 0, "lon": 0, "categories": ",".join(form["categories"])}
     row.update({key: form.get(key) for key in PROFILE_FIELDS if form.get(key)})
     checked = validate_row(row, validation_options(runtime.settings))
@@ -278,18 +329,33 @@ async def manage_save(request: Request, token: str, runtime: RuntimeDep) -> HTML
 
 
 @router.post(
+    "/manage/{token}/community",
+    response_class=HTMLResponse,
+    summary="Choose community messages (meeting invitations, news of supported priorities) or not",
+    dependencies=[MANAGE_LIMIT],
+)
+async def manage_community(
+    request: Request, token: str, runtime: RuntimeDep, access: ValidLink, form: CheckedForm
+) -> HTMLResponse:
+    """The resident's choice, ``community`` = ``yes`` or ``no``, written to the consent ledger (one row per contact,
+    only when it changes); anything else is answered 422 with the page and nothing changes."""
+    choice = form.get("community")
+    if choice not in {"yes", "no"}:
+        _ = gettext_for(_language(request))
+        errors = [("community", _("choose yes or no"))]
+        return await _manage_page(request, runtime, token, access.resident_id, 422, community_errors=errors)
+    await set_community(runtime, access.resident_id, choice == "yes", "manage_link", source="manage page")
+    return await _manage_page(request, runtime, token, access.resident_id, community_saved=True)
+
+
+@router.post(
     "/manage/{token}/sign-out",
     response_class=HTMLResponse,
     summary="Sign out of every manage link",
     dependencies=[MANAGE_LIMIT],
 )
-async def manage_sign_out(request: Request, token: str, runtime: RuntimeDep) -> Response:
+async def manage_sign_out(token: str, runtime: RuntimeDep, access: ValidLink, _form: CheckedForm) -> Response:
     """Void every manage link of the resident, this one included; the page then offers a fresh link by contact."""
-    access = await _manage_access(request, runtime, token)
-    if isinstance(access, HTMLResponse):
-        return access
-    if await _form(request, runtime) is None:
-        return _forbidden(request, runtime)
     await manage_links.sign_out_everywhere(runtime, access.resident_id)
     return RedirectResponse(f"/r/manage/{token}", status_code=303)
 
@@ -300,18 +366,14 @@ async def manage_sign_out(request: Request, token: str, runtime: RuntimeDep) -> 
     summary="Send a fresh manage link to one of the resident's contacts",
     dependencies=[MANAGE_LIMIT],
 )
-async def manage_renew(request: Request, token: str, runtime: RuntimeDep) -> HTMLResponse:
+async def manage_renew(
+    request: Request, token: str, runtime: RuntimeDep, access: AnyLink, form: CheckedForm
+) -> HTMLResponse:
     """From an expired or revoked link's page: a new link goes to the contact chosen (one of the resident's own,
     confirmed and subscribed), never to this browser, through the "already subscribed" message of a sign-up."""
-    access = await manage_links.open_manage_link(runtime, token)
-    if access is None:
-        return _render(request, runtime, "pages/message.html", 404, title="404", text="This link is not valid.")
-    form = await _form(request, runtime)
-    if form is None:
-        return _forbidden(request, runtime)
     chosen = form.get("contact", "")
     contact_id = int(chosen) if chosen.isdigit() and len(chosen) <= 18 else None
     language = _language(request, access.language)
     if contact_id is not None and await selfservice.may_send_manage_link(runtime, access.resident_id, contact_id):
-        await runtime.redis.enqueue_job(SEND_CONFIRMATION, contact_id, language)
+        await enqueue_in_lane(runtime.redis, SEND_CONFIRMATION, contact_id, language, lane=Lane.BULK, job_id=None)
     return await _link_ended(request, runtime, token, access, 200, sent=True)

@@ -62,6 +62,7 @@ EDGE_ANSWERS = {
     "alertsvc.api.problems.Problem",
     "alertsvc.web.console.route.LoginRequired",
     "alertsvc.web.console.route.ConsoleForbidden",
+    "alertsvc.web.residents.PageAnswer",
 }
 """The only exceptions of the application outside the tree: the entry sides' own answers (the docstring says why)."""
 NOT_IMPORTABLE = {"alertsvc.store.migrations.env"}
