@@ -27,6 +27,7 @@ from alertsvc.community.priorities import (
     zone_priorities,
 )
 from alertsvc.http.deps import RuntimeDep
+from alertsvc.runtime import Runtime
 from alertsvc.security.principal import Principal
 from alertsvc.security.scopes import Scope
 
@@ -84,6 +85,14 @@ def _staff(view: PriorityView) -> StaffPriorityOut:
     return StaffPriorityOut(**_public(view).model_dump(), zone=view.zone, hidden=view.hidden)
 
 
+async def _of_zone(runtime: Runtime, zone: str, *, include_hidden: bool) -> list[PriorityView]:
+    """The zone's priorities (with the hidden ones, for staff); no zone by this name: 404 naming it."""
+    try:
+        return await zone_priorities(runtime, zone, include_hidden=include_hidden)
+    except UnknownZone:
+        raise Problem(404, "no zone by this name") from None
+
+
 @router.get(
     "/zones/{zone}/priorities",
     response_model=PriorityList,
@@ -91,11 +100,7 @@ def _staff(view: PriorityView) -> StaffPriorityOut:
     responses=problems((404, "No zone by this name.")),
 )
 async def get_zone_priorities(runtime: RuntimeDep, zone: ZoneName) -> PriorityList:
-    try:
-        views = await zone_priorities(runtime, zone)
-    except UnknownZone:
-        raise Problem(404, "no zone by this name") from None
-    return PriorityList(items=[_public(view) for view in views])
+    return PriorityList(items=[_public(view) for view in await _of_zone(runtime, zone, include_hidden=False)])
 
 
 @router.get(
@@ -107,11 +112,7 @@ async def get_zone_priorities(runtime: RuntimeDep, zone: ZoneName) -> PriorityLi
 async def get_priorities(
     runtime: RuntimeDep, principal: Staff, zone: Annotated[str, Query(min_length=1, max_length=100)]
 ) -> StaffPriorityList:
-    try:
-        views = await zone_priorities(runtime, zone, include_hidden=True)
-    except UnknownZone:
-        raise Problem(404, "no zone by this name") from None
-    return StaffPriorityList(items=[_staff(view) for view in views])
+    return StaffPriorityList(items=[_staff(view) for view in await _of_zone(runtime, zone, include_hidden=True)])
 
 
 @router.patch(
