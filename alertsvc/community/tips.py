@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alertsvc.clock import utcnow
 from alertsvc.errors import Conflict, FieldError, InvalidInput, NotFound
+from alertsvc.lanes import Lane, enqueue_in_lane
 from alertsvc.residents.importer import validation_options
 from alertsvc.residents.validation import validate_row
 from alertsvc.security.audit import record
@@ -323,7 +324,7 @@ async def queue_reply(runtime: Runtime, tip_id: int, text: str, actor: str) -> T
         await session.flush()
         await record(session, actor, "tip.reply", "tip", str(tip.id), {"length": len(text)})
         view = TipMessageView(message.id, OUT, text, now, QUEUED)
-    await runtime.redis.enqueue_job(RELAY_JOB, view.id, _job_id=relay_job_id(view.id))
+    await enqueue_in_lane(runtime.redis, RELAY_JOB, view.id, lane=Lane.BULK, job_id=relay_job_id(view.id))
     return view
 
 

@@ -18,6 +18,7 @@ from arq import Retry
 from alertsvc.clock import utcnow
 from alertsvc.community.tips import RELAY_JOB, mark_relayed, outgoing, purge_tips, relay_job_id, stalled_replies
 from alertsvc.dispatch.context import WorkerContext
+from alertsvc.lanes import Lane, enqueue_in_lane
 from channels.base import ChannelError, Message, PermanentError
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,9 @@ async def tend_tips(app: WorkerContext, now: datetime | None = None) -> dict[str
     per reply), and once an hour tips past their retention are deleted."""
     requeued = 0
     for message_id in await stalled_replies(app.runtime, (now or utcnow()) - REPLY_STALL):
-        if await app.runtime.redis.enqueue_job(RELAY_JOB, message_id, _job_id=relay_job_id(message_id)) is not None:
+        if await enqueue_in_lane(
+            app.runtime.redis, RELAY_JOB, message_id, lane=Lane.BULK, job_id=relay_job_id(message_id)
+        ):
             requeued += 1
     purged = 0
     if await app.runtime.redis.set(PURGE_KEY, "1", nx=True, ex=PURGE_EVERY_S):
