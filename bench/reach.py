@@ -1,6 +1,13 @@
 """The compose page's reach, timed: residents inside the area and their contacts per channel and language, for a
-city of 1,000,000 residents, as the dispatcher's preview computes it (``alertsvc.alerts.reach.reach_of``: the
-bounding-box query, the exact test in a worker thread, one grouped count a chunk of ids). Target: ≤ 250 ms.
+city of 1,000,000 residents, as the dispatcher's preview computes it (``alertsvc.alerts.reach.reach_of``). Target:
+≤ 250 ms.
+
+``reach_of`` answers from the process's reach index (``alertsvc.alerts.reach_index``) once it is of the database's
+current generation; the first call after the load finds none, answers from the database path and starts the
+build. The benchmark times that first call, waits for the build (its time and the arrays' size are printed),
+checks that the index and the database path give the same reach, then times ``reach_of`` ``--repeat`` times (a
+fresh session each, as a preview request has: each reads the generation marker first) and the database path
+alone for comparison.
 
 The population is ``bench/fanout.py``'s (``bench/_fanout/population.py``: 10 % inside a concave 200-vertex polygon,
 every resident with an SMS number, every 5th an e-mail address, every 10th a push URL), with every third resident
@@ -34,24 +41,49 @@ async def _french_third(database: Database) -> None:
             await conn.execute(text("ANALYZE residents"))
 
 
-async def measure(database: Database, repeat: int) -> tuple[list[float], object]:
-    """Each run's seconds (a fresh session each, as a preview request has) and the last reach."""
-    from alertsvc.alerts.reach import reach_of
+async def measure(database: Database, repeat: int) -> dict[str, object]:
+    """Each run's seconds (a fresh session each, as a preview request has), the build, and the last reach."""
+    from alertsvc.alerts.reach import current_index, reach_from_database, reach_of
+    from alertsvc.geo.targeting import TargetArea
     from alertsvc.store.db import session_factory
 
     area = [rounded_polygon()]
+    target = TargetArea(area)
     times: list[float] = []
+    database_times: list[float] = []
     found: object = None
     async with engine_of(database) as engine:
         sessions = session_factory(engine)
-        async with sessions() as session:  # warm-up: connection, prepared statements, page cache
-            await reach_of(session, area)
+        async with sessions() as session:  # no index yet: the database path answers and the build starts
+            started = time.perf_counter()
+            first = await reach_of(session, area)
+            first_seconds = time.perf_counter() - started
+        while True:
+            async with sessions() as session:
+                arrays = await current_index(session)
+            if arrays is not None:
+                break
+            await asyncio.sleep(0.05)
         for _ in range(repeat):
             async with sessions() as session:
                 started = time.perf_counter()
                 found = await reach_of(session, area)
                 times.append(time.perf_counter() - started)
-    return times, found
+        for _ in range(max(1, repeat // 2)):
+            async with sessions() as session:
+                started = time.perf_counter()
+                from_database = await reach_from_database(session, target)
+                database_times.append(time.perf_counter() - started)
+    if not found == first == from_database:
+        raise SystemExit(f"the index and the database disagree: {found} against {from_database}")
+    return {
+        "times": times,
+        "database": database_times,
+        "first": first_seconds,
+        "build": arrays.build_seconds,
+        "mib": arrays.nbytes / 2**20,
+        "reach": found,
+    }
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -63,18 +95,30 @@ async def main(args: argparse.Namespace) -> None:
             try:
                 load = await migrate_and_load(database, population)
                 await _french_third(database)
-                times, reach = await measure(database, args.repeat)
+                result = await measure(database, args.repeat)
             finally:
                 if kind == "postgresql":
                     await drop_database(database)
-            rows.append((kind, load, min(times), statistics.median(times), max(times), reach))
+            rows.append((kind, load, result))
     print(f"\nreach of the compose page, {args.residents:,} residents, best/median/worst of {args.repeat}")
-    print(f"| database | load s | best ms | median ms | worst ms | ≤ {TARGET_SECONDS * 1000:.0f} ms | reach |")
-    print("|---|---|---|---|---|---|---|")
-    for kind, load, best, median, worst, reach in rows:
+    print(
+        "| database | load s | index build s | index MiB | best ms | median ms | worst ms "
+        f"| ≤ {TARGET_SECONDS * 1000:.0f} ms | database path median ms | first call (no index) ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for kind, load, result in rows:
+        times = result["times"]
+        assert isinstance(times, list) and isinstance(result["database"], list)
+        median = statistics.median(times)
         verdict = "yes" if median <= TARGET_SECONDS else "NO"
-        figures = f"{best * 1000:.0f} | {median * 1000:.0f} | {worst * 1000:.0f}"
-        print(f"| {kind} | {load:.1f} | {figures} | {verdict} | {reach} |")
+        figures = f"{min(times) * 1000:.0f} | {median * 1000:.0f} | {max(times) * 1000:.0f}"
+        slow = statistics.median(result["database"]) * 1000
+        print(
+            f"| {kind} | {load:.1f} | {result['build']:.2f} | {result['mib']:.1f} | {figures} | {verdict} "
+            f"| {slow:.0f} | {float(result['first']) * 1000:.0f} |"  # type: ignore[arg-type]
+        )
+    for kind, _, result in rows:
+        print(f"{kind}: {result['reach']}")
 
 
 def cli() -> None:
