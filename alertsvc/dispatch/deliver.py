@@ -173,8 +173,12 @@ async def _send_one(
     return Outcome(claimed.id, provider_id=result.provider_id)
 
 
-async def _reserve(app: WorkerContext, channel: str, claimed: list[machine.Claimed]) -> Reservation | None:
-    """Reserve the batch's send slots; if Redis cannot be asked, hand the claimed rows back before failing.
+async def _reserve(
+    app: WorkerContext, channel: str, claimed: list[machine.Claimed], lane: Lane
+) -> Reservation | None:
+    """Reserve the batch's send slots in the alert's lane (a bulk batch waits for a short schedule, so it cannot
+    hold up a life-safety one: :mod:`alertsvc.dispatch.ratelimit`); if Redis cannot be asked, hand the claimed
+    rows back before failing.
 
     Nothing has been sent yet, so ``queued`` again is exact, and the sweeper re-enqueues them after
     ``stall_after_s`` instead of waiting out the dead-worker timeout (a Redis restart mid-fan-out).
@@ -183,7 +187,7 @@ async def _reserve(app: WorkerContext, channel: str, claimed: list[machine.Claim
     if limiter is None:
         return None
     try:
-        return await limiter.reserve(len(claimed))
+        return await limiter.reserve(len(claimed), lane)
     except Exception:
         now = utcnow()
         ids = [c.id for c in claimed]
@@ -368,7 +372,7 @@ async def deliver(ctx: dict[str, Any], alert_id: str, channel: str, ids: list[in
     if claimed is None:
         return {"claimed": 0}
     if claimed:
-        reserved = await _reserve(app, channel, claimed)
+        reserved = await _reserve(app, channel, claimed, alert.lane)
         outcomes = await _send_all(app, alert, channel, claimed, reserved)
         await _record(app, alert_id, channel, alert, outcomes, {c.id: c.attempts for c in claimed})
     await finish_if_done(app, alert_id)

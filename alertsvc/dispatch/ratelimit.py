@@ -18,6 +18,15 @@ Slots are spaced for :data:`HEADROOM` of the configured rate: a send may go out 
 second (about 40 ms) after its slot without ever fitting an extra message into a one-second window, which covers
 the clock mapping's error, the sender's own lateness (``LATE_TOLERANCE_S`` in ``deliver``) and the network, while
 the rate reached (0.96 R) stays above 0.95 R.
+
+**Lanes** (:mod:`alertsvc.lanes`). A deliver job reserves its whole batch (about two seconds of sending) at once,
+and every worker runs up to ``ALERTSVC_WORKER_MAX_JOBS`` (16) jobs: bulk batches alone used to push the next free
+slot 16 x 2 s per worker into the future, and a life-safety batch, however early its job started, got its slots
+behind all of them (measured below: 8 bulk batches of 1 s put a life-safety message 8.3 s back). Now a bulk
+reservation is admitted only while the next free slot is at most :data:`BULK_LOOKAHEAD_S` away (else it waits,
+holding nothing, and asks again); a life-safety one is always admitted. So bulk keeps the channel busy at the
+full rate, and a life-safety batch waits for at most one bulk batch already reserved plus the lookahead. Slots
+already handed out are never taken back: the limit itself is never exceeded.
 """
 
 from __future__ import annotations
@@ -28,15 +37,25 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
+from alertsvc.lanes import Lane
+
 HEADROOM = 0.96
+BULK_LOOKAHEAD_S = 0.5
+"""A bulk reservation waits until the channel's next free slot is this close: the schedule never holds more than
+one bulk batch beyond it, for a life-safety batch to wait behind. Long enough that a waiting bulk job always asks
+again before the channel runs dry (it wakes ``BULK_LOOKAHEAD_S`` before the schedule's end)."""
 
 _RESERVE = """
 local interval = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
+local lookahead = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
+if lookahead >= 0 and tat - now > lookahead then
+  return {-1, now, tat}
+end
 local first = tat
 tat = tat + n * interval
 redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000) + 60000)
@@ -141,12 +160,20 @@ class RateLimiter:
         self._pause = redis.register_script(_PAUSE)
         self._clock = RedisClock()
 
-    async def reserve(self, n: int) -> Reservation:
-        """Reserve ``n`` consecutive slots; the first may lie in the future."""
-        sent_at = time.monotonic()
-        first_us, now_us = await self._script(keys=[self.key], args=[int(self.interval * 1_000_000), n])
-        self._clock.observe(sent_at, time.monotonic(), int(now_us) / 1_000_000)
-        first_at, error = self._clock.to_local(int(first_us) / 1_000_000)
+    async def reserve(self, n: int, lane: Lane = Lane.BULK) -> Reservation:
+        """Reserve ``n`` consecutive slots; the first may lie in the future. A ``bulk`` reservation first waits
+        until the schedule reaches no further than :data:`BULK_LOOKAHEAD_S` ahead; a ``life_safety`` one does not."""
+        lookahead_us = -1 if lane is Lane.LIFE_SAFETY else int(BULK_LOOKAHEAD_S * 1_000_000)
+        while True:
+            sent_at = time.monotonic()
+            answer = await self._script(keys=[self.key], args=[int(self.interval * 1_000_000), n, lookahead_us])
+            first_us, now_us = int(answer[0]), int(answer[1])
+            self._clock.observe(sent_at, time.monotonic(), now_us / 1_000_000)
+            if first_us >= 0:
+                break
+            # Not admitted: sleep until the schedule's end is within the lookahead (durations on Redis' clock).
+            await asyncio.sleep(max(0.001, (int(answer[2]) - now_us - lookahead_us) / 1_000_000))
+        first_at, error = self._clock.to_local(first_us / 1_000_000)
         return Reservation(first_at=first_at, interval=self.interval, n=n, error=error)
 
     async def pause(self, seconds: float) -> None:
