@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -45,16 +45,45 @@ class AckTarget:
     resident_id: int
 
 
+async def targets_of_deliveries(session: AsyncSession, delivery_ids: Collection[int]) -> dict[int, AckTarget]:
+    """The alert and resident of each delivery that exists (its alert loaded), in two reads whatever their number:
+    a batch of answers finds its targets at once (:mod:`alertsvc.tracking.answers`)."""
+    wanted = sorted(set(delivery_ids))
+    if not wanted:
+        return {}
+    rows = (
+        await session.execute(
+            select(Delivery.id, Delivery.alert_id, Delivery.resident_id).where(Delivery.id.in_(wanted))
+        )
+    ).all()
+    alert_ids = sorted({str(alert_id) for _, alert_id, _ in rows})
+    alerts = {alert.id: alert for alert in await session.scalars(select(Alert).where(Alert.id.in_(alert_ids)))}
+    return {
+        int(delivery_id): AckTarget(int(delivery_id), alerts[str(alert_id)], int(resident_id))
+        for delivery_id, alert_id, resident_id in rows
+        if str(alert_id) in alerts
+    }
+
+
+def refusal(target: AckTarget | None, now: datetime) -> AckRefused | None:
+    """Why an answer through this link cannot be taken at ``now`` (no such delivery, or its alert expired); None
+    when it can."""
+    if target is None:
+        return AckRefused("this link is not valid")
+    expires = target.alert.expires_at
+    if expires is not None and expires <= now:
+        return AnswersClosed("this alert has expired; answers are no longer collected")
+    return None
+
+
 async def target_of_delivery(session: AsyncSession, delivery_id: int, now: datetime) -> AckTarget:
-    delivery = await session.get(Delivery, delivery_id)
-    if delivery is None:
-        raise AckRefused("this link is not valid")
-    alert = await session.get(Alert, delivery.alert_id)
-    if alert is None:
-        raise AckRefused("this link is not valid")
-    if alert.expires_at is not None and alert.expires_at <= now:
-        raise AnswersClosed("this alert has expired; answers are no longer collected")
-    return AckTarget(delivery_id, alert, delivery.resident_id)
+    """The alert and resident of one delivery's link; :class:`AckRefused` (or :class:`AnswersClosed`) when
+    :func:`refusal` says so."""
+    target = (await targets_of_deliveries(session, [delivery_id])).get(delivery_id)
+    refused = refusal(target, now)
+    if refused is not None or target is None:
+        raise refused or AckRefused("this link is not valid")
+    return target
 
 
 @dataclass(frozen=True, slots=True)

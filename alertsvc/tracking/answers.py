@@ -4,27 +4,40 @@ this layer may not import) and the resident's language, in one read; when the re
 their answer unless that state closes answers (a cancelled alert: nothing is left to answer, so nothing is recorded).
 
 **Group commit** (:class:`AnswerBatcher`, :mod:`alertsvc.store.group_commit`). A life-safety alert brings thousands
-of answers within minutes, and a transaction each held the route to 150-220 a second (bench/README.md). So the
-reads are the request's own, and its answer joins the batch being gathered: one transaction records a batch
-(:func:`alertsvc.tracking.acks.record_answers`: one upsert by the unique key, one webhook event an answer), and
-:func:`acknowledge` returns only once that batch has committed, so the page's "recorded" (a 200) still means
-recorded. The answer is taken against the state read just before: a Cancel committed in the milliseconds between
-that read and the batch does not refuse an answer the resident gave to the alert as it stood.
+of answers within minutes, and a transaction each (two reads for the link, the thread's state, the resident, the
+upsert, the resident's ref again, the webhook event) held the route to 150-220 a second (bench/README.md). So an
+answer joins the batch being gathered, and ONE transaction takes a whole batch (:func:`answer_many`): the links'
+deliveries, alerts and residents read together, each alert's state read once, the answers recorded by one upsert by
+the unique key (:func:`alertsvc.tracking.acks.record_answers`) with a webhook event each. :func:`acknowledge`
+returns only once that batch has committed, so the page's "recorded" (a 200) still means recorded, and an answer is
+still checked against its alert's state in the transaction that records it (a Cancel committed before refuses it).
+The page alone (no answer) is a read of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alertsvc.clock import utcnow
 from alertsvc.errors import Kind
 from alertsvc.store.group_commit import GroupCommit, PerProcess, in_flight_for
 from alertsvc.store.models import Alert, Resident
-from alertsvc.tracking.acks import AckRefused, AckTarget, Answer, GivenAnswer, record_answers, target_of_delivery
+from alertsvc.tracking.acks import (
+    AckRefused,
+    AckTarget,
+    Answer,
+    GivenAnswer,
+    record_answers,
+    refusal,
+    target_of_delivery,
+    targets_of_deliveries,
+)
 
 if TYPE_CHECKING:
     from alertsvc.runtime import Runtime
@@ -36,8 +49,10 @@ __all__ = [
     "AnswerRefused",
     "Answered",
     "Open",
+    "Pending",
     "acknowledge",
     "answer_batcher",
+    "answer_many",
 ]
 
 MAX_BATCH = 1000
@@ -111,36 +126,88 @@ async def acknowledge(
     replacing an earlier one. :class:`~alertsvc.tracking.acks.AckRefused` when the delivery is unknown or the alert
     expired; :class:`AnswerRefused` (recording nothing) when ``answer`` is given and the state closes answers."""
     now = utcnow()
-    async with runtime.sessions() as session:  # reads only: the answer is recorded by the group commit
+    if answer is not None:
+        outcome = await answer_batcher(runtime).submit(Pending(delivery_id, answer, state_of, now))
+        if isinstance(outcome, AckRefused):  # raised here, in the request, not in the batch that found it
+            raise outcome
+        return outcome
+    async with runtime.sessions() as session:  # the page alone: reads only, nothing recorded
         target = await target_of_delivery(session, delivery_id, now)
         state = await state_of(session, target.alert)
         resident = await session.get(Resident, target.resident_id)
-    answered = Answered(
+    return _answered(target, state, resident)
+
+
+def _answered(target: AckTarget, state: Any, resident: Resident | None) -> Answered[Any]:
+    return Answered(
         target,
         state,
         resident.language if resident is not None else None,
         resident.timezone if resident is not None else None,
     )
-    if answer is None:
-        return answered
-    if state.answers_closed:
-        raise AnswerRefused(answered)
-    ref = resident.ref if resident is not None else None
-    given = GivenAnswer(target.alert.id, target.resident_id, str(ref) if ref is not None else None, answer, "link", now)
-    await answer_batcher(runtime).submit(given)
-    return answered
 
 
-class AnswerBatcher(GroupCommit[GivenAnswer, None]):
-    """Group commit of residents' answers for one process's database (see the module's docstring)."""
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """One answer waiting for its batch: the link's delivery, the answer, how the caller reads the alert's state,
+    and when the resident gave it."""
+
+    delivery_id: int
+    answer: Answer
+    state_of: Callable[[AsyncSession, Alert], Awaitable[Any]]
+    at: datetime
+
+
+Outcome = Answered[Any] | AckRefused
+"""What became of one answer: recorded (with what the page shows), or refused (raised by its own request)."""
+
+
+async def answer_many(session: AsyncSession, pending: Sequence[Pending]) -> list[Outcome]:
+    """A batch of answers in the caller's transaction, each as :func:`acknowledge` would take it alone, in order:
+    each link's delivery, alert and resident read at once (:func:`~alertsvc.tracking.acks.targets_of_deliveries`,
+    one read of residents), each alert's state read once however many answer it, the answers the state leaves open
+    recorded together (:func:`~alertsvc.tracking.acks.record_answers`); the others' refusals returned."""
+    targets = await targets_of_deliveries(session, [one.delivery_id for one in pending])
+    resident_ids = sorted({target.resident_id for target in targets.values()})
+    residents = {
+        resident.id: resident
+        for resident in await session.scalars(select(Resident).where(Resident.id.in_(resident_ids)))
+    }
+    states: dict[tuple[int, str], Any] = {}
+    outcomes: list[Outcome] = []
+    given: list[GivenAnswer] = []
+    for one in pending:
+        target = targets.get(one.delivery_id)
+        refused = refusal(target, one.at)
+        if refused is not None or target is None:
+            outcomes.append(refused or AckRefused("this link is not valid"))
+            continue
+        key = (id(one.state_of), target.alert.id)
+        if key not in states:
+            states[key] = await one.state_of(session, target.alert)
+        resident = residents.get(target.resident_id)
+        answered = _answered(target, states[key], resident)
+        if answered.state.answers_closed:
+            outcomes.append(AnswerRefused(answered))
+            continue
+        ref = str(resident.ref) if resident is not None and resident.ref is not None else None
+        given.append(GivenAnswer(target.alert.id, target.resident_id, ref, one.answer, "link", one.at))
+        outcomes.append(answered)
+    await record_answers(session, given)
+    return outcomes
+
+
+class AnswerBatcher(GroupCommit[Pending, Outcome]):
+    """Group commit of residents' answers for one process's database (see the module's docstring). On an SQLite
+    file a batch runs on the writer thread (:meth:`alertsvc.runtime.Runtime.write`), its reads included, with no
+    hand-off to aiosqlite's thread a statement."""
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(self._apply, in_flight_for(runtime.engine.dialect.name), MAX_BATCH, "answers")
         self._runtime = runtime
 
-    async def _apply(self, given: Sequence[GivenAnswer]) -> list[None]:
-        await self._runtime.write(record_answers, given)
-        return [None] * len(given)
+    async def _apply(self, pending: Sequence[Pending]) -> list[Outcome]:
+        return await self._runtime.write(answer_many, pending)
 
 
 _BATCHERS: PerProcess[async_sessionmaker[AsyncSession], AnswerBatcher] = PerProcess()
