@@ -31,6 +31,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.exceptions import WatchError
 
 from alertsvc.community.tips import RELAY_JOB
+from alertsvc.dispatch.community_sender import COMMUNITY_TICK, SEND_COMMUNITY, community_tick, send_community
 from alertsvc.dispatch.confirmations import send_confirmation
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.deliver import deliver
@@ -73,6 +74,7 @@ def _functions(timeout: int) -> list[Any]:
         func(send_confirmation, name=SEND_CONFIRMATION, timeout=60, max_tries=3),
         func(webhook_pump, name=WEBHOOK_PUMP, timeout=timeout),
         func(relay_tip_reply, name=RELAY_JOB, timeout=60, max_tries=MAX_RELAY_TRIES),
+        func(send_community, name=SEND_COMMUNITY, timeout=timeout),
     ]
 
 
@@ -80,6 +82,7 @@ def _cron_jobs(sweep_interval_s: int = 10) -> list[Any]:
     return [
         cron(sweep, name=f"cron:{SWEEP}", second=set(range(0, 60, sweep_interval_s)), run_at_startup=True, unique=True),
         cron(webhook_pump, name=f"cron:{WEBHOOK_PUMP}", second=set(range(0, 60, 2)), unique=True),
+        cron(community_tick, name=f"cron:{COMMUNITY_TICK}", second=30, unique=True),  # every minute
     ]
 
 
