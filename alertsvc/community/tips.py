@@ -48,6 +48,7 @@ __all__ = [
     "TipView",
     "block_tipster",
     "contact_of",
+    "draft_from_tip",
     "end_threads",
     "join_answer",
     "list_tips",
@@ -298,6 +299,19 @@ async def get_tip(runtime: Runtime, tip_id: int) -> TipView:
         tip = await session.get(Tip, tip_id)
         if tip is None:
             raise TipNotFound("no tip with that id")
+        return _view(tip, (await _messages(session, [tip.id]))[tip.id])
+
+
+async def draft_from_tip(runtime: Runtime, tip_id: int, actor: str) -> TipView:
+    """A dispatcher starts a draft alert from a tip: the tip (for its zone) and an audit row ``tip.draft`` saying who
+    and from which tip. Nothing else is stored: the draft is a compose form the dispatcher fills and sends (a tip
+    never becomes an alert by itself), and its text is not copied, as a tip may name its tipster and an alert is
+    public. :class:`TipNotFound`."""
+    async with transaction(runtime.sessions) as session:
+        tip = await session.get(Tip, tip_id)
+        if tip is None:
+            raise TipNotFound("no tip with that id")
+        await record(session, actor, "tip.draft", "tip", str(tip.id), {"alias": tip.alias, "zone": tip.zone})
         return _view(tip, (await _messages(session, [tip.id]))[tip.id])
 
 

@@ -44,7 +44,7 @@ ACTION_WORDS: Final[dict[str, str]] = {
     "contact.confirm": N_("confirmed a contact"),
     "contact.opt_in": N_("opted a contact back in"),
     "contact.opt_out": N_("opted a contact out"),
-    "meeting.cancel": N_("cancelled a meeting"),
+    "meeting.cancel": N_("cancelled a meeting (it stays listed, marked cancelled)"),
     "meeting.create": N_("held a meeting"),
     "meeting.update": N_("changed a meeting"),
     "priority.hide": N_("hid a residents' priority from the public"),
@@ -55,6 +55,10 @@ ACTION_WORDS: Final[dict[str, str]] = {
     "resident.deleted": N_("deleted a resident"),
     "resident.signup": N_("signed up"),
     "residents.upserted": N_("imported residents"),
+    "tip.block": N_("blocked an anonymous tipster"),
+    "tip.draft": N_("started a draft alert from an anonymous tip"),
+    "tip.reply": N_("replied to an anonymous tip"),
+    "tips.purge": N_("deleted anonymous tips past their retention period"),
     "user.activate": N_("reactivated the user"),
     "user.create": N_("created the user"),
     "user.deactivate": N_("deactivated the user"),
@@ -80,6 +84,7 @@ FAMILIES: Final[dict[str, str]] = {
     "webhook.": N_("Webhooks"),
     "priority.": N_("Residents' priorities"),
     "meeting.": N_("Meetings"),
+    "tip": N_("Anonymous tips"),
     "console.": N_("Refused forms"),
 }
 """The kinds of event the audit page filters by (an action family: its prefix), in the order offered."""
@@ -109,6 +114,8 @@ DETAIL_WORDS: Final[dict[str, str]] = {
     "method": N_("method"),
     "zone": N_("zone"),
     "route": N_("form"),
+    "alias": N_("tip"),
+    "deleted": N_("deleted"),
 }
 """Detail fields shown beside the line, by their word; ids the line already links (cancel_id, identifier) and
 fields not listed are left to the CSV's raw detail column."""

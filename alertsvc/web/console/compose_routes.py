@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from alertsvc.alerts import commands, queries
@@ -12,6 +12,7 @@ from alertsvc.alerts.approval import sends_alone, sends_at_once
 from alertsvc.alerts.reach import Reach
 from alertsvc.cap import parse_cap_json
 from alertsvc.clock import utcnow
+from alertsvc.community.tips import get_tip
 from alertsvc.http.deps import RuntimeDep
 from alertsvc.settings import Settings
 from alertsvc.web.console import compose, i18n
@@ -19,7 +20,7 @@ from alertsvc.web.console.areas import zones_geojson
 from alertsvc.web.console.deps import ConsoleUser, CsrfChecked, CurrentUser
 from alertsvc.web.console.drafting import Evaluation, evaluate
 from alertsvc.web.console.pages import language_of, render, templates
-from alertsvc.web.console.prefill import find_notice, form_for_update, form_from_notice, notices
+from alertsvc.web.console.prefill import find_notice, form_for_update, form_from_notice, form_from_tip, notices
 from alertsvc.web.console.preview import CHANNEL_NAMES, ForecastLine, forecast_lines, whole_text
 from alertsvc.web.console.route import ConsoleForbidden, ConsoleRoute
 
@@ -84,7 +85,12 @@ def _reach_for_status(result: Evaluation) -> Reach | None:
 
 @router.get("/alerts/new", response_class=HTMLResponse)
 async def compose_form(
-    request: Request, runtime: RuntimeDep, user: CurrentUser, notice: str | None = None, update: str | None = None
+    request: Request,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    notice: str | None = None,
+    update: str | None = None,
+    tip: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> Response:
     form = compose.ComposeForm()
     if notice:
@@ -95,6 +101,10 @@ async def compose_form(
     elif update:
         original = await queries.get_alert(runtime, update)  # AlertNotFound: the route class's 404 page
         form = form_for_update(original)
+    elif tip:  # from the tips page's "Start a draft alert" (audited there): the tip's neighbourhood as the area
+        zone = (await get_tip(runtime, tip)).zone  # TipNotFound: the route class's 404 page
+        known = runtime.zones.find(zone) if zone else None
+        form = form_from_tip(known.name if known else None)
     return _page(request, runtime, user, form, None)
 
 

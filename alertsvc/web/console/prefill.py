@@ -6,6 +6,10 @@ fill: :func:`alertsvc.web.console.compose.blank_errors` refuses an alert with on
 
 An Update starts from the alert it corrects, with ``references`` set, so a correction is one click and a few
 keystrokes, not a fresh alert typed under pressure (a real correction once took 38 minutes).
+
+A draft from an anonymous tip starts with the tip's neighbourhood as the area and its name as the area's
+description; the texts stay empty (a tip may name its tipster, an alert is public) and the status unchosen, so the
+dispatcher writes and decides everything that goes out. Nothing is stored until they submit the form.
 """
 
 from __future__ import annotations
@@ -62,6 +66,15 @@ def form_from_notice(notice: Notice) -> ComposeForm:
             description=str(info.get("description", "")),
             instruction=str(info.get("instruction", "")),
         )
+    return form
+
+
+def form_from_tip(zone: str | None) -> ComposeForm:
+    """A blank form whose area is the tip's neighbourhood (``zone``, its canonical name; None: no area yet)."""
+    form = ComposeForm()
+    if zone:
+        form.area = AreaInput(zones=[zone])
+        form.area_desc = zone
     return form
 
 

@@ -4,6 +4,10 @@ Thin routes over :mod:`alertsvc.community.tips`, which holds no contact in the c
 a tipster is their alias. Reading needs the ``tips:read`` scope of the user's role, replying ``tips:write``
 (dispatchers, approvers, admins), blocking is for admins (the issue's "block list managed by admins"); each reply
 and block is audited by the domain. A reply is relayed by the worker; the thread shows it queued, then sent.
+
+"Start a draft alert" (a POST, so it is audited as ``tip.draft`` and a link preview cannot trigger it) opens the
+compose page with the tip's neighbourhood as the area (:func:`alertsvc.web.console.prefill.form_from_tip`); a tip
+never becomes an alert by itself: the dispatcher writes the texts and sends it through the usual approval.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from alertsvc.community.tips import MAX_TEXT, block_tipster, list_tips, queue_reply
+from alertsvc.community.tips import MAX_TEXT, block_tipster, draft_from_tip, list_tips, queue_reply
 from alertsvc.http.deps import RuntimeDep
 from alertsvc.security.scopes import Scope
 from alertsvc.web.console.deps import Admin, ConsoleUser, CsrfChecked, CurrentUser
@@ -62,3 +66,11 @@ async def reply(
 async def block(tip_id: TipId, runtime: RuntimeDep, user: Admin, _csrf: CsrfChecked) -> Response:
     await block_tipster(runtime, tip_id, user.principal.name)
     return RedirectResponse(f"/console/tips#tip-{tip_id}", status_code=303)
+
+
+@router.post("/tips/{tip_id}/draft")
+async def draft(tip_id: TipId, runtime: RuntimeDep, user: CurrentUser, _csrf: CsrfChecked) -> Response:
+    """Audit the start of a draft alert from the tip, then open the compose page prefilled with its neighbourhood."""
+    _may(user, Scope.TIPS_READ)
+    await draft_from_tip(runtime, tip_id, user.principal.name)
+    return RedirectResponse(f"/console/alerts/new?tip={tip_id}", status_code=303)
