@@ -89,8 +89,9 @@ async def submit(
     it starts approved. The sending rules are checked first, so an alert that would reach nobody is refused even
     when it repeats a stored one. The check parses every polygon again (CPU work: a worker thread, off the loop)."""
     await asyncio.to_thread(check_targets, cap, runtime.zones)
-    async with transaction(runtime.sessions) as session:
-        submission = await service.submit(session, cap, principal, idempotency_key, approval_waived)
+    # Runtime.write: on an SQLite file on the writer thread, whose statements make no hand-off to aiosqlite's
+    # thread each (the lookup, the savepoint, the insert, the event, the audit row, the commit).
+    submission = await runtime.write(service.submit, cap, principal, idempotency_key, approval_waived)
     if submission.needs_dispatch:
         await _send(runtime, submission.alert)
     return submission

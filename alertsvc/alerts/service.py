@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,16 +74,6 @@ def initial_state(cap: CapAlert, principal: Principal, now: datetime, approval_w
     return AlertState.PENDING_APPROVAL
 
 
-async def find_by_idempotency(session: AsyncSession, principal: Principal, key: str) -> Alert | None:
-    return await session.scalar(select(Alert).where(Alert.submitted_by == principal.name, Alert.idempotency_key == key))
-
-
-async def find_by_cap_key(session: AsyncSession, sender: str, identifier: str, sent_text: str) -> Alert | None:
-    return await session.scalar(
-        select(Alert).where(Alert.sender == sender, Alert.identifier == identifier, Alert.sent_text == sent_text)
-    )
-
-
 async def get_alert(session: AsyncSession, alert_id: str) -> Alert:
     alert = await session.get(Alert, alert_id)
     if alert is None:
@@ -92,15 +82,26 @@ async def get_alert(session: AsyncSession, alert_id: str) -> Alert:
 
 
 async def find_existing(
-    session: AsyncSession, cap: CapAlert, principal: Principal, idempotency_key: str | None
+    session: AsyncSession,
+    cap: CapAlert,
+    principal: Principal,
+    idempotency_key: str | None,
+    sent_text: str | None = None,
 ) -> Alert | None:
-    """The alert this submission repeats, by Idempotency-Key or by CAP's (sender, identifier, sent)."""
-    if idempotency_key:
-        found = await find_by_idempotency(session, principal, idempotency_key)
-        if found is not None:
-            return found
-    sent_text = str(alert_to_json(cap)["sent"])
-    return await find_by_cap_key(session, cap.sender, cap.identifier, sent_text)
+    """The alert this submission repeats, by Idempotency-Key or by CAP's (sender, identifier, sent): one read for
+    both (each side is an index), the Idempotency-Key's alert first when they differ. ``sent_text`` is the CAP
+    ``sent`` as stored, when the caller has it already."""
+    if sent_text is None:
+        sent_text = str(alert_to_json(cap)["sent"])
+    by_cap = and_(Alert.sender == cap.sender, Alert.identifier == cap.identifier, Alert.sent_text == sent_text)
+    if not idempotency_key:
+        return await session.scalar(select(Alert).where(by_cap))
+    by_key = and_(Alert.submitted_by == principal.name, Alert.idempotency_key == idempotency_key)
+    found = list(await session.scalars(select(Alert).where(or_(by_key, by_cap)).limit(2)))
+    keyed = [
+        alert for alert in found if alert.submitted_by == principal.name and alert.idempotency_key == idempotency_key
+    ]
+    return (keyed or found or [None])[0]
 
 
 async def submit(
@@ -115,17 +116,18 @@ async def submit(
     A concurrent duplicate that wins the race surfaces as a unique-constraint violation; the savepoint lets us
     answer with the winner's row instead of an error.
     """
-    existing = await find_existing(session, cap, principal, idempotency_key)
+    document = alert_to_json(cap)
+    sent_text = str(document["sent"])
+    existing = await find_existing(session, cap, principal, idempotency_key, sent_text)
     if existing is not None:
         return Submission(existing, created=False)
     now = utcnow()
-    document = alert_to_json(cap)
     state = initial_state(cap, principal, now, approval_waived)
     alert = Alert(
         id=str(uuid.uuid4()),
         sender=cap.sender,
         identifier=cap.identifier,
-        sent_text=str(document["sent"]),
+        sent_text=sent_text,
         sent_at=cap.sent,
         status=str(cap.status),
         msg_type=str(cap.msg_type),
@@ -144,7 +146,7 @@ async def submit(
             session.add(alert)
             await session.flush()
     except IntegrityError:
-        existing = await find_existing(session, cap, principal, idempotency_key)
+        existing = await find_existing(session, cap, principal, idempotency_key, sent_text)
         if existing is None:
             raise
         return Submission(existing, created=False)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from alertsvc.alerts import all_clear, commands, queries
 from alertsvc.alerts.queries import Alert
 from alertsvc.alerts.states import AlertState
-from alertsvc.alerts.views import AlertOut, AlertPage
+from alertsvc.alerts.views import AlertOut, AlertPage, new_alert_out
 from alertsvc.api.deps import require
 from alertsvc.api.openapi import link, problems
 from alertsvc.api.problems import Problem
@@ -179,6 +179,8 @@ async def submit_alert(
     if not submission.created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/alerts/{submission.alert.id}"
+    if submission.created:  # nothing sent or answered yet: no counts to read
+        return new_alert_out(submission.alert)
     return await _present(runtime, submission.alert)
 
 
