@@ -21,6 +21,7 @@ from alertsvc.web.console import (
     auth_routes,
     community_routes,
     compose_routes,
+    density_routes,
     help_routes,
     results_routes,
     tips_routes,
@@ -33,6 +34,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 router.include_router(auth_routes.router)
 router.include_router(compose_routes.router)  # before alert_routes: /alerts/new must not match /alerts/{id}
 router.include_router(address_routes.router)
+router.include_router(density_routes.router)
 router.include_router(alert_routes.router)
 router.include_router(results_routes.router)
 router.include_router(help_routes.router)
