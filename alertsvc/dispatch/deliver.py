@@ -38,7 +38,7 @@ from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.fanout import enqueue_deliveries, finish_if_done
 from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
 from alertsvc.dispatch.ratelimit import Reservation
-from alertsvc.dispatch.render import Rendered, personalise, render_info
+from alertsvc.dispatch.render import Rendered, personalise, personalise_failure, render_info
 from alertsvc.dispatch.retry import next_attempt
 from alertsvc.lanes import Lane, enqueue_in_lane, lane_of_document
 from alertsvc.metrics import count_deliveries, send_timer
@@ -161,8 +161,8 @@ async def _send_one(
             unsubscribe_url=_unsubscribe_url(app, channel, claimed.contact_id),
             status_callback=app.status_callback_url if channel == "sms" else None,
         )
-    except ValueError as exc:  # an address or link the e-mail template refuses to put in a header
-        return Outcome(claimed.id, error=PermanentError("invalid_recipient", str(exc), Unreachable.INVALID_ADDRESS))
+    except ValueError as exc:  # an address (the recipient's fault) or a link (ours) the e-mail builder refuses
+        return Outcome(claimed.id, error=personalise_failure(channel, claimed.address, exc))
     try:
         result = await adapter.send(message)
     except ChannelError as exc:

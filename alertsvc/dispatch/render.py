@@ -38,8 +38,8 @@ from alertsvc.dispatch.sms_text import fit_sms
 from alertsvc.i18n import N_, translator
 from alertsvc.resources import templates_dir
 from alertsvc.security.links import LONGEST_TOKEN
-from channels.base import Message
-from channels.email_mime import ACK_LINK, UNSUBSCRIBE_LINK, EmailTemplate
+from channels.base import Message, PermanentError, Unreachable
+from channels.email_mime import ACK_LINK, UNSUBSCRIBE_LINK, EmailTemplate, check_address
 from channels.twilio_codes import MAX_BODY_CHARACTERS
 
 ACK_PLACEHOLDER = "\x00ACK\x00"
@@ -283,6 +283,23 @@ def _failure(what: str, exc: Exception) -> str:
     in a template render)."""
     log.warning("the %s message could not be built: %s", what, exc)
     return f"the {what} could not be built: {str(exc)[:200]}"
+
+
+def personalise_failure(channel: str, to: str, exc: ValueError) -> PermanentError:
+    """Whose fault it is that :func:`personalise` refused a message (``exc``), as the deliver job records it.
+
+    The e-mail builder refuses an address it cannot write into a header *and* a link it cannot put in the
+    message (longer than ``MAX_LINK_LENGTH``: a long ``ALERTSVC_PUBLIC_URL``, or not a plain URL). Only the
+    first is the recipient's: ``undeliverable`` with ``invalid_recipient``. A refused link is our own message's
+    fault, as a text that could not be built is: ``failed`` with ``invalid_message``, and the recipient is not
+    counted unreachable. Recording it as ``invalid_recipient`` sent the operator looking at good addresses.
+    """
+    if channel == "email":
+        try:
+            check_address(to)
+        except ValueError:
+            return PermanentError("invalid_recipient", str(exc), Unreachable.INVALID_ADDRESS)
+    return PermanentError("invalid_message", str(exc))
 
 
 def personalise(
