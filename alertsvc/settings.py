@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     tiles_file: Path | None = None
     """An MBTiles file of raster tiles that the service serves itself at ``/tiles/{z}/{x}/{y}.png`` and shows on
     the maps instead of ``tile_url``: the basemap of a closed network. Checked at start."""
+    density_min_count: int = Field(default=10, ge=2, le=100_000)
+    """The compose map's resident density shows a grid cell only when this many residents or more are in it: where
+    people are, never who (a cell of one or two would point at a household)."""
     manage_link_days: int = Field(default=30, ge=1, le=3650)
     """A resident's manage link (``/r/manage/...``, sent when they sign up again) works this many days after it was
     made; an expired one offers a fresh link by the resident's own contact. It stops at once, whatever its age,
