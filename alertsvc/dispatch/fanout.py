@@ -23,6 +23,7 @@ from arq import ArqRedis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.alerts.cancel_scope import alerts_a_cancel_ends
 from alertsvc.alerts.sending_rules import target_area, test_recipients_only, uses_area, uses_references
 from alertsvc.alerts.states import AlertState, mark_planned, move
 from alertsvc.cap import Alert as CapAlert
@@ -130,7 +131,7 @@ async def _cancel_referenced(app: WorkerContext, cap: CapAlert) -> None:
     """A Cancel stops what is still queued of the alerts it cancels, and marks them cancelled."""
     now = utcnow()
     async with transaction(app.runtime.sessions) as session:
-        for referenced in await audience_store.referenced_alert_ids(session, cap.reference_keys()):
+        for referenced in await alerts_a_cancel_ends(session, cap.reference_keys()):  # with the rest of the thread
             await move(session, referenced, AlertState.CANCELLED)
             await machine.suppress_unsent(session, referenced, "alert cancelled", now)
 

@@ -1,0 +1,43 @@
+"""Which alerts a CAP Cancel ends: the ones it names, and the rest of their thread that went out.
+
+A Cancel names one alert in ``references`` (the console and the API cancel the alert whose page or id they were
+given, :func:`alertsvc.alerts.service.build_cancel`). But an Update *replaced* the alert it references: once
+either is cancelled, neither is in force. Moving only the named alert left the other one ``sent``: the console
+page of an Update whose original was cancelled said "sent", and so did the API, while residents' pages already
+said cancelled (:mod:`alertsvc.alerts.thread`). So the fan-out of a Cancel moves every member of the named
+alerts' threads that went out (approved, dispatching or sent) to ``cancelled`` and stops what is still queued of
+them. Members still waiting for approval are left as they are (an approver decides on them and sees the thread
+cancelled); other Cancels are never moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alertsvc.alerts.states import AlertState
+from alertsvc.alerts.thread import thread_state
+from alertsvc.store.audience import referenced_alert_ids
+from alertsvc.store.models import Alert
+
+__all__ = ["ENDED_WITH_THREAD", "alerts_a_cancel_ends"]
+
+ENDED_WITH_THREAD: Final = frozenset({AlertState.APPROVED, AlertState.DISPATCHING, AlertState.SENT})
+"""States of a thread member that a Cancel of another member ends: it went out and is in force."""
+
+
+async def alerts_a_cancel_ends(session: AsyncSession, keys: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Our ids of the alerts a Cancel with these ``references`` keys ends: the named ones first (as before), then
+    the other members of their threads in force, each once."""
+    named = await referenced_alert_ids(session, keys)
+    ended = list(dict.fromkeys(named))
+    for alert_id in named:
+        alert = await session.get(Alert, alert_id)
+        if alert is None:
+            continue
+        for member in (await thread_state(session, alert)).members:
+            if member.msg_type != "Cancel" and member.state in ENDED_WITH_THREAD and member.id not in ended:
+                ended.append(member.id)
+    return ended
