@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
+from sqlalchemy.engine import make_url
 
 from alertsvc.geo.targeting import BetweenParams, TargetArea
 from alertsvc.i18n import primary_tag
@@ -204,6 +205,7 @@ def index_for(url: str) -> ReachIndex | None:
     """This process's index of the database at ``url``; None where it cannot be built (in-memory SQLite)."""
     if not supports_snapshots(url):
         return None
+    url = make_url(url).render_as_string(hide_password=False)  # one key however the URL was spelt
     with _indexes_lock:
         index = _indexes.get(url)
         if index is None:
