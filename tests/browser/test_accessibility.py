@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from axe_playwright_python.async_playwright import Axe  # type: ignore[import-untyped]
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import async_playwright, expect
 
 from tests.browser.csp import CspWatch
-from tests.browser.test_console_flow import BOX, CHROMIUM, LiveServer, _sign_in, snap
+from tests.browser.helpers import CHROMIUM, axe_violations, snap
+from tests.browser.helpers import sign_in as _sign_in
+from tests.browser.test_console_flow import BOX, LiveServer
 from tests.console.helpers import compose, login
 
 pytestmark = [
@@ -24,7 +24,6 @@ pytestmark = [
 ]
 
 OUT = Path(__file__).resolve().parents[2] / "test-output"
-WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 POLYGON = " ".join(f"{lat},{lon}" for lat, lon in [*BOX, BOX[0]])
 FRENCH = {
     "info1_event": "Fuite de gaz",
@@ -33,17 +32,6 @@ FRENCH = {
     "info1_instruction": "Quittez le secteur maintenant, à pied, en vous éloignant de la rue Mill.",
 }
 TOKEN = re.compile(r"/a/([0-9a-z]+\.[A-Za-z0-9_-]+)")
-
-
-async def axe_violations(page: Page) -> list[str]:
-    """axe-core's WCAG 2.1 A/AA violations on the page as it is, one line each (rule, impact, the elements)."""
-    results = await Axe().run(page, options=WCAG_AA)
-    found: list[dict[str, Any]] = results.response["violations"]
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
-        + "".join(f"\n    {n.get('failureSummary', '')}" for n in v["nodes"][:2])
-        for v in found
-    ]
 
 
 async def _client(live: LiveServer, email: str) -> httpx.AsyncClient:

@@ -20,8 +20,9 @@ import httpx
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.browser.csp import CspWatch
-from tests.browser.test_accessibility import TOKEN, axe_violations
-from tests.browser.test_console_flow import BOX, CHROMIUM, LiveServer, pytestmark, snap  # noqa: F401
+from tests.browser.helpers import CHROMIUM, axe_violations, sign_in, snap
+from tests.browser.test_accessibility import TOKEN
+from tests.browser.test_console_flow import BOX, LiveServer, pytestmark  # noqa: F401
 from tests.conftest import auth
 from tests.console.helpers import csrf_of, login
 
@@ -73,14 +74,6 @@ async def _admin_setup(live: LiveServer) -> tuple[dict[str, str], str]:
             stored = await admin.post("/api/v1/residents", json={**row, "language": language}, headers=auth(key))
             assert stored.status_code == 201, stored.text
     return passwords, key
-
-
-async def _sign_in(page: Page, base: str, email: str, password: str) -> None:
-    await page.goto(f"{base}/console/login")
-    await page.fill("#email", email)
-    await page.fill("#password", password)
-    await page.click("button[type=submit].primary")
-    await page.wait_for_url(f"{base}/console/alerts")
 
 
 async def _received(live: LiveServer, key: str, seen: set[str], want: int = 2) -> dict[str, dict[str, Any]]:
@@ -170,11 +163,11 @@ async def test_actual_alert_update_and_all_clear_in_english_and_french(live_serv
             author_context = await browser.new_context(viewport={"width": 1280, "height": 1000})
             await watch.attach(author_context)
             author = await author_context.new_page()
-            await _sign_in(author, base, "dana@city.example", passwords["dana@city.example"])
+            await sign_in(author, base, "dana@city.example", passwords["dana@city.example"])
             approver_context = await browser.new_context(viewport={"width": 1280, "height": 1000})
             await watch.attach(approver_context)
             approver = await approver_context.new_page()
-            await _sign_in(approver, base, "alex@city.example", passwords["alex@city.example"])
+            await sign_in(approver, base, "alex@city.example", passwords["alex@city.example"])
 
             # 1. The dispatcher composes an Actual alert in English and French.
             await author.goto(f"{base}/console/alerts/new")

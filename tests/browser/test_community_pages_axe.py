@@ -5,6 +5,7 @@ a time in the past refused next to its field), and the public zone page shows bo
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,8 +17,8 @@ from alertsvc.clock import utcnow
 from alertsvc.community.priorities import propose
 from alertsvc.runtime import open_runtime
 from tests.browser.csp import CspWatch
-from tests.browser.test_accessibility import axe_violations
-from tests.browser.test_console_flow import CHROMIUM, LiveServer, _sign_in, snap
+from tests.browser.helpers import CHROMIUM, axe_violations, sign_in, snap
+from tests.browser.test_console_flow import LiveServer
 from tests.conftest import make_settings
 from tests.factories import add_resident
 
@@ -58,7 +59,7 @@ async def test_priorities_and_meetings_pages_pass_axe(
             context = await browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="America/Toronto")
             await watch.attach(context)
             approver = await context.new_page()
-            await _sign_in(approver, base, live_server.approver)
+            await sign_in(approver, base, live_server.approver)
             await approver.goto(f"{base}/console/priorities")
             section = approver.locator("section.priority").first
             await expect(section).to_contain_text("Lighting in Cedar lane")
@@ -74,7 +75,7 @@ async def test_priorities_and_meetings_pages_pass_axe(
             )
             await watch.attach(dispatcher_context)
             dispatcher = await dispatcher_context.new_page()
-            await _sign_in(dispatcher, base, live_server.dispatcher)
+            await sign_in(dispatcher, base, live_server.dispatcher)
             await dispatcher.goto(f"{base}/console/meetings")
             await expect(dispatcher.locator("#m-timezone")).to_have_value("America/Toronto")
             await dispatcher.select_option("#m-zone", "Old Mill")
@@ -100,7 +101,9 @@ async def test_priorities_and_meetings_pages_pass_axe(
             await dispatcher.goto(f"{base}/z/Old Mill?lang=en")
             await expect(dispatcher.locator("main")).to_contain_text("New lamps are ordered for January.")
             utc = starts.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M")
-            await expect(dispatcher.locator("main")).to_contain_text(utc)
+            when = dispatcher.locator("main [data-local-start]")  # said in the reader's zone; UTC in its title
+            await expect(when).to_have_attribute("title", re.compile(re.escape(utc)))
+            await expect(when).to_contain_text("7:00")
             await snap(dispatcher, "community-zone-page.png")
         finally:
             await browser.close()

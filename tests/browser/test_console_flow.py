@@ -15,25 +15,20 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import async_playwright, expect
 
 from alertsvc.app import create_app
 from alertsvc.runtime import open_runtime
 from tests.browser.csp import CspWatch
+from tests.browser.helpers import BROWSER, CHROMIUM, SHOTS, snap
+from tests.browser.helpers import sign_in as _sign_in
 from tests.conftest import make_settings
-from tests.console.helpers import PASSWORD, make_user
+from tests.console.helpers import make_user
 from tests.factories import add_resident
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+__all__ = ["CHROMIUM", "SHOTS", "LiveServer", "_sign_in", "live_server", "snap"]  # the others' imports (D8)
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Chromium is not installed at /usr/bin/chromium (apt install chromium)"
-    ),
-]
+pytestmark = BROWSER
 
 # A box inside the example city's zones (config/zones), so the map opens on it.
 BOX = [(45.485, -73.59), (45.485, -73.55), (45.497, -73.55), (45.497, -73.59)]
@@ -95,27 +90,6 @@ async def live_server(tmp_path: Path, clean_redis: str) -> AsyncIterator[LiveSer
     finally:
         server.should_exit = True
         await asyncio.to_thread(thread.join, 15)
-
-
-async def snap(page: Page, name: str, full_page: bool = True) -> None:
-    """Save a screenshot for reviewers. A screenshot is an artifact, not an assertion: Chromium occasionally stalls
-    taking one on a loaded machine (seen on a page that refreshes itself), so a failed one is retried once and
-    then reported, never failing the flow it illustrates."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for attempt in (1, 2):
-        try:
-            await page.screenshot(path=str(SHOTS / name), full_page=full_page, timeout=15_000)
-            return
-        except PlaywrightError as exc:
-            print(f"screenshot {name} failed (attempt {attempt}): {exc}")
-
-
-async def _sign_in(page: Page, base: str, email: str) -> None:
-    await page.goto(f"{base}/console/login")
-    await page.fill("#email", email)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit].primary")
-    await page.wait_for_url(f"{base}/console/alerts")
 
 
 async def test_draw_submit_approve_watch_and_cancel(live_server: LiveServer) -> None:
