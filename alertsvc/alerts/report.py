@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from alertsvc.alerts import service
 from alertsvc.alerts.forecast import ChannelForecast, forecast, whole_alert_seconds
+from alertsvc.alerts.states import AlertState
 from alertsvc.security.audit import events_for
 from alertsvc.store.models import Alert
 from alertsvc.tracking import live
@@ -154,17 +155,35 @@ def _by_channel_states(report: DeliveryReport) -> dict[str, dict[str, int]]:
     return {channel: dict(states) for channel, states in stats.items()}
 
 
+def _issued_at(follow_up: Alert) -> datetime | None:
+    """When an Update or Cancel took effect: its approval (at once for a sender allowed to send). None while it
+    waits for approval or once rejected: it issued nothing, and the original is not updated or cancelled by it."""
+    if follow_up.approved_at is None or follow_up.state in (AlertState.PENDING_APPROVAL, AlertState.REJECTED):
+        return None
+    return follow_up.approved_at
+
+
 def _timeline(
     alert: Alert, history: Iterable[Any], deliveries: DeliveryReport, follow_ups: list[Alert]
 ) -> list[TimelineEntry]:
+    """The alert's moments in time order. "Cancel issued" and "Update issued" are dated from when the follow-up
+    took effect (:func:`_issued_at`), not from the ``alert.cancel`` row written when the Cancel was asked for:
+    a Cancel approved an hour later did not cancel anything in between."""
     entries: list[TimelineEntry] = []
+    by_id = {other.id: other for other in follow_ups}
     for event in history:
         what = _ACTIONS.get(event.action)
         if what is None:
             continue
         detail = event.detail.get("reason") if what == "rejected" else None
         cancel_id = event.detail.get("cancel_id") if what == "cancel" else None
-        entries.append(TimelineEntry(event.at, what, event.actor, detail, cancel_id))
+        at = event.at
+        if cancel_id is not None and cancel_id in by_id:
+            issued = _issued_at(by_id[cancel_id])
+            if issued is None:
+                continue
+            at = issued
+        entries.append(TimelineEntry(at, what, event.actor, detail, cancel_id))
     if not any(e.what == "submitted" for e in entries):
         entries.append(TimelineEntry(alert.created_at, "submitted", alert.submitted_by))
     if alert.approved_at and not any(e.what == "approved" for e in entries):
@@ -180,7 +199,9 @@ def _timeline(
         if other.msg_type == "Cancel" and other.id in cancels_listed:
             continue
         what = "update" if other.msg_type == "Update" else "cancel"
-        entries.append(TimelineEntry(other.created_at, what, other.submitted_by, other.headline, other.id))
+        issued = _issued_at(other)
+        if issued is not None:
+            entries.append(TimelineEntry(issued, what, other.submitted_by, other.headline, other.id))
     entries.sort(key=lambda e: e.at)
     return entries
 
