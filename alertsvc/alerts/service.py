@@ -101,7 +101,7 @@ async def find_existing(
     keyed = [
         alert for alert in found if alert.submitted_by == principal.name and alert.idempotency_key == idempotency_key
     ]
-    return (keyed or found or [None])[0]
+    return keyed[0] if keyed else (found[0] if found else None)
 
 
 async def submit(

@@ -202,7 +202,7 @@ async def _hit_link(
     address's; None when Redis did not answer."""
     link, address = windows
     keys = [f"alertsvc:{scope}:token:{_token_key(token)}", f"alertsvc:{scope}:address:{client_address(request)}"]
-    args = [repr(time.time()), link.amount, link.get_expiry(), address.amount, address.get_expiry()]
+    args: list[str | int] = [repr(time.time()), link.amount, link.get_expiry(), address.amount, address.get_expiry()]
     try:
         async with asyncio.timeout(LIMITER_WAIT_S):
             return int(await _link_windows(request)(keys=keys, args=args))

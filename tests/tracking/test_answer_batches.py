@@ -24,7 +24,7 @@ from alertsvc.security.links import LinkSigner
 from alertsvc.store.db import transaction
 from alertsvc.store.models import Acknowledgement, Alert, Contact, Delivery, Resident, Webhook, WebhookEvent
 from alertsvc.tracking.acks import AckRefused, Answer, AnswersClosed, GivenAnswer, record_answer, record_answers
-from alertsvc.tracking.answers import AnswerRefused, Answered, Open, Pending, answer_batcher, answer_many
+from alertsvc.tracking.answers import Answered, AnswerRefused, Open, Pending, answer_batcher, answer_many
 from tests.tracking.test_machine import new_alert
 
 
@@ -94,9 +94,9 @@ async def test_a_batch_of_answers_ends_as_the_same_answers_recorded_one_by_one(r
     start = utcnow()
     # Repeats, changed answers and changes back; the first answers of some residents are recorded beforehand.
     given = [
-        (rng.randrange(len(residents)), rng.choice(list(Answer)), rng.choice(["link", "sms"]), start + timedelta(seconds=n))
+        (rng.randrange(len(residents)), rng.choice(list(Answer)), rng.choice(["link", "sms"]), start + timedelta(n))
         for n in range(80)
-    ]  # fmt: skip
+    ]
     earlier = given[:10]
     for who, answer, via, at in earlier:
         for alert_id in (batch_alert, single_alert):
@@ -117,6 +117,7 @@ async def test_a_batch_of_answers_ends_as_the_same_answers_recorded_one_by_one(r
     batch_events = await events_of(runtime, batch_alert)
     assert batch_events == await events_of(runtime, single_alert)  # the same residents' refs, answers, times
     assert len(batch_events) == len(given)
+
 
 async def _resident_ids(runtime: Runtime, delivery_ids: list[int]) -> list[int]:
     async with runtime.sessions() as session:
