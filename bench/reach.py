@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import resource
 import statistics
 import tempfile
 import time
@@ -41,6 +43,12 @@ async def _french_third(database: Database) -> None:
             await conn.execute(text("ANALYZE residents"))
 
 
+def _rss() -> int:
+    """This process's resident memory now, in bytes (Linux ``/proc``), sampled while the index builds."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize()
+
+
 async def measure(database: Database, repeat: int) -> dict[str, object]:
     """Each run's seconds (a fresh session each, as a preview request has), the build, and the last reach."""
     from alertsvc.alerts.reach import current_index, reach_from_database, reach_of
@@ -54,6 +62,7 @@ async def measure(database: Database, repeat: int) -> dict[str, object]:
     found: object = None
     async with engine_of(database) as engine:
         sessions = session_factory(engine)
+        rss_before = peak = _rss()
         async with sessions() as session:  # no index yet: the database path answers and the build starts
             started = time.perf_counter()
             first = await reach_of(session, area)
@@ -63,7 +72,9 @@ async def measure(database: Database, repeat: int) -> dict[str, object]:
                 arrays = await current_index(session)
             if arrays is not None:
                 break
-            await asyncio.sleep(0.05)
+            peak = max(peak, _rss())
+            await asyncio.sleep(0.02)
+        peak_growth, kept = peak - rss_before, _rss() - rss_before
         for _ in range(repeat):
             async with sessions() as session:
                 started = time.perf_counter()
@@ -82,6 +93,8 @@ async def measure(database: Database, repeat: int) -> dict[str, object]:
         "first": first_seconds,
         "build": arrays.build_seconds,
         "mib": arrays.nbytes / 2**20,
+        "peak_growth_mib": peak_growth / 2**20,
+        "kept_mib": kept / 2**20,
         "reach": found,
     }
 
@@ -118,7 +131,10 @@ async def main(args: argparse.Namespace) -> None:
             f"| {slow:.0f} | {float(result['first']) * 1000:.0f} |"  # type: ignore[arg-type]
         )
     for kind, _, result in rows:
+        growth, kept = float(result["peak_growth_mib"]), float(result["kept_mib"])  # type: ignore[arg-type]
+        print(f"{kind}: resident memory grew {growth:.0f} MiB at most during the build, {kept:.0f} MiB kept after")
         print(f"{kind}: {result['reach']}")
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 
 
 def cli() -> None:
