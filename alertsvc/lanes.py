@@ -154,7 +154,6 @@ return moved
 async def promote_due(redis: ArqRedis, queue_name: str = default_queue_name) -> int:
     """Move the deferred life-safety jobs that are due ahead of the bulk jobs; how many were moved."""
     head_start_ms = int(LIFE_SAFETY_HEAD_START.total_seconds() * 1000)
-    moved = await redis.eval(
-        _PROMOTE, 2, DEFERRED_KEY, queue_name, int(time.time() * 1000), head_start_ms, PROMOTE_LIMIT
-    )
+    script = redis.register_script(_PROMOTE)  # EVALSHA, the script sent only when Redis does not know it yet
+    moved = await script(keys=[DEFERRED_KEY, queue_name], args=[int(time.time() * 1000), head_start_ms, PROMOTE_LIMIT])
     return int(moved)
