@@ -5,6 +5,8 @@ Creating a meeting plans its two messages for each resident in the same transact
 per meeting, kind and resident, so a repeated plan adds nothing): each is due at the first moment outside the
 resident's quiet hours and within the weekly cap (:mod:`alertsvc.community.timing`), in the resident's language,
 and only for residents with a contact that is confirmed and not opted out (STOP stops community messages too).
+They are sent, once each and checked again at send time, by :mod:`alertsvc.community.sending` and the worker's job
+:mod:`alertsvc.dispatch.community_sender`; each view counts its messages by state for the console.
 Staff may change a meeting that has not started (its zone stays: the invitations went to that zone's residents):
 new times move each resident's reminder (one not yet due is planned again for the new time; the invitation stays, and
 telling residents of the change is for the sender, not built yet). Cancelling one that has not started keeps it,
@@ -31,6 +33,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.clock import utcnow
+from alertsvc.community.sending import NO_MESSAGES, MessageCounts, counts_in, meeting_subjects
 from alertsvc.community.timing import WEEK, allowed_at
 from alertsvc.errors import Conflict, FieldError, InvalidInput, NotFound
 from alertsvc.geo.zones import Zone, zone_key
@@ -99,9 +102,11 @@ class MeetingView:
     """When staff called it off; it stays listed, as cancelled."""
     sequence: int = 0
     """The iCalendar SEQUENCE: how many times it was changed or cancelled."""
+    messages: MessageCounts = NO_MESSAGES
+    """Its invitations and reminders: planned, sent, failed, skipped (what staff see in the console)."""
 
 
-def _view(meeting: Meeting) -> MeetingView:
+def _view(meeting: Meeting, messages: MessageCounts | None = None) -> MeetingView:
     return MeetingView(
         id=meeting.id,
         uid=meeting.uid,
@@ -113,7 +118,14 @@ def _view(meeting: Meeting) -> MeetingView:
         description=meeting.description,
         cancelled_at=meeting.cancelled_at,
         sequence=meeting.sequence or 0,
+        messages=messages or NO_MESSAGES,
     )
+
+
+async def _views(session: AsyncSession, rows: list[Meeting]) -> list[MeetingView]:
+    """Views of ``rows`` with their messages counted (one grouped query on the sends' unique index)."""
+    counts = await counts_in(session, meeting_subjects([row.id for row in rows]))
+    return [_view(row, counts.get(row.id)) for row in rows]
 
 
 def _zone(runtime: Runtime, name: str) -> Zone:
@@ -348,7 +360,7 @@ async def upcoming_meetings(runtime: Runtime, zone: str | None, limit: int = 50)
         query = query.where(Meeting.zone == _zone(runtime, zone).name)
     query = query.order_by(Meeting.starts_at, Meeting.id).limit(limit)
     async with runtime.sessions() as session:
-        return [_view(row) for row in await session.scalars(query)]
+        return await _views(session, list(await session.scalars(query)))
 
 
 async def past_meetings(runtime: Runtime, zone: str | None = None, limit: int = 50) -> list[MeetingView]:
@@ -358,7 +370,7 @@ async def past_meetings(runtime: Runtime, zone: str | None = None, limit: int = 
         query = query.where(Meeting.zone == _zone(runtime, zone).name)
     async with runtime.sessions() as session:
         rows = await session.scalars(query.order_by(Meeting.starts_at.desc(), Meeting.id.desc()).limit(limit))
-        return [_view(row) for row in rows]
+        return await _views(session, list(rows))
 
 
 async def planned_sends(runtime: Runtime, meeting_id: int) -> list[tuple[int, str, str, datetime]]:

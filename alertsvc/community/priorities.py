@@ -12,14 +12,15 @@ supporters, the status and the response, never who proposed or supported.
 Telling supporters: publishing a response (or a new status with a response) plans one community message per
 supporter who chose community messages and can be reached, in the ``community_sends`` table the meetings use
 (subject ``priority:<id>:<status>``, kind ``response``, so each status is told once), due outside their quiet hours
-and within the weekly cap, in their language. Sending what is planned is not built yet, for meetings or here: the
-delivery pipeline's deliveries belong to an alert. Owner of ``priorities`` and ``priority_supports``; units of work
-as in :mod:`alertsvc.runtime`.
+and within the weekly cap, in their language. :mod:`alertsvc.community.sending` sends them (the status and the
+response as they are at send time: a message of a status since replaced, or of a response withdrawn, is skipped),
+and the staff list counts each priority's messages by state. Owner of ``priorities`` and ``priority_supports``;
+units of work as in :mod:`alertsvc.runtime`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.clock import utcnow
 from alertsvc.community.meetings import UnknownZone, reachable_residents
+from alertsvc.community.sending import NO_MESSAGES, MessageCounts, counts_in, priority_subjects
 from alertsvc.community.timing import WEEK, allowed_at
 from alertsvc.errors import Forbidden, NotFound
 from alertsvc.geo.zones import Zone, zone_key
@@ -88,6 +90,8 @@ class PriorityView:
     hidden: bool = False
     supported: bool = False
     """Whether the resident asking has supported it (False when nobody is asking)."""
+    messages: MessageCounts = NO_MESSAGES
+    """Its messages to supporters by state (staff's list only; empty elsewhere)."""
 
 
 def _covers(zone: Zone, lat: float, lon: float) -> bool:
@@ -181,6 +185,9 @@ async def staff_priorities(runtime: Runtime, zone: str | None = None) -> list[Pr
         query = query.where(Priority.zone == found.name)
     async with runtime.sessions() as session:
         views = await _views(session, list(await session.scalars(query)), None)
+        statuses = tuple(status.value for status in PriorityStatus)
+        counts = await counts_in(session, priority_subjects([view.id for view in views], statuses))
+    views = [replace(view, messages=counts[view.id]) if view.id in counts else view for view in views]
     return sorted(views, key=lambda view: order.get(view.zone, len(order)))  # stable: keeps the public order
 
 

@@ -46,16 +46,21 @@ __all__ = [
     "CHANNEL_ORDER",
     "FAILED",
     "INTERRUPTED_AFTER",
+    "NO_MESSAGES",
     "PENDING",
     "SENDING",
     "SENT",
     "SKIPPED",
+    "MessageCounts",
     "Outcome",
     "ReadySend",
     "claim_due",
     "close_interrupted",
     "counts_by",
+    "counts_in",
     "due_ids",
+    "meeting_subjects",
+    "priority_subjects",
     "record_outcomes",
 ]
 
@@ -297,21 +302,59 @@ async def record_outcomes(session: AsyncSession, outcomes: list[Outcome], now: d
         )
 
 
-async def counts_by(runtime: Runtime, kind: str, ids: list[int]) -> dict[int, dict[str, int]]:
-    """For each meeting (``kind`` ``meeting``) or priority (``priority``, every status told) of ``ids``, how many of
-    its messages are in each state: ``{id: {state: n}}``, states without messages left out. What the console shows
-    staff beside each item."""
-    found: dict[int, dict[str, int]] = {item: {} for item in ids}
-    if not ids:
-        return found
+@dataclass(frozen=True, slots=True)
+class MessageCounts:
+    """A meeting's or priority's messages for staff: planned (not sent yet), sent, failed, skipped."""
+
+    planned: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.planned + self.sent + self.failed + self.skipped
+
+
+NO_MESSAGES = MessageCounts()
+"""The counts of an item with no message (shared: the counts are frozen)."""
+
+
+def _subject_item(subject: str) -> int:
+    return int(subject.split(":")[1])
+
+
+async def counts_in(session: AsyncSession, subjects: list[str]) -> dict[int, MessageCounts]:
+    """How many messages of the meetings or priorities named by ``subjects`` (``meeting:12``,
+    ``priority:3:done``: one kind per call) are in each state, by item id; items with no message left out. Reads
+    the unique index on (subject, kind, resident), so a public page can afford it."""
+    if not subjects:
+        return {}
     query = (
         select(CommunitySend.subject, CommunitySend.state, func.count())
-        .where(CommunitySend.subject.like(f"{kind}:%"))
+        .where(CommunitySend.subject.in_(subjects))
         .group_by(CommunitySend.subject, CommunitySend.state)
     )
+    states: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for subject, state, count in await session.execute(query):
+        states[_subject_item(str(subject))][str(state)] += int(count)
+    return {
+        item: MessageCounts(
+            planned=found[PENDING] + found[SENDING], sent=found[SENT], failed=found[FAILED], skipped=found[SKIPPED]
+        )
+        for item, found in states.items()
+    }
+
+
+def meeting_subjects(ids: list[int]) -> list[str]:
+    return [f"meeting:{item}" for item in ids]
+
+
+def priority_subjects(ids: list[int], statuses: tuple[str, ...]) -> list[str]:
+    return [f"priority:{item}:{status}" for item in ids for status in statuses]
+
+
+async def counts_by(runtime: Runtime, subjects: list[str]) -> dict[int, MessageCounts]:
+    """:func:`counts_in` in a session of its own."""
     async with runtime.sessions() as session:
-        for subject, state, count in await session.execute(query):
-            item = int(str(subject).split(":")[1])
-            if item in found:
-                found[item][str(state)] = found[item].get(str(state), 0) + int(count)
-    return found
+        return await counts_in(session, subjects)

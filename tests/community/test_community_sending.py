@@ -20,7 +20,14 @@ from sqlalchemy import select, update
 from alertsvc.clock import utcnow
 from alertsvc.community.meetings import INVITATION, REMINDER, cancel_meeting, create_meeting
 from alertsvc.community.priorities import PriorityStatus, moderate, propose, support
-from alertsvc.community.sending import INTERRUPTED_AFTER, claim_due, counts_by
+from alertsvc.community.sending import (
+    INTERRUPTED_AFTER,
+    MessageCounts,
+    claim_due,
+    counts_by,
+    meeting_subjects,
+    priority_subjects,
+)
 from alertsvc.dispatch.community_sender import enqueue_due, send_batch
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.outbox import read_outbox
@@ -28,6 +35,7 @@ from alertsvc.residents.message_classes import set_community
 from alertsvc.runtime import Runtime
 from alertsvc.store.models import CommunitySend, Resident
 from tests.community.test_tips import sms
+from tests.console.helpers import signed_in
 from tests.factories import add_resident
 from tests.integration.test_fanout import run_worker
 
@@ -102,7 +110,7 @@ async def test_an_invitation_reaches_an_opted_in_resident_in_french_in_their_tim
     assert invitation.state == "sent" and invitation.channel == "sms" and invitation.provider_id
     assert rows[(chose.id, REMINDER)].state == "pending"  # not due until the day before
     assert (never.id, INVITATION) not in rows
-    assert (await counts_by(runtime, "meeting", [meeting_id]))[meeting_id] == {"sent": 1, "pending": 1}
+    assert (await counts_by(runtime, meeting_subjects([meeting_id])))[meeting_id] == MessageCounts(planned=1, sent=1)
 
 
 async def test_nobody_who_opted_out_or_sent_stop_after_planning_gets_anything(
@@ -193,8 +201,8 @@ async def test_a_priority_response_reaches_its_supporters_in_their_language(
     assert "Estado: hecho" in body and "Two speed bumps were installed." in body
     assert "http://testserver/r/manage/" in body
     assert await _sms_to(runtime, "+15145550253") == [] and bystander.id
-    counts = await counts_by(runtime, "priority", [priority.id])
-    assert counts[priority.id].get("sent") == planned
+    counts = await counts_by(runtime, priority_subjects([priority.id], ("open", "done")))
+    assert counts[priority.id] == MessageCounts(sent=planned)
 
 
 async def test_two_concurrent_runs_send_each_message_once(runtime: Runtime, app: WorkerContext) -> None:
@@ -243,3 +251,25 @@ async def test_the_worker_runs_the_enqueued_jobs(runtime: Runtime, app: WorkerCo
     await run_worker(runtime)
     sent = await _sms_to(runtime, "+15145550271")
     assert len(sent) == 1 and sent[0]["body"].startswith("Invitation : Safety walk")
+
+
+async def test_the_console_shows_each_meeting_and_priority_messages_by_state(
+    runtime: Runtime, app: WorkerContext
+) -> None:
+    await _resident(runtime, "+15145550281", language="fr")
+    await _resident(runtime, "+15145550282")
+    refused = await _resident(runtime, "+15145550283", language="es")
+    await _meeting(runtime)
+    await set_community(runtime, refused.id, False, "link")
+    proposer = await _resident(runtime, "+15145550284")  # chose community messages after the meeting was planned
+    priority = await propose(runtime, proposer.id, "Old Mill", "Lighting in Cedar Park")
+    await moderate(runtime, priority.id, actor="user:1", status=PriorityStatus.IN_PROGRESS, response="Lamps ordered.")
+    await _send_due(app, utcnow())
+    client, _email = await signed_in(runtime, "approver")
+    try:
+        meetings = await client.get("/console/meetings")
+        priorities = await client.get("/console/priorities")
+    finally:
+        await client.aclose()
+    assert "Messages: 3 planned, 2 sent, 0 failed, 1 skipped" in meetings.text  # 3 reminders wait for their day
+    assert "Messages: 0 planned, 1 sent, 0 failed, 0 skipped" in priorities.text
