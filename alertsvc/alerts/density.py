@@ -121,13 +121,13 @@ def parse_view(text: str) -> View:
     if len(values) != 4 or not all(math.isfinite(value) for value in values):
         raise InvalidInput(
             "bbox must be four numbers: west,south,east,north",
-            errors=[FieldError(("query", "bbox"), "four numbers expected: west,south,east,north (degrees)")],
+            errors=[FieldError(["query", "bbox"], "four numbers expected: west,south,east,north (degrees)")],
         )
     west, south, east, north = values
     view = View(max(west, -180.0), max(south, -90.0), min(east, 180.0), min(north, 90.0))
     if not (view.west < view.east and view.south < view.north):
         raise InvalidInput(
             "bbox encloses nothing on the map",
-            errors=[FieldError(("query", "bbox"), "west must be less than east and south less than north")],
+            errors=[FieldError(["query", "bbox"], "west must be less than east and south less than north")],
         )
     return view

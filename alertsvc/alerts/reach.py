@@ -70,7 +70,7 @@ async def reach_of(session: AsyncSession, areas: list[Area]) -> Reach:
 async def current_index(session: AsyncSession) -> ReachArrays | None:
     """This process's reach index of ``session``'s database if it is of the current generation (read now, on
     ``session``); None otherwise, and then its rebuild has been started."""
-    index = index_for(session.get_bind().url.render_as_string(hide_password=False))
+    index = index_for(session.get_bind().engine.url.render_as_string(hide_password=False))
     if index is None:
         return None
     return index.current(await read_generation(session))

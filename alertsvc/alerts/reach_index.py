@@ -26,6 +26,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -72,7 +73,7 @@ class ReachArrays:
 
     @property
     def nbytes(self) -> int:
-        arrays = (self.lats, self.lons, self.languages, self.tests, *self.contacts)
+        arrays: tuple[npt.NDArray[Any], ...] = (self.lats, self.lons, self.languages, self.tests, *self.contacts)
         return sum(array.nbytes for array in arrays)
 
     def __len__(self) -> int:

@@ -7,11 +7,11 @@ database at that generation: a change committed later moves the marker and is ne
 claims the older one.
 
 It runs in a worker thread of its own, on a connection of its own (stdlib ``sqlite3`` on an SQLite file, a
-private asyncpg connection and event loop on PostgreSQL), never on the service's engine or event loop: reading a
+private engine and event loop on PostgreSQL), never on the service's engine or event loop: reading a
 million residents takes a second or two and nothing else may wait for it. On PostgreSQL the rows come back as
 one row of packed binary columns (``string_agg`` of ``int8send``/``float8send``, as the fan-out's prefilter in
 :mod:`alertsvc.store.audience` does), which numpy reads in place; on SQLite the cursor is read straight into a
-structured array. SQLAlchemy compiles every statement (literal values only; they hold no user input).
+structured array. SQLAlchemy compiles every statement (on SQLite with literal values: they hold no user input).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import ColumnElement, Select, SmallInteger, case, cast, func, literal_column, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,14 +86,14 @@ _LANGUAGES = select(Resident.language).distinct()
 _CHANNELS = select(Contact.channel).distinct().where(*_reachable())
 
 
-def _residents_query(languages: Sequence[str | None]) -> Select[Any]:
+def _residents_query(languages: Sequence[str | None]) -> Select[int, float, float, int, int]:
     return select(
         Resident.id, Resident.lat, Resident.lon, _code(Resident.language, languages),
         cast(case((Resident.test_recipient, 1), else_=0), SmallInteger),
     )  # fmt: skip
 
 
-def _contacts_query(channels: Sequence[str]) -> Select[Any]:
+def _contacts_query(channels: Sequence[str]) -> Select[int, int]:
     return select(Contact.resident_id, _code(Contact.channel, channels)).where(*_reachable())
 
 
@@ -138,32 +138,33 @@ def _packed(expression: Any, send: str) -> Any:
     return func.string_agg(getattr(func, send)(expression), literal_column("''::bytea"))
 
 
-async def _load_postgresql(dsn: str) -> ResidentSnapshot:
-    import asyncpg
+async def _load_postgresql(url: str) -> ResidentSnapshot:
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
 
-    dialect = postgresql.dialect()
-    connection = await asyncpg.connect(dsn, timeout=10)
+    engine = create_async_engine(url, poolclass=NullPool, connect_args={"timeout": 10})
     try:
-        async with connection.transaction(isolation="repeatable_read", readonly=True):
-            marker = await connection.fetchrow(_compiled(_MARKER, dialect))
-            languages = tuple(r[0] for r in await connection.fetch(_compiled(_LANGUAGES, dialect)))
-            channels = tuple(r[0] for r in await connection.fetch(_compiled(_CHANNELS, dialect)))
-            residents = _residents_query(languages).subquery()
-            id_, lat, lon, lang, test = residents.c
-            packed = await connection.fetchrow(
-                _compiled(
-                    select(_packed(id_, "int8send"), _packed(lat, "float8send"), _packed(lon, "float8send"),
-                           _packed(lang, "int2send"), _packed(test, "int2send")),
-                    dialect,
-                )
-            )  # fmt: skip
-            contacts = _contacts_query(channels).subquery()
-            resident, channel = contacts.c
-            packed_contacts = await connection.fetchrow(
-                _compiled(select(_packed(resident, "int8send"), _packed(channel, "int2send")), dialect)
-            )
+        async with engine.connect() as plain:
+            connection = await plain.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            async with connection.begin():
+                marker = (await connection.execute(_MARKER)).one()
+                languages = tuple((await connection.scalars(_LANGUAGES)).all())
+                channels = tuple((await connection.scalars(_CHANNELS)).all())
+                residents = _residents_query(languages).subquery()
+                id_, lat, lon, lang, test = residents.c
+                packed = (
+                    await connection.execute(
+                        select(_packed(id_, "int8send"), _packed(lat, "float8send"), _packed(lon, "float8send"),
+                               _packed(lang, "int2send"), _packed(test, "int2send"))
+                    )
+                ).one()  # fmt: skip
+                contacts = _contacts_query(channels).subquery()
+                resident, channel = contacts.c
+                packed_contacts = (
+                    await connection.execute(select(_packed(resident, "int8send"), _packed(channel, "int2send")))
+                ).one()
     finally:
-        await connection.close()
+        await engine.dispose()
 
     def column(buffer: bytes | None, kind: str, into: Any) -> Any:
         return np.frombuffer(buffer or b"", dtype=kind).astype(into)
@@ -189,8 +190,7 @@ def load_snapshot(url: str) -> ResidentSnapshot:
         if not is_file_database(parsed.database):
             raise ValueError("an in-memory SQLite database cannot be read from another connection")
         return _load_sqlite(str(parsed.database))
-    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    return asyncio.run(_load_postgresql(dsn))
+    return asyncio.run(_load_postgresql(parsed.render_as_string(hide_password=False)))
 
 
 __all__ = ["Generation", "ResidentSnapshot", "load_snapshot", "read_generation", "supports_snapshots"]

@@ -85,7 +85,7 @@ def test_a_bbox_that_is_not_four_numbers_or_encloses_nothing_is_refused_by_name(
     for text in ("", "1,2,3", "a,b,c,d", "1,2,3,nan", "5,45,4,46", "5,46,6,45", "1,2,3,4,5"):
         with pytest.raises(InvalidInput) as refused:
             parse_view(text)
-        assert [error.loc for error in refused.value.errors] == [("query", "bbox")]
+        assert [error.loc for error in refused.value.errors] == [["query", "bbox"]]
     assert parse_view("-200,-95,200,95") == View(-180.0, -90.0, 180.0, 90.0)
 
 
