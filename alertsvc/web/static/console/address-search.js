@@ -1,5 +1,7 @@
-/* The compose page's address search: type "12 riv", pick "12 River Road" from the list, and the map centres there.
-   Asks GET /console/addresses?q= (the gazetteer imported with `alertsvc addresses import`). The matches are a list
+/* The compose page's address and zone search: type "12 riv", pick "12 River Road" from the list, and the map centres
+   there; type "old m", pick "Zone: Old Mill", and the map fits the zone and offers a button to tick it as the target
+   area (the form's own zone box, so the reach and the preview follow as if it had been ticked by hand).
+   Asks GET /console/addresses?q= (zones first, then the gazetteer imported with `alertsvc addresses import`). The matches are a list
    of buttons: Arrow Down from the box goes to the first, Arrow Up/Down move between them, Enter or Space picks,
    Escape goes back to the box; Enter in the box picks the first match rather than submitting the alert. The
    result is announced in a polite live region. Needs map.js's window.consoleMap; without script the box stays
@@ -27,16 +29,54 @@
   function buttons() { return Array.prototype.slice.call(list.querySelectorAll("button")); }
   function clear() { while (list.firstChild) { list.removeChild(list.firstChild); } }
 
+  function words(name, zone) { return (box.dataset[name] || "").split("{zone}").join(zone); }
+  function zoneBox(name) {
+    var all = document.querySelectorAll("input[name=zones]");
+    for (var i = 0; i < all.length; i += 1) { if (all[i].value === name) { return all[i]; } }
+    return null;
+  }
+
+  /* A zone picked: offer its box in the form as the target area (one button in the list), unless already ticked. */
+  function offerZone(item) {
+    var tick = zoneBox(item.zone);
+    if (!tick) { return false; }
+    if (tick.checked) { say(words("zoneTickedText", item.zone)); return true; }
+    var li = document.createElement("li");
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "address-choice zone-use";
+    button.id = "use-zone";
+    button.textContent = words("useZoneText", item.zone) || item.zone;
+    button.addEventListener("click", function () {
+      tick.checked = true;
+      tick.dispatchEvent(new Event("change", { bubbles: true }));  // compose.js previews the new area
+      clear();
+      say(words("zoneTickedText", item.zone));
+      input.focus();
+    });
+    li.appendChild(button);
+    list.appendChild(li);
+    say(box.dataset.centredText + " " + item.label + ". " + button.textContent);
+    button.focus();
+    return true;
+  }
+
   function choose(item) {
     var map = window.consoleMap.map;
     var where = [item.lat, item.lon];
-    map.setView(where, Math.max(map.getZoom(), 17));
-    if (marker) { marker.remove(); }
-    marker = L.circleMarker(where, { radius: 8, color: "#1d4ed8", weight: 3, fillOpacity: 0.3 }).addTo(map);
-    marker.bindTooltip(item.label);
+    if (marker) { marker.remove(); marker = null; }
+    clear();
+    if (item.bounds) {
+      /* The whole zone in view, clear of the drawing tools (left) and of this box (top right, the list closed). */
+      map.fitBounds(item.bounds, { paddingTopLeft: [56, box.offsetHeight + 20], paddingBottomRight: [16, 16] });
+    } else {
+      map.setView(where, Math.max(map.getZoom(), 17));
+      marker = L.circleMarker(where, { radius: 8, color: "#1d4ed8", weight: 3, fillOpacity: 0.3 }).addTo(map);
+      marker.bindTooltip(item.label);
+    }
     box.dataset.centred = item.lat + "," + item.lon;
     input.value = item.label;
-    clear();
+    if (item.zone && offerZone(item)) { return; }
     say(box.dataset.centredText + " " + item.label);
     input.focus();
   }
@@ -47,13 +87,18 @@
       var li = document.createElement("li");
       var button = document.createElement("button");
       button.type = "button";
-      button.className = "address-choice";
-      button.textContent = item.label;
+      button.className = "address-choice" + (item.zone ? " zone-choice" : "");
+      button.textContent = item.zone ? (box.dataset.zoneText || "Zone:") + " " + item.label : item.label;
       button.addEventListener("click", function () { choose(item); });
       li.appendChild(button);
       list.appendChild(li);
     });
-    say(items.length ? box.dataset.foundText + " " + items.length : box.dataset.noneText);
+    var zones = items.filter(function (item) { return item.zone; }).length;
+    var addresses = items.length - zones;
+    var found = [];
+    if (zones) { found.push((box.dataset.zonesFoundText || "Zones:") + " " + zones); }
+    if (addresses) { found.push(box.dataset.foundText + " " + addresses); }
+    say(items.length ? found.join(". ") : box.dataset.noneText);
   }
 
   function search() {
