@@ -52,13 +52,16 @@ MIN_RESIDENTS = 5
 """Fewest residents a cell must hold for its figures to be shown (k-anonymity of a screen seen by many)."""
 FINEST_METRES = 100.0
 """The side of the smallest cell: a block or two, never one house."""
-MAX_CELLS_ACROSS = 64
-"""The finest grid has at most this many cells along either side of the residents' extent (bounds the rows read)."""
+MAX_CELLS_ACROSS = 16
+"""The finest grid has at most this many cells along either side of the residents' extent: it bounds the rows read
+(256 at most), and a cell stays large enough on the console's map to be seen and labelled."""
 LEVELS = 4
 """Grids tried, finest first, each with cells of twice the side of the one before (1x, 2x, 4x, 8x)."""
-HIDDEN_SHARE = 0.10
-"""Coarsen while more than this share of the residents sits in cells below :data:`MIN_RESIDENTS`."""
-OFF_LOOP_ROWS = 500
+HIDDEN_SHARE = 0.25
+"""Coarsen while more than this share of the residents sits in cells below :data:`MIN_RESIDENTS`. A quarter: a few
+residents scattered outside the clusters should not blow every cell up to the size of the whole area (the cells
+would then say nothing about where a warning failed); those left out are still counted, in one row."""
+OFF_LOOP_ROWS = 200
 """Past this many finest cells, merging them runs in a worker thread (``asyncio.to_thread``)."""
 METRES_PER_DEGREE = 111_320.0
 """Metres in a degree of latitude (and of longitude at the equator), for sizing cells."""

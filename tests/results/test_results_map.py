@@ -22,18 +22,18 @@ from tests.console.helpers import compose, post_form
 from tests.factories import add_resident
 from tests.integration.test_fanout import run_worker
 
-# Inside the compose helper's 1° test square (45..46, -73..-72). Cluster A sits at 0.99 of a 6,400 m cell of the grid
-# the extent below chooses (0.92 of its 800 m finest cell): a rounding cast (PostgreSQL's) puts it in the next cell.
-GRID = Grid(6400.0, 46)
+# Inside the compose helper's 1° test square (45..46, -73..-72). Cluster A sits at 0.99 of a 25,600 m cell of the grid
+# the extent below chooses (0.92 of its 3,200 m finest cell): a rounding cast (PostgreSQL's) puts it in the next cell.
+GRID = Grid(25600.0, 45)
 ROW = math.floor((45.5 + 90) / GRID.lat_step)
 COL = math.floor((-72.6 + 180) / GRID.lon_step)
 A = ((ROW + 0.99) * GRID.lat_step - 90, (COL + 0.99) * GRID.lon_step - 180)
-B = (A[0] + 0.4, A[1] + 0.4)  # 44 km away: two residents, below the minimum at every grid tried
+B = (A[0] - 0.4, A[1] - 0.4)  # 55 km away: three residents (a third), below the minimum at every grid tried
 INVALID = "+15005550001"  # the SMS sandbox refuses it: undeliverable
 
 
 async def _sent_alert(dispatcher: httpx.AsyncClient, approver: httpx.AsyncClient, runtime: Runtime) -> str:
-    """Six residents in cluster A (one number the provider refuses), two in cluster B; in A one asks for help and
+    """Six residents in cluster A (one number the provider refuses), three in cluster B; in A one asks for help and
     two answer safe. Returns the alert's id."""
     people = []
     for n in range(6):
@@ -41,7 +41,7 @@ async def _sent_alert(dispatcher: httpx.AsyncClient, approver: httpx.AsyncClient
         people.append(
             await add_resident(runtime.sessions, A[0] + n * 1e-5, A[1], ref=f"a-{n}", sms=number, test_recipient=True)
         )
-    for n in range(2):
+    for n in range(3):
         await add_resident(runtime.sessions, *B, ref=f"b-{n}", sms=f"+151455507{n:02d}", test_recipient=True)
     path = (await compose(dispatcher)).headers["location"]
     assert (await post_form(approver, path, f"{path}/approve")).status_code == 303
@@ -65,7 +65,7 @@ async def test_cells_of_a_real_fanout(
     cell = cells[0]["properties"]
     async with runtime.sessions() as session:  # the oracle: the deliveries themselves, counted here
         states = Counter(await session.scalars(select(Delivery.state).where(Delivery.alert_id == alert_id)))
-    assert states == Counter({"sent": 7, "undeliverable": 1})  # both clusters: 8 deliveries, one refused
+    assert states == Counter({"sent": 8, "undeliverable": 1})  # both clusters: 9 deliveries, one refused
     assert (cell["label"], cell["residents"], cell["deliveries"]) == ("A1", 6, 6)
     assert (cell["sent"], cell["delivered"], cell["failed"], cell["waiting"]) == (5, 0, 1, 0)
     assert (cell["safe"], cell["help"], cell["reached_percent"], cell["delivered_percent"]) == (2, 1, 83, 0)
@@ -74,8 +74,8 @@ async def test_cells_of_a_real_fanout(
     assert south <= A[0] <= north and west <= A[1] <= east, (ring, A)  # floor, not round, in both databases
     assert math.isclose(north - south, GRID.lat_step)
     summary = found["summary"]
-    assert summary["cell_metres"] == 6400.0 and summary["min_residents"] == 5
-    assert (summary["hidden_cells"], summary["hidden"]["residents"], summary["total"]["residents"]) == (1, 2, 8)
+    assert summary["cell_metres"] == 25600.0 and summary["min_residents"] == 5
+    assert (summary["hidden_cells"], summary["hidden"]["residents"], summary["total"]["residents"]) == (1, 3, 9)
 
     helps = [f for f in found["features"] if f["properties"]["kind"] == "help"]
     assert [h["properties"]["ref"] for h in helps] == ["a-0"] and found["help_markers"] is True
@@ -129,12 +129,13 @@ def test_small_cells_merge_into_coarser_ones_then_hide() -> None:
 def test_the_finest_grid_is_kept_when_few_are_hidden() -> None:
     grid = Grid(100.0, 45)
     finest = {(10, 10): _counts(9), (10, 11): _counts(5, failed=2), (9, 10): _counts(7), (30, 30): _counts(2)}
+    finest[(40, 40)] = _counts(3)  # two lone places far apart: hidden at every level
     merged = merge_cells(finest, grid, 5)
-    assert merged.metres == 100.0  # 2 of 23 hidden: under 10 %
+    assert merged.metres == 100.0  # 5 of 26 hidden: under a quarter, so the finest cells are kept
     # north to south, west to east; letters from the west, numbers from the north
     assert [(c.label, c.counts.residents) for c in merged.cells] == [("A1", 9), ("B1", 5), ("A2", 7)]
     assert merged.cells[1].counts.reached_percent == 60
-    assert merged.hidden_residents == 2
+    assert (merged.hidden_residents, merged.hidden_cells) == (5, 2)
     nothing = merge_cells({}, grid, 5)
     assert nothing.cells == [] and nothing.metres == 0.0
 
@@ -142,9 +143,9 @@ def test_the_finest_grid_is_kept_when_few_are_hidden() -> None:
 def test_grid_size_bounds_the_work() -> None:
     assert choose_grid(45.5, -73.6, 45.5, -73.6).metres == 100.0  # everybody at one point: the finest cells
     city = choose_grid(45.4, -73.9, 45.7, -73.4)  # about 39 km across
-    assert city.metres == 800.0
+    assert city.metres == 3200.0
     south, west, north, east = (45.4, -73.9, 45.7, -73.4)
     across = max((north - south) / city.lat_step, (east - west) / city.lon_step)
-    assert across <= 64
+    assert across <= 16
     region = choose_grid(40.0, -80.0, 50.0, -60.0)
-    assert (50 - 40) / region.lat_step <= 64 and 20 / region.lon_step <= 64
+    assert (50 - 40) / region.lat_step <= 16 and 20 / region.lon_step <= 16
