@@ -28,9 +28,10 @@ from alertsvc.community.sending import (
     meeting_subjects,
     priority_subjects,
 )
-from alertsvc.dispatch.community_sender import enqueue_due, send_batch
+from alertsvc.dispatch.community_sender import COMMUNITY_TICK, SEND_COMMUNITY, enqueue_due, send_batch
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.outbox import read_outbox
+from alertsvc.dispatch.worker import build_worker
 from alertsvc.residents.message_classes import set_community
 from alertsvc.runtime import Runtime
 from alertsvc.store.models import CommunitySend, Resident
@@ -273,3 +274,13 @@ async def test_the_console_shows_each_meeting_and_priority_messages_by_state(
         await client.aclose()
     assert "Messages: 3 planned, 2 sent, 0 failed, 1 skipped" in meetings.text  # 3 reminders wait for their day
     assert "Messages: 0 planned, 1 sent, 0 failed, 0 skipped" in priorities.text
+
+
+async def test_the_worker_ticks_every_minute(runtime: Runtime) -> None:
+    worker = build_worker(runtime)
+    try:
+        ticks = [job for job in worker.cron_jobs if job.name == f"cron:{COMMUNITY_TICK}"]
+        assert len(ticks) == 1 and ticks[0].second == 30 and ticks[0].minute is None and ticks[0].unique
+        assert SEND_COMMUNITY in worker.functions
+    finally:
+        await worker.close()
