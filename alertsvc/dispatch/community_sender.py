@@ -157,7 +157,7 @@ async def _send_channel(app: WorkerContext, items: list[ReadySend]) -> list[Outc
     slots = None
     if limiter is not None:
         try:
-            slots = await limiter.reserve(len(items))
+            slots = await limiter.reserve(len(items), Lane.BULK)  # behind any life-safety batch
         except Exception:
             # Redis is gone: nothing was sent, so the rows go back to ``pending`` for a later tick.
             log.warning("rate limiter unreachable: %d community messages wait for the next tick", len(items))

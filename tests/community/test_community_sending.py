@@ -284,3 +284,21 @@ async def test_the_worker_ticks_every_minute(runtime: Runtime) -> None:
         assert SEND_COMMUNITY in worker.functions
     finally:
         await worker.close()
+
+
+async def test_one_message_a_person_on_their_first_reachable_channel_email_included(
+    runtime: Runtime, app: WorkerContext
+) -> None:
+    both = await add_resident(runtime.sessions, *OLD_MILL, sms="+15145550291", email="both@example.org")
+    mail_only = await add_resident(runtime.sessions, *OLD_MILL, email="mail@example.org", language="es")
+    for resident in (both, mail_only):
+        await set_community(runtime, resident.id, True, "link")
+    await _meeting(runtime)
+    assert (await _send_due(app, utcnow()))["sent"] == 2
+    assert len(await _sms_to(runtime, "+15145550291")) == 1
+    assert await read_outbox(runtime.redis, channel="email", to="both@example.org") == []
+    mail = await read_outbox(runtime.redis, channel="email", to="mail@example.org")
+    assert len(mail) == 1 and mail[0]["subject"] == "Invitación: Safety walk"
+    assert "Dejar de recibir mensajes del barrio: http://testserver/r/manage/" in mail[0]["body"]
+    rows = await _rows(runtime)
+    assert rows[(mail_only.id, INVITATION)].channel == "email" and rows[(both.id, INVITATION)].channel == "sms"
