@@ -19,6 +19,7 @@ import pytest
 
 from alertsvc.app import create_app
 from alertsvc.dispatch.worker import build_worker
+from alertsvc.lanes import DEFERRED_KEY
 from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.security.api_keys import create_key
 from alertsvc.security.scopes import Scope
@@ -103,3 +104,41 @@ async def test_life_safety_messages_overtake_a_queued_test_alert(wired: tuple[Ru
     )
     assert still_to_come > 200  # the Test alert really was queued ahead
     assert overtaken >= still_to_come - IN_FLIGHT, (overtaken, still_to_come)
+
+
+async def test_a_retried_life_safety_batch_keeps_its_lane(wired: tuple[Runtime, TwilioStandin]) -> None:
+    """The provider fails the first sends (HTTP 500: transient); the retry job is deferred by its backoff and noted
+    for promotion ahead of bulk work (:data:`alertsvc.lanes.DEFERRED_KEY`), then every message goes out.
+    Enqueued in the bulk lane (mutation of the retry's ``lane=``) it is never noted."""
+    runtime, twilio = wired
+    twilio.fail_first, twilio.fail_status = LIFE_SAFETY, 500
+    numbers = {f"+1514800{n:04d}" for n in range(LIFE_SAFETY)}
+    for number in sorted(numbers):
+        await add_resident(runtime.sessions, *IN_ELSEWHERE, sms=number)
+    async with runtime.sessions() as session, session.begin():
+        key = await create_key(session, "lanes-retry", frozenset({Scope("alerts:send")}), actor="test")
+    worker = build_worker(runtime, poll_delay=0.01, cron_jobs=[])
+    running = asyncio.create_task(worker.main())
+    noted: set[str] = set()
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(runtime=runtime)), base_url="http://testserver"
+        ) as client:
+            urgent = cap_alert(polygon=ELSEWHERE, severity="Extreme")
+            response = await client.post("/api/v1/alerts", json=urgent, headers=auth(key))
+            assert response.status_code == 201, response.text
+        deadline = time.monotonic() + 30
+        while {m.to for m in twilio.messages} != numbers:
+            assert time.monotonic() < deadline, "the retried messages never arrived"
+            noted |= {m.decode() for m in await runtime.redis.zrange(DEFERRED_KEY, 0, -1)}
+            await asyncio.sleep(0.02)
+        deadline = time.monotonic() + 2
+        while await runtime.redis.zcard(DEFERRED_KEY):  # promoted once due (the next poll), then forgotten
+            assert time.monotonic() < deadline, "a due retry was never promoted"
+            await asyncio.sleep(0.02)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await worker.close()
+    assert len(twilio.refused) == LIFE_SAFETY
+    assert noted and all(":r" in job_id for job_id in noted), noted  # deliver:<alert>:sms:<first id>:r<attempt>
