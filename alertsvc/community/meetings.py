@@ -33,7 +33,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.clock import utcnow
-from alertsvc.community.sending import NO_MESSAGES, MessageCounts, counts_in, meeting_subjects
+from alertsvc.community.sending import NO_MESSAGES, MessageCounts, counted_for_cap, counts_in, meeting_subjects
 from alertsvc.community.timing import WEEK, allowed_at
 from alertsvc.errors import Conflict, FieldError, InvalidInput, NotFound
 from alertsvc.geo.zones import Zone, zone_key
@@ -184,13 +184,7 @@ async def _plan(
     for resident in residents:
         if resident.id not in reachable:
             continue
-        earlier = list(
-            await session.scalars(
-                select(CommunitySend.due_at).where(
-                    CommunitySend.resident_id == resident.id, CommunitySend.due_at > now - WEEK
-                )
-            )
-        )
+        earlier = await counted_for_cap(session, resident.id, now - WEEK)
         for kind, wanted in ((INVITATION, now), (REMINDER, max(now, meeting.starts_at - REMINDER_BEFORE))):
             if kind not in kinds:
                 continue

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.clock import utcnow
 from alertsvc.community.meetings import UnknownZone, reachable_residents
-from alertsvc.community.sending import NO_MESSAGES, MessageCounts, counts_in, priority_subjects
+from alertsvc.community.sending import NO_MESSAGES, MessageCounts, counted_for_cap, counts_in, priority_subjects
 from alertsvc.community.timing import WEEK, allowed_at
 from alertsvc.errors import Forbidden, NotFound
 from alertsvc.geo.zones import Zone, zone_key
@@ -254,13 +254,7 @@ async def _plan_response(session: AsyncSession, runtime: Runtime, priority: Prio
     for resident in supporters:
         if resident.id not in reachable or resident.id in told:
             continue
-        earlier = list(
-            await session.scalars(
-                select(CommunitySend.due_at).where(
-                    CommunitySend.resident_id == resident.id, CommunitySend.due_at > now - WEEK
-                )
-            )
-        )
+        earlier = await counted_for_cap(session, resident.id, now - WEEK)
         due = allowed_at(
             now, resident.quiet_start, resident.quiet_end, resident.timezone, earlier,
             runtime.settings.community_weekly_cap,

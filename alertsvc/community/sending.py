@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, cast, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alertsvc.community.timing import WEEK, quiet_until
@@ -56,6 +56,7 @@ __all__ = [
     "ReadySend",
     "claim_due",
     "close_interrupted",
+    "counted_for_cap",
     "counts_by",
     "counts_in",
     "due_ids",
@@ -120,6 +121,20 @@ async def due_ids(session: AsyncSession, now: datetime, limit: int) -> list[int]
         .where(CommunitySend.state == PENDING, CommunitySend.due_at <= now)
         .order_by(CommunitySend.due_at, CommunitySend.id)
         .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def counted_for_cap(session: AsyncSession, resident_id: int, since: datetime) -> list[datetime]:
+    """Due times of the resident's messages after ``since`` that count against the weekly cap when planning: not
+    those skipped, nor those still pending of a meeting since cancelled (they will be skipped), so a meeting
+    called off and held again the same week still reaches its residents."""
+    cancelled = select(literal("meeting:") + cast(Meeting.id, String)).where(Meeting.cancelled_at.is_not(None))
+    query = select(CommunitySend.due_at).where(
+        CommunitySend.resident_id == resident_id,
+        CommunitySend.due_at > since,
+        CommunitySend.state != SKIPPED,
+        ~((CommunitySend.state == PENDING) & CommunitySend.subject.in_(cancelled)),
     )
     return list(await session.scalars(query))
 

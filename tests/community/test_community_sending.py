@@ -302,3 +302,17 @@ async def test_one_message_a_person_on_their_first_reachable_channel_email_inclu
     assert "Dejar de recibir mensajes del barrio: http://testserver/r/manage/" in mail[0]["body"]
     rows = await _rows(runtime)
     assert rows[(mail_only.id, INVITATION)].channel == "email" and rows[(both.id, INVITATION)].channel == "sms"
+
+
+async def test_a_meeting_called_off_and_held_again_the_same_week_still_reaches_its_residents(
+    runtime: Runtime, app: WorkerContext
+) -> None:
+    await _resident(runtime, "+15145550295")
+    first, _starts = await _meeting(runtime)
+    await cancel_meeting(runtime, first, actor="user:1")
+    again, _starts = await _meeting(runtime)
+    await _send_due(app, utcnow())
+    sent = await _sms_to(runtime, "+15145550295")
+    assert len(sent) == 1 and sent[0]["body"].startswith("Invitation: Safety walk")
+    counts = await counts_by(runtime, meeting_subjects([first, again]))
+    assert counts[first] == MessageCounts(skipped=1, planned=1) and counts[again] == MessageCounts(sent=1, planned=1)
