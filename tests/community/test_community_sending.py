@@ -202,6 +202,9 @@ async def test_a_priority_response_reaches_its_supporters_in_their_language(
     assert "Estado: hecho" in body and "Two speed bumps were installed." in body
     assert "http://testserver/r/manage/" in body
     assert await _sms_to(runtime, "+15145550253") == [] and bystander.id
+    proposed = await _sms_to(runtime, "+15145550251")  # the proposer supports it too, and reads French
+    assert len(proposed) == 1 and proposed[0]["body"].startswith("Vous l'avez demandé, nous avons agi : Speeding")
+    assert "État : fait" in proposed[0]["body"] and planned == 2
     counts = await counts_by(runtime, priority_subjects([priority.id], ("open", "done")))
     assert counts[priority.id] == MessageCounts(sent=planned)
 
