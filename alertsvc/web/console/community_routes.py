@@ -15,7 +15,8 @@ Who may do what, and why:
   (approving an alert), and keeping them there means one person on shift cannot quietly bury a complaint.
 - Holding, changing and cancelling a meeting is for every role, dispatchers included: it is routine scheduling that
   officers on the ground ask for, it carries no warning, its messages are non-urgent (quiet hours, weekly cap, opt-in
-  only), and it can be changed or cancelled again; the audit log says who did it.
+  only), and it can be changed until it starts; the audit log says who did it. A cancelled meeting stays listed,
+  marked cancelled, and can no longer be changed.
 
 Meeting times are typed as local wall-clock times (``datetime-local``) in a named time zone (IANA: the form fills in
 the browser's with a small script, UTC without it); a time that does not exist or occurs twice in that zone (the
