@@ -552,10 +552,12 @@ class Address(Base):
 
 
 class ReachGeneration(Base):
-    """One row: moves whenever who an area reaches may have changed, so an in-memory reach index knows it is stale.
+    """A marker that moves whenever who an area reaches may have changed, so an in-memory reach index knows it is
+    stale: ``(max(epoch), sum(counter))``. Row 1 holds the database's random ``epoch``; on PostgreSQL each backend
+    adds to a row of its own (``id = -pid``), so no two transactions wait for one another's bump.
 
     Written only by the triggers of migration 0016 (on ``residents`` and ``contacts``), in the same transaction as
-    the change; read by ``alertsvc.alerts.reach_index``. ``epoch`` is random per database."""
+    the change; read by ``alertsvc.store.resident_snapshot``."""
 
     __tablename__ = "reach_generation"
 

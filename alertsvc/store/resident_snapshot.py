@@ -63,9 +63,9 @@ def supports_snapshots(url: str) -> bool:
 
 
 async def read_generation(session: AsyncSession) -> Generation | None:
-    """The current marker, on the caller's session (one indexed row: well under a millisecond)."""
-    row = (await session.execute(select(ReachGeneration.epoch, ReachGeneration.counter))).first()
-    return None if row is None else (str(row[0]), int(row[1]))
+    """The current marker, on the caller's session (a few rows summed: well under a millisecond)."""
+    row = (await session.execute(_MARKER)).first()
+    return None if row is None or row[0] is None else (str(row[0]), int(row[1]))
 
 
 def _reachable() -> tuple[ColumnElement[bool], ...]:
@@ -81,7 +81,8 @@ def _code(column: Any, values: Sequence[str | None]) -> ColumnElement[int]:
     return cast(case(*whens, else_=null), SmallInteger)
 
 
-_MARKER = select(ReachGeneration.epoch, ReachGeneration.counter)
+_MARKER = select(func.max(ReachGeneration.epoch), func.sum(ReachGeneration.counter))
+"""``(epoch, counter)``: the seeded row's epoch, and the sum of every row's counter (migration 0016 says why)."""
 _LANGUAGES = select(Resident.language).distinct()
 _CHANNELS = select(Contact.channel).distinct().where(*_reachable())
 

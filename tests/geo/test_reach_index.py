@@ -209,3 +209,22 @@ async def test_the_index_counts_by_primary_language_and_channel(sessions: Sessio
     assert found.contacts == {"sms": 3, "email": 0, "push": 0}
     assert found.contacts_by_language["sms"] == {"en": 1, "fr": 2}
     assert found.tests is not None and (found.tests.residents, found.tests.contacts["sms"]) == (1, 1)
+
+
+async def test_two_transactions_changing_residents_never_wait_for_each_others_bump(sessions: Sessions) -> None:
+    """PostgreSQL: each backend adds to its own row of the marker, so a second writer is not held until the first
+    commits (one row for all would be, and could deadlock against a resident row the first one needs)."""
+    if sessions.kw["bind"].dialect.name != "postgresql":
+        pytest.skip("SQLite serialises its writers anyway")
+    async with sessions() as session, session.begin():
+        await add_residents(session, random.Random(5), 2, 0)
+    async with sessions() as first, first.begin():
+        await first.execute(update(Resident).where(Resident.ref == "r0").values(language="de"))
+        async with sessions() as second, second.begin():
+            async with asyncio.timeout(5):
+                await second.execute(update(Resident).where(Resident.ref == "r1").values(language="it"))
+        async with sessions() as third:
+            committed = await read_generation(third)
+    async with sessions() as session:
+        both = await read_generation(session)
+    assert committed is not None and both is not None and both[1] > committed[1]

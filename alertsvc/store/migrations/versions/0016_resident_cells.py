@@ -5,20 +5,22 @@ Revises: 0015
 
 Why: the compose page's reach must answer in 250 ms for a million residents, which one query per preview cannot
 (0.8-2.2 s); each process therefore keeps an in-memory index of the residents' positions, languages and reachable
-contacts (``alertsvc.alerts.reach_index``) and may use it only while it is current. ``reach_generation`` holds
-one row, ``(epoch, counter)``: ``epoch`` is random per database (a database recreated at the same URL never
-looks like the old one) and ``counter`` is bumped by triggers in the same transaction as any change to what the
-reach reads: a resident added, deleted, moved, switching language or test-recipient flag; a contact added,
-deleted, confirmed, opted out or moved. Triggers rather than calls in ``residents/``: every writer is caught
-(the API, the console, imports, SMS STOP, the benchmark's bulk loader, a person at the SQL prompt), so the index
-cannot miss a change because a code path forgot to say so.
+contacts (``alertsvc.alerts.reach_index``) and may use it only while it is current. ``reach_generation`` is the
+marker that says so: ``(max(epoch), sum(counter))`` over its rows. Row 1 is seeded with a random ``epoch`` (a
+database recreated at the same URL never looks like the old one); triggers add to a ``counter`` in the same
+transaction as any change to what the reach reads: a resident added, deleted, moved, switching language or
+test-recipient flag; a contact added, deleted, confirmed, opted out or moved. Every commit of such a change
+therefore moves the sum, and a reader sees exactly the changes its snapshot sees. Triggers rather than calls in
+``residents/``: every writer is caught (the API, the console, imports, SMS STOP, the benchmark's bulk loader, a
+person at the SQL prompt), so the index cannot miss a change because a code path forgot to say so.
 
-* SQLite: row-level ``AFTER`` triggers (SQLite has no statement triggers); ``UPDATE OF`` the read columns and
-  ``WHEN`` a value really changed. Writers are serialised on SQLite already, so the one row costs no contention.
-* PostgreSQL: statement-level ``BEFORE`` triggers (one bump a statement however many rows, and also on
-  ``TRUNCATE``). The row is locked from a transaction's first such statement to its commit, so writes to
-  residents and contacts serialise on it; ``BEFORE`` takes that lock before any resident or contact row lock,
-  so two such transactions cannot deadlock over it.
+* SQLite: row-level ``AFTER`` triggers (SQLite has no statement triggers), ``UPDATE OF`` the read columns and
+  ``WHEN`` a value really changed, adding to row 1. Writers are serialised on SQLite already: no contention.
+* PostgreSQL: statement-level triggers (one bump a statement however many rows, and on ``TRUNCATE``) that add to
+  a row of the session's own (``id = -pg_backend_pid()``, upserted): a backend runs one transaction at a time, so
+  no two transactions ever wait for each other's bump, and one row for everyone could deadlock a transaction
+  holding it against one holding a resident it needs. The rows are as many as backends that ever changed
+  residents (process ids are reused), a few hundred at most, summed in well under a millisecond.
 New table only; ``downgrade`` drops it and the triggers.
 """
 
@@ -36,7 +38,11 @@ depends_on = None
 
 RESIDENT_COLUMNS = ("lat", "lon", "language", "test_recipient")
 CONTACT_COLUMNS = ("resident_id", "channel", "confirmed_at", "opted_out_at")
-BUMP = "UPDATE reach_generation SET counter = counter + 1"
+SQLITE_BUMP = "UPDATE reach_generation SET counter = counter + 1 WHERE id = 1"
+POSTGRES_BUMP = (
+    "INSERT INTO reach_generation (id, epoch, counter) VALUES (-pg_backend_pid(), '', 1) "
+    "ON CONFLICT (id) DO UPDATE SET counter = reach_generation.counter + 1"
+)
 
 
 def _sqlite_triggers() -> list[tuple[str, str]]:
@@ -48,13 +54,13 @@ def _sqlite_triggers() -> list[tuple[str, str]]:
             (f"reach_{table}_delete", f"DELETE ON {table}"),
             (f"reach_{table}_update", f"UPDATE OF {', '.join(columns)} ON {table} FOR EACH ROW WHEN {changed}"),
         ):
-            statements.append((name, f"CREATE TRIGGER {name} AFTER {event} BEGIN {BUMP}; END"))
+            statements.append((name, f"CREATE TRIGGER {name} AFTER {event} BEGIN {SQLITE_BUMP}; END"))
     return statements
 
 
 POSTGRES_FUNCTION = (
     "CREATE FUNCTION reach_generation_bump() RETURNS trigger LANGUAGE plpgsql AS "
-    f"$$ BEGIN {BUMP}; RETURN NULL; END $$"
+    f"$$ BEGIN {POSTGRES_BUMP}; RETURN NULL; END $$"
 )
 
 
@@ -67,7 +73,7 @@ def _postgres_triggers() -> list[tuple[str, str, str]]:
             (
                 name,
                 table,
-                f"CREATE TRIGGER {name} BEFORE {events} ON {table} FOR EACH STATEMENT "
+                f"CREATE TRIGGER {name} AFTER {events} ON {table} FOR EACH STATEMENT "
                 "EXECUTE FUNCTION reach_generation_bump()",
             )
         )
