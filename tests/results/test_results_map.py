@@ -3,12 +3,16 @@ hidden, help requests as points only for roles that may see residents' places, a
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections import Counter
 
 import httpx
+import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from alertsvc.alerts import results_map
 from alertsvc.alerts.results_map import results_geojson
 from alertsvc.app import create_app
 from alertsvc.runtime import Runtime
@@ -17,7 +21,7 @@ from alertsvc.security.scopes import Scope
 from alertsvc.store.models import Delivery
 from alertsvc.tracking.acks import Answer
 from alertsvc.tracking.answers import acknowledge
-from alertsvc.tracking.result_cells import CellCounts, Grid, choose_grid, merge_cells
+from alertsvc.tracking.result_cells import CellCounts, Grid, ResultCells, choose_grid, merge_cells
 from tests.console.helpers import compose, post_form
 from tests.factories import add_resident
 from tests.integration.test_fanout import run_worker
@@ -149,3 +153,31 @@ def test_grid_size_bounds_the_work() -> None:
     assert across <= 16
     region = choose_grid(40.0, -80.0, 50.0, -60.0)
     assert (50 - 40) / region.lat_step <= 16 and 20 / region.lon_step <= 16
+
+
+async def test_one_count_at_a_time_and_a_slow_one_reused(
+    dispatcher: httpx.AsyncClient, approver: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alert_id = await _sent_alert(dispatcher, approver, runtime)
+    reader = Principal("user:1", frozenset({Scope.RESIDENTS_READ}))
+    calls = []
+    real = results_map.result_cells
+
+    async def slow(session: AsyncSession, alert: str) -> ResultCells:
+        calls.append(alert)
+        await asyncio.sleep(0.3)  # a big alert's count: slower than SLOW_SECONDS
+        return await real(session, alert)
+
+    monkeypatch.setattr(results_map, "result_cells", slow)
+    answers = await asyncio.gather(*(results_geojson(runtime, alert_id, reader) for _ in range(5)))
+    assert len(calls) == 1  # five viewers at once, one count
+    assert all(a["summary"] == answers[0]["summary"] for a in answers)
+    await results_geojson(runtime, alert_id, reader)
+    assert len(calls) == 1  # a slow count is reused for a while (three times as long as it took)
+    monkeypatch.setattr(results_map, "REUSE_FACTOR", 0.0)
+    await results_geojson(runtime, alert_id, reader)
+    assert len(calls) == 2  # and counted again once that while is over
+    monkeypatch.setattr(results_map, "result_cells", real)
+    await results_geojson(runtime, alert_id, reader)
+    await results_geojson(runtime, alert_id, reader)
+    assert len(calls) == 2  # a fast count is not kept (and the patched one was not called)
