@@ -21,6 +21,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import numpy.typing as npt
@@ -109,7 +110,8 @@ _CONTACT_ROW = np.dtype([("resident", np.int64), ("channel", np.int16)])
 
 def _load_sqlite(path: str) -> ResidentSnapshot:
     dialect = sqlite.dialect()
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30, isolation_level=None)
+    # read-only, by URI: the path quoted, so a "?" or "#" in a directory name stays part of the path
+    connection = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=30, isolation_level=None)
     try:
         connection.execute("BEGIN")  # one read transaction: under WAL, one snapshot for every read below
         epoch, counter = connection.execute(_compiled(_MARKER, dialect)).fetchone()
