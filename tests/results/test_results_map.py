@@ -104,6 +104,10 @@ async def test_help_markers_only_for_roles_that_may_see_residents(
     assert body["help_markers"] is True
     assert [f["properties"]["ref"] for f in body["features"] if f["properties"]["kind"] == "help"] == ["a-0"]
     assert "+1514" not in response.text  # never a contact
+    page = (await dispatcher.get(f"/console/alerts/{alert_id}?lang=fr")).text  # the live view, in French
+    assert f'data-results-url="/console/alerts/{alert_id}/results.geojson"' in page
+    assert "Résultats sur la carte" in page and "Chiffres par case, en tableau" in page
+    assert 'data-help-text="Demande d’aide : {ref}"' in page and "/static/console/results-map.js" in page
 
 
 async def test_route_needs_sign_in_and_a_known_alert(runtime: Runtime, dispatcher: httpx.AsyncClient) -> None:
