@@ -45,7 +45,7 @@
     var p = feature.properties, b = band(p.reached_percent);
     var layer = L.geoJSON(feature, { style: {
       color: p.failed ? "#b35806" : "#1f2937", weight: p.failed ? 3 : 1, dashArray: p.failed ? "6 4" : null,
-      fillColor: BANDS[b], fillOpacity: 0.6, opacity: 0.95,
+      fillColor: BANDS[b], fillOpacity: 0.7, opacity: 0.95,
       className: "result-cell band-" + b + (p.failed ? " has-failed" : "")
     }, pane: "result-cells" });
     var tip = text("cell", { label: p.label }) + ": " + text("reached", { n: p.reached_percent }) +
