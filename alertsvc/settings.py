@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     """Deliveries a deliver job carries: fewer, larger jobs cost less per message (bench/README.md)."""
     job_timeout_s: int = 300
     """A job running longer is presumed dead; its work is taken up again (arq re-runs it, the sweeper re-queues)."""
+    provider_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    """Seconds the channel adapters wait for a provider (a Twilio request, each SMTP command, a push); a send that
+    times out is retried, SMS only after asking Twilio whether it has the message already."""
     stall_after_s: int = 30
     """Queued deliveries idle this long (a lost job, a restarted Redis) are enqueued again by the sweeper."""
     receipt_overdue_seconds: int = Field(default=900, ge=1)

@@ -9,6 +9,7 @@ aiosmtplib, aiohttp or apprise escapes an adapter)::
 
     ChannelError                 base; ``code`` (short, stable, for metrics) and ``reason`` (for people)
     ├── TransientError           try again later: 5xx, 4xx SMTP replies, timeouts, connection errors
+    │   └── NotSent              not handed over at all: the send's start-by moment (SEND_START_BY) passed first
     ├── PermanentError           never retry: invalid recipient, unsubscribed, refused, bad configuration;
     │                            ``unreachable`` says when it is the recipient that cannot be reached (an
     │                            :class:`Unreachable` reason, else None), from the adapter's own codes table
@@ -22,6 +23,9 @@ Messages of these errors never contain phone numbers, email addresses or URLs wi
 and in the delivery table, where personal data does not belong.
 
 Every adapter bounds every network call with a timeout; an expired timeout is a :class:`TransientError`.
+``max_send_seconds`` (optional attribute) is the longest one ``send`` can take once it has begun handing a
+message over: the dispatcher starts no send that could outlive its job. An adapter that waits before it begins
+(a connection pool) gives up at :data:`SEND_START_BY` with :class:`NotSent`: nothing reached the provider.
 
 An adapter whose provider can list what it accepted may also implement :class:`Reconciler`: the sweeper asks it,
 for a delivery a dead worker left ``sending``, whether the provider already has that message, and marks it sent
@@ -31,18 +35,22 @@ e-mail and push stay at-least-once after a crash (a warning twice rather than ne
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 __all__ = [
+    "SEND_START_BY",
     "Channel",
     "ChannelError",
     "ChannelKind",
     "DeliveryResult",
     "Message",
+    "NotSent",
     "Outcome",
     "PermanentError",
     "RateLimited",
@@ -125,6 +133,24 @@ class ChannelError(Exception):
 
 class TransientError(ChannelError):
     """The message may go through later; the dispatcher retries with backoff until the alert expires."""
+
+
+class NotSent(TransientError):
+    """The adapter did not begin handing the message over (its :data:`SEND_START_BY` passed while it waited):
+    the provider has nothing, so sending it later can never duplicate it."""
+
+
+SEND_START_BY: ContextVar[float | None] = ContextVar("channels_send_start_by", default=None)
+"""A ``time.monotonic()`` moment after which ``send`` must not begin handing a message over (it raises
+:class:`NotSent`); ``None``: no limit. Set by the caller around one ``send`` (a context variable, so the
+``Channel`` protocol keeps its one-argument ``send``)."""
+
+
+def not_sent_if_late() -> None:
+    """Raise :class:`NotSent` when the current send's :data:`SEND_START_BY` has passed."""
+    start_by = SEND_START_BY.get()
+    if start_by is not None and time.monotonic() > start_by:
+        raise NotSent("deadline", "not handed over: the batch's time ran out first")
 
 
 class Unreachable(StrEnum):

@@ -32,8 +32,10 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from channels.base import (
+    SEND_START_BY,
     DeliveryResult,
     Message,
+    NotSent,
     Outcome,
     PermanentError,
     RateLimited,
@@ -242,9 +244,29 @@ class SmtpEmail:
         for connection in self._all:
             self._idle.put_nowait(connection)
 
+    @property
+    def max_send_seconds(self) -> float:
+        """The longest a send takes once it holds a connection (the bound of its whole transaction)."""
+        return self._timeout * 4
+
+    async def _take_connection(self) -> _PooledConnection:
+        """A pooled connection; waiting for one ends at the send's start-by moment with :class:`NotSent`."""
+        start_by = SEND_START_BY.get()
+        if start_by is None:
+            return await self._idle.get()
+        try:
+            async with asyncio.timeout(max(0.0, start_by - time.monotonic())):
+                connection = await self._idle.get()
+        except TimeoutError as exc:
+            raise NotSent("deadline", "not handed over: no relay connection came free in time") from exc
+        if time.monotonic() > start_by:
+            self._idle.put_nowait(connection)
+            raise NotSent("deadline", "not handed over: no relay connection came free in time")
+        return connection
+
     async def send(self, message: Message) -> DeliveryResult:
         data = message_bytes(message, self.from_addr)
-        connection = await self._idle.get()
+        connection = await self._take_connection()
         try:
             async with asyncio.timeout(self._timeout * 4):  # connect + MAIL + RCPT + DATA, each bounded too
                 await connection.ready(self._idle_check)

@@ -309,6 +309,11 @@ class ApprisePush:
         if apprise_log.level == logging.NOTSET:  # unless an operator set it: apprise logs every send at INFO, with
             apprise_log.setLevel(logging.WARNING)  # the service's address; the refusals we classify are warnings
 
+    @property
+    def max_send_seconds(self) -> float:
+        """The longest one send can take: the address check (a DNS lookup) and the notification, each bounded."""
+        return self._timeout * 2
+
     async def send(self, message: Message) -> DeliveryResult:
         try:
             plugin = await avalidate_push_url(message.to, self._allow_private, schemes=self._schemes)

@@ -50,6 +50,7 @@ from channels.base import (
     PermanentError,
     RateLimited,
     TransientError,
+    not_sent_if_late,
 )
 from channels.twilio_codes import classify_rest_error, rest_unreachable
 
@@ -198,7 +199,13 @@ class TwilioSms:
             client.region = None
         self._messages: Any = client.api.v2010.account.messages
 
+    @property
+    def max_send_seconds(self) -> float:
+        """The longest one send can take: the session's total timeout (one HTTP request)."""
+        return self._timeout
+
     async def send(self, message: Message) -> DeliveryResult:
+        not_sent_if_late()
         _RETRY_AFTER.set(None)
         callback = message.status_callback if message.status_callback else values.unset
         try:

@@ -11,6 +11,12 @@ Magic local parts (any domain), answered at ``RCPT TO``:
 ``slow@``            accepted, but ``DATA`` answers only after ``slow_seconds``
 ===================  ========================================================
 
+``slow_all`` makes every ``DATA`` wait ``slow_seconds`` before its answer (a relay slow for everyone; a client
+that hangs up meanwhile has sent nothing: aiosmtpd drops the transaction). ``stall_accepted`` makes the next that
+many messages *recorded* first and answered only ``stall_seconds`` later: the client's read times out although the
+relay has the message. :meth:`SmtpStandin.copies` counts the copies received per (recipient, ``Message-ID``), i.e.
+per recipient per alert, since alertsvc derives the Message-ID from the delivery.
+
 ``fail_all`` makes every ``RCPT`` answer ``421 4.3.2 service not available`` and close, like a server going
 down. ``credentials`` (user, password) offers AUTH PLAIN/LOGIN (over plain TCP: loopback only) and refuses
 mail from sessions that did not authenticate.
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import weakref
+from collections import Counter
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -62,6 +69,9 @@ class SmtpStandin:
     port: int = 0
     record: bool = True
     slow_seconds: float = 5.0
+    slow_all: bool = False
+    stall_accepted: int = 0
+    stall_seconds: float = 5.0
     fail_all: bool = False
     credentials: tuple[str, str] | None = None
     messages: list[ReceivedMail] = field(default_factory=list)
@@ -130,14 +140,26 @@ class SmtpStandin:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        if any(rcpt.lower().startswith("slow@") for rcpt in envelope.rcpt_tos):
+        if self.slow_all or any(rcpt.lower().startswith("slow@") for rcpt in envelope.rcpt_tos):
             await asyncio.sleep(self.slow_seconds)
         if self.record:
             content = envelope.original_content or b""
             self.messages.append(
                 ReceivedMail(str(envelope.mail_from), list(envelope.rcpt_tos), content, list(envelope.mail_options))
             )
+        if self.stall_accepted > 0:  # recorded: the relay has it, but its answer comes too late for the client
+            self.stall_accepted -= 1
+            await asyncio.sleep(self.stall_seconds)
         return "250 2.0.0 OK queued"
+
+    def copies(self) -> Counter[tuple[str, str]]:
+        """Copies received per (recipient, Message-ID): anything above 1 is a duplicate e-mail."""
+        found: Counter[tuple[str, str]] = Counter()
+        for mail in self.messages:
+            message_id = str(mail.parsed().get("Message-ID", ""))
+            for rcpt in mail.rcpt_tos:
+                found[(rcpt.lower(), message_id)] += 1
+        return found
 
 
 async def _main() -> None:

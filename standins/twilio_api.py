@@ -36,6 +36,14 @@ Magic senders (``From``): +15005550001 â†’ 21212 invalid 'From'; +15005550007 â†
 ``fail_first`` makes the next that many create-message requests answer ``fail_status`` (a provider failing for a
 while, then recovering), a 429 with ``Retry-After: retry_after`` seconds.
 
+Faults of a provider that is slow rather than refusing (the tests of ``tests/integration/test_retries_end_to_end.py``):
+
+* ``hang_seconds`` > 0: every request (create and list) hangs that long and then answers 503, having taken
+  nothing, like a provider whose front end accepts connections but never answers (``hung`` counts them);
+* ``stall_accepted`` > 0: the next that many create-message requests are *accepted and recorded* (they are listed
+  at once), and only then is the answer held back ``stall_seconds``: the client's read times out although the
+  message is with the provider, the case where re-sending without a lookup would send it twice.
+
 When ``send_callbacks`` is on and a ``StatusCallback`` is given, the stand-in POSTs ``sent`` then ``delivered``
 (or ``undelivered``/``failed`` with ``ErrorCode``), signed exactly as Twilio signs them:
 ``X-Twilio-Signature``
@@ -150,6 +158,10 @@ class TwilioStandin:
     fail_first: int = 0
     fail_status: int = 500
     retry_after: int = 2
+    hang_seconds: float = 0.0
+    hung: int = 0
+    stall_accepted: int = 0
+    stall_seconds: float = 5.0
     refused: list[float] = field(default_factory=list)
     """``time.monotonic()`` of each create-message request answered ``fail_status`` by ``fail_first``."""
     messages: list[ReceivedMessage] = field(default_factory=list)
@@ -201,6 +213,12 @@ class TwilioStandin:
         }
         return web.json_response(payload, status=http_status, headers=headers)
 
+    async def _hang(self) -> web.Response:
+        """Hold the request ``hang_seconds``, then answer 503 having taken nothing (the client gave up by then)."""
+        self.hung += 1
+        await asyncio.sleep(self.hang_seconds)
+        return self._error(20503, 503)
+
     def _authorized(self, request: web.Request) -> bool:
         header = request.headers.get("Authorization", "")
         return secrets.compare_digest(header.encode(), self._expected_auth.encode())
@@ -214,6 +232,8 @@ class TwilioStandin:
             return self._error(20404)
         if self.force_status is not None:
             return self._error(_STATUS_CODE.get(self.force_status, 20500), self.force_status)
+        if self.hang_seconds > 0:
+            return await self._hang()
         if self.fail_first > 0:
             self.fail_first -= 1
             self.refused.append(received_at)
@@ -242,6 +262,9 @@ class TwilioStandin:
                     sid, account_sid, to, from_, body, str(callback) if callback else None, received_at=received_at
                 )
             )
+        if self.stall_accepted > 0:  # taken (listed already), but the answer comes too late for the client
+            self.stall_accepted -= 1
+            await asyncio.sleep(self.stall_seconds)
         if callback and self.callbacks_before_answer:
             await self._run_callbacks(str(callback), sid, to, from_)
         elif callback and self.send_callbacks:
@@ -259,6 +282,8 @@ class TwilioStandin:
         self.list_requests += 1
         if self.force_status is not None:
             return self._error(_STATUS_CODE.get(self.force_status, 20500), self.force_status)
+        if self.hang_seconds > 0:
+            return await self._hang()
         query = request.query
         try:
             page = int(query.get("Page", "0"))

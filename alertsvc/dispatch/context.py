@@ -44,9 +44,10 @@ def build_channels(settings: Settings, runtime: Runtime) -> dict[str, Channel]:
             base_url=settings.twilio_base_url,
             # As many connections as sends in flight (the worker's gate): none waits in aiohttp's pool queue.
             max_connections=settings.send_concurrency,
+            timeout=settings.provider_timeout_s,
         ),
-        "email": SmtpEmail(url=settings.smtp_url, from_addr=settings.email_from),
-        "push": ApprisePush(allow_private=settings.push_allow_private),
+        "email": SmtpEmail(url=settings.smtp_url, from_addr=settings.email_from, timeout=settings.provider_timeout_s),
+        "push": ApprisePush(allow_private=settings.push_allow_private, timeout=settings.provider_timeout_s),
     }
 
 

@@ -22,35 +22,59 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alertsvc.alerts.states import AlertState, mark_first_sent
+from alertsvc.alerts.states import mark_first_sent
 from alertsvc.cap import alert_to_json, parse_cap_json
 from alertsvc.clock import utcnow
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.fanout import enqueue_deliveries, finish_if_done
 from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
+from alertsvc.dispatch.provider_lookup import taken_before_retry
 from alertsvc.dispatch.ratelimit import Reservation
 from alertsvc.dispatch.render import Rendered, personalise, personalise_failure, render_info
 from alertsvc.dispatch.retry import next_attempt
+from alertsvc.dispatch.send_window import (
+    SENDABLE_STATES,
+    SendableWatch,
+    any_sending,
+    max_send_seconds,
+    start_by,
+    watch_for,
+)
 from alertsvc.lanes import Lane, enqueue_in_lane, lane_of_document
 from alertsvc.metrics import count_deliveries, send_timer
 from alertsvc.residents.optout import opt_out_at_carrier
 from alertsvc.store.models import Alert
 from alertsvc.tracking import machine
 from alertsvc.tracking.states import DeliveryState
-from channels.base import Channel, ChannelError, PermanentError, RateLimited, TransientError, Unreachable
+from channels.base import (
+    SEND_START_BY,
+    Channel,
+    ChannelError,
+    NotSent,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    Unreachable,
+)
 
 log = logging.getLogger(__name__)
 
-SENDABLE_STATES = frozenset({AlertState.DISPATCHING.value, AlertState.SENT.value})
+UNSENT_REASONS = {
+    "deadline": "not handed over before the job's time ran out; sent by the next job",
+    "cancelled": "not handed over: the alert was cancelled meanwhile",
+}
+"""Codes of rows put back ``queued`` with nothing sent (see :class:`Outcome`), and the reason stored with them."""
 LATE_TOLERANCE_S = 0.01
 """A send that wakes later than this after its rate-limit slot (its earliest reading: the clock mapping's error
 counts as lateness) takes a new slot instead of going at once.
@@ -127,12 +151,19 @@ async def _cached_alert(app: WorkerContext, alert_id: str) -> AlertForSending | 
 
 
 class Outcome(NamedTuple):
-    """What became of one send (a named tuple: one per message, cheaper to build than a frozen dataclass)."""
+    """What became of one send (a named tuple: one per message, cheaper to build than a frozen dataclass).
+
+    ``unsent``: not handed over at all (the job's time ran out, or the alert was cancelled meanwhile): the row goes
+    back to ``queued`` at once, no backoff, since the provider has nothing of it.
+    """
 
     delivery_id: int
     provider_id: str | None = None
     error: ChannelError | None = None
     unexpected: bool = False
+    unsent: str | None = None
+    due_in: float = 0.0
+    """For an ``unsent`` row: seconds from now until its rate-limit slot would have come (its next try)."""
 
 
 def _unsubscribe_url(app: WorkerContext, channel: str, contact_id: int) -> str:
@@ -173,9 +204,7 @@ async def _send_one(
     return Outcome(claimed.id, provider_id=result.provider_id)
 
 
-async def _reserve(
-    app: WorkerContext, channel: str, claimed: list[machine.Claimed], lane: Lane
-) -> Reservation | None:
+async def _reserve(app: WorkerContext, channel: str, claimed: list[machine.Claimed], lane: Lane) -> Reservation | None:
     """Reserve the batch's send slots in the alert's lane (a bulk batch waits for a short schedule, so it cannot
     hold up a life-safety one: :mod:`alertsvc.dispatch.ratelimit`); if Redis cannot be asked, hand the claimed
     rows back before failing.
@@ -201,8 +230,13 @@ async def _send_all(
     channel: str,
     claimed: list[machine.Claimed],
     reserved: Reservation | None,
+    window: tuple[float, SendableWatch] | None = None,
 ) -> list[Outcome]:
     """Send a claimed batch, in slot order, through the worker's shared gate for the channel.
+
+    ``window``: the moment after which no send begins and the watch of the alert's state
+    (:mod:`alertsvc.dispatch.send_window`); a message that cannot begin in time, or whose alert was cancelled
+    meanwhile, comes back ``unsent``.
 
     A few sender coroutines pull the next message from the batch instead of one task per message: the gate
     (``send_concurrency`` in flight per channel, shared by every job of the worker) bounds what reaches the
@@ -215,15 +249,33 @@ async def _send_all(
     by_index: dict[int, Outcome] = {}
     pending = iter(enumerate(claimed))
 
+    last_start, watch = window if window is not None else (math.inf, None)
+
+    async def may_begin(slots: Reservation | None, position: int) -> str | None:
+        """Why this message must not begin now (None: it may): checked before its slot and again after."""
+        if slots is not None and slots.not_before(position) > last_start:
+            return "late_slot"
+        if slots is not None:
+            await slots.wait_for(position)
+        if time.monotonic() > last_start:
+            return "deadline"
+        if watch is not None and not await watch.sendable():
+            return "cancelled"
+        return None
+
     async def one(index: int, item: machine.Claimed) -> Outcome:
         slots, position = reserved, index
         for attempt in range(MAX_RESLOTS + 1):
-            if slots is not None:
-                await slots.wait_for(position)
+            refused = await may_begin(slots, position)
+            if refused == "late_slot" and slots is not None:  # other workers' reservations fill the window
+                return Outcome(item.id, unsent="deadline", due_in=slots.not_before(position) - time.monotonic())
+            if refused is not None:
+                return Outcome(item.id, unsent=refused)
             async with gate:
                 on_time = slots is None or slots.lateness(position) <= LATE_TOLERANCE_S
                 if on_time or limiter is None or attempt == MAX_RESLOTS:
                     started = time.perf_counter()
+                    SEND_START_BY.set(None if window is None else last_start)  # waiting for the gate counts
                     outcome = await _send_one(adapter, app, alert, channel, item)
                     observe_send(time.perf_counter() - started)
                     return outcome
@@ -291,13 +343,22 @@ async def _record(
     attempts: dict[int, int],
 ) -> None:
     now = utcnow()
-    sent = [(o.delivery_id, o.provider_id or "") for o in outcomes if o.error is None and not o.unexpected]
+    sent = [
+        (o.delivery_id, o.provider_id or "")
+        for o in outcomes
+        if o.error is None and not o.unexpected and o.unsent is None
+    ]
     failures: dict[tuple[DeliveryState, str, str], list[int]] = defaultdict(list)
     retries: dict[tuple[datetime, str, str], list[int]] = defaultdict(list)
     carrier_opt_outs: list[int] = []  # refused because the recipient unsubscribed at the carrier (Twilio 21610)
     carrier_code = ""
     for outcome in outcomes:
         error = outcome.error
+        if outcome.unsent is not None or isinstance(error, NotSent):  # nothing handed over: again, at once
+            code = outcome.unsent or "deadline"
+            due = now + timedelta(seconds=max(0.0, outcome.due_in))  # not before its slot: no hot loop
+            retries[(due.replace(microsecond=0), code, UNSENT_REASONS.get(code, code))].append(outcome.delivery_id)
+            continue
         if error is None and not outcome.unexpected:
             continue
         if isinstance(error, PermanentError):
@@ -326,7 +387,9 @@ async def _record(
     count_deliveries(channel, "sent", len(sent))
     for (state, _code, _reason), ids in failures.items():
         count_deliveries(channel, state.value, len(ids))
-    count_deliveries(channel, "retry", sum(len(ids) for ids in retries.values()))
+    count_deliveries(
+        channel, "retry", sum(len(ids) for (_, code, _), ids in retries.items() if code not in UNSENT_REASONS)
+    )
     if first_sent:
         alert.first_sent_recorded = True  # one statement less in every later record of this worker
     for (when, _code, _reason), ids in retries.items():
@@ -353,7 +416,11 @@ async def _claim_batch(
     if state is None:
         return None
     if state not in SENDABLE_STATES:
-        await machine.suppress_unsent(session, alert_id, f"alert {state}", now)
+        # Not while another batch is still sending: it may have handed messages over whose record has not landed,
+        # and suppressing its rows now would lose that they went (and so their Cancel). The rest of the alert's
+        # queued rows are suppressed by the Cancel's fan-out once those batches are done, or by a later batch.
+        if not await any_sending(session, alert_id):
+            await machine.suppress_unsent(session, alert_id, f"alert {state}", now)
         return None
     claimed = await machine.claim(session, ids, now)
     if expires is not None and expires <= now:
@@ -362,9 +429,18 @@ async def _claim_batch(
     return claimed
 
 
+def _slots_that_fit(app: WorkerContext, channel: str, last_start: float) -> int:
+    """How many sends the channel's rate allows before ``last_start`` (at least one: every job makes progress)."""
+    limiter = app.limiters.get(channel)
+    if limiter is None:
+        return sys.maxsize
+    return max(1, int((last_start - time.monotonic()) / limiter.interval))
+
+
 async def deliver(ctx: dict[str, Any], alert_id: str, channel: str, ids: list[int]) -> dict[str, int]:
     """Send one batch of deliveries of one alert on one channel."""
     app: WorkerContext = ctx["app"]
+    job_started = time.monotonic()
     alert = await _cached_alert(app, alert_id)
     if alert is None:
         return {"claimed": 0}
@@ -372,8 +448,19 @@ async def deliver(ctx: dict[str, Any], alert_id: str, channel: str, ids: list[in
     if claimed is None:
         return {"claimed": 0}
     if claimed:
-        reserved = await _reserve(app, channel, claimed, alert.lane)
-        outcomes = await _send_all(app, alert, channel, claimed, reserved)
+        watch = watch_for(app, alert_id)
+        watch.seen_sendable()
+        # A retried row whose last send went unanswered may be with the provider already: ask before sending.
+        taken = await taken_before_retry(app, channel, claimed)
+        to_send = [c for c in claimed if c.id not in taken] if taken else claimed
+        last_start = start_by(job_started, app.settings.job_timeout_s, max_send_seconds(app.channels[channel]))
+        outcomes = [Outcome(delivery_id, provider_id=provider_id) for delivery_id, provider_id in taken.items()]
+        # Only the slots this job can use: a slot taken and left unused holds back every worker's sends.
+        fits = _slots_that_fit(app, channel, last_start)
+        outcomes += [Outcome(c.id, unsent="deadline") for c in to_send[fits:]]
+        if to_send[:fits]:
+            reserved = await _reserve(app, channel, to_send[:fits], alert.lane)
+            outcomes += await _send_all(app, alert, channel, to_send[:fits], reserved, (last_start, watch))
         await _record(app, alert_id, channel, alert, outcomes, {c.id: c.attempts for c in claimed})
     await finish_if_done(app, alert_id)
     return {"claimed": len(claimed)}

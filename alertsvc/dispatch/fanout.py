@@ -12,6 +12,7 @@ never enqueued (killed between the two) are found by the sweeper.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
@@ -32,6 +33,7 @@ from alertsvc.clock import utcnow
 from alertsvc.dispatch.audience import AlertFacts, plan_for
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.jobs import DELIVER, deliver_job_id
+from alertsvc.dispatch.send_window import any_sending
 from alertsvc.geo.targeting import bbox_filter_params
 from alertsvc.geo.zone_reach import zones_reached
 from alertsvc.lanes import Lane, enqueue_in_lane, lane_of_document
@@ -127,13 +129,40 @@ async def _start(app: WorkerContext, alert_id: str) -> Alert | None:
         return alert
 
 
+SETTLE_POLL_S = 0.1
+
+
 async def _cancel_referenced(app: WorkerContext, cap: CapAlert) -> None:
-    """A Cancel stops what is still queued of the alerts it cancels, and marks them cancelled."""
+    """A Cancel stops what is still queued of the alerts it cancels, and marks them cancelled; it returns once
+    the originals already being handed over are recorded, so the Cancel is planned for everyone they reached and
+    none of them goes out after it.
+
+    1. The originals become ``cancelled`` (committed): from then on their batches begin no send (each send asks
+       :class:`~alertsvc.dispatch.send_window.SendableWatch`, at most 0.2 s stale) and put back what they had
+       claimed but not handed over.
+    2. Wait until no original is ``sending``: the sends already begun finish and are recorded ``sent``. Bounded by
+       half the job timeout (this job's own budget); a worker that died holding rows leaves them ``sending``, and
+       they still count as received for the Cancel (``store.audience.RECEIVED_STATES``).
+    3. What is still ``queued`` is suppressed (once nothing is ``sending``). Suppressing at step 1 also took the
+       ``sending`` rows: messages already with the provider were recorded as suppressed, and their recipients
+       never got the Cancel.
+    """
+    async with transaction(app.runtime.sessions) as session:
+        referenced = await alerts_a_cancel_ends(session, cap.reference_keys())  # with the rest of their thread
+        for alert_id in referenced:
+            await move(session, alert_id, AlertState.CANCELLED)
+    deadline = time.monotonic() + app.settings.job_timeout_s / 2
+    for alert_id in referenced:
+        while time.monotonic() < deadline:
+            async with app.runtime.sessions() as session:
+                if not await any_sending(session, alert_id):
+                    break
+            await asyncio.sleep(SETTLE_POLL_S)
     now = utcnow()
     async with transaction(app.runtime.sessions) as session:
-        for referenced in await alerts_a_cancel_ends(session, cap.reference_keys()):  # with the rest of the thread
-            await move(session, referenced, AlertState.CANCELLED)
-            await machine.suppress_unsent(session, referenced, "alert cancelled", now)
+        for alert_id in referenced:
+            if not await any_sending(session, alert_id):  # else the last of those batches suppresses the rest
+                await machine.suppress_unsent(session, alert_id, "alert cancelled", now)
 
 
 async def fanout(ctx: dict[str, Any], alert_id: str) -> dict[str, int] | str:

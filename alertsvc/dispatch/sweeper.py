@@ -47,6 +47,7 @@ from alertsvc.clock import utcnow
 from alertsvc.dispatch.context import WorkerContext
 from alertsvc.dispatch.fanout import enqueue_deliveries, finish_if_done
 from alertsvc.dispatch.jobs import DELIVER, fanout_job_id
+from alertsvc.dispatch.provider_lookup import LOOKUP_CONCURRENCY, ask_provider
 from alertsvc.dispatch.tip_relay import tend_tips
 from alertsvc.jobs import enqueue_fanout
 from alertsvc.lanes import Lane, lane_of_document
@@ -54,13 +55,9 @@ from alertsvc.store.db import transaction
 from alertsvc.store.models import Alert
 from alertsvc.tracking import machine, pending
 from alertsvc.tracking.states import DeliveryState
-from channels.base import ChannelError, Reconciler
+from channels.base import Reconciler
 
 log = logging.getLogger(__name__)
-
-LOOKUP_SLACK = timedelta(minutes=10)
-"""Provider records are searched from this long before the claim: our clock and the provider's may differ."""
-LOOKUP_CONCURRENCY = 16
 
 
 async def _expire_alerts(app: WorkerContext) -> int:
@@ -125,23 +122,6 @@ async def _enqueue_fanout_again(redis: ArqRedis, alert_id: str, tag: str, lane: 
     return await enqueue_fanout(redis, alert_id, lane, job_id=f"{fanout_job_id(alert_id)}:{tag}")
 
 
-async def _ask_provider(
-    app: WorkerContext, channel: str, delivery_id: int, to: str, claimed_at: datetime
-) -> str | None:
-    adapter = app.channels.get(channel)
-    if not isinstance(adapter, Reconciler):
-        return None
-    marker = f"/a/{app.ack_links.sign(delivery_id)}"  # unique to this delivery: it is in its message alone
-    try:
-        return await adapter.lookup(to, claimed_at - LOOKUP_SLACK, marker)
-    except ChannelError as exc:
-        log.warning("could not ask the %s provider about delivery %s (%s): sending it again", channel, delivery_id,
-                    exc.code)  # fmt: skip
-    except Exception:  # an adapter bug must not stop the sweep: fall back to sending again
-        log.exception("lookup on %s raised unexpectedly for delivery %s", channel, delivery_id)
-    return None
-
-
 async def _reconcile(app: WorkerContext, dead: Sequence[int]) -> dict[int, str]:
     """Of ``sending`` deliveries whose worker died, those the provider already took: {delivery id: provider id}.
 
@@ -156,7 +136,7 @@ async def _reconcile(app: WorkerContext, dead: Sequence[int]) -> dict[int, str]:
 
     async def one(delivery_id: int, channel: str, to: str, claimed_at: datetime) -> tuple[int, str | None]:
         async with gate:
-            return delivery_id, await _ask_provider(app, channel, delivery_id, to, claimed_at)
+            return delivery_id, await ask_provider(app, channel, delivery_id, to, claimed_at)
 
     answers = await asyncio.gather(*(one(*row) for row in rows))
     return {delivery_id: provider_id for delivery_id, provider_id in answers if provider_id}
