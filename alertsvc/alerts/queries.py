@@ -310,7 +310,7 @@ async def alert_detail(runtime: Runtime, alert: Alert, areas: list[Area]) -> Ale
         principals += [member.submitted_by for member in [*references, *later]]
         principals += [member.decided_by for member in [*references, *later]]
         return AlertDetail(
-            progress=await live.snapshot(session, alert.id),
+            progress=await live.snapshot(session, alert.id, runtime.settings.receipt_overdue_seconds),
             answers=await responses_for(session, alert, limit=ANSWERS_SHOWN),
             history=history,
             reach=(await reach_of(session, areas)).for_status(alert.status) if areas else None,
@@ -326,14 +326,19 @@ async def alert_detail(runtime: Runtime, alert: Alert, areas: list[Area]) -> Ale
 async def alert_progress(runtime: Runtime, alert_id: str) -> dict[str, Any] | None:
     """The live snapshot of the alert's deliveries and answers; None when there is no such alert."""
     async with runtime.sessions() as session:
-        return await live.snapshot(session, alert_id)
+        return await live.snapshot(session, alert_id, runtime.settings.receipt_overdue_seconds)
 
 
 def progress_stream(
     runtime: Runtime, alert_id: str, is_disconnected: Callable[[], Awaitable[bool]]
 ) -> AsyncIterator[str]:
     """Server-sent events of the alert's progress (:func:`alertsvc.tracking.live.stream`), a session per look."""
-    return live.stream(runtime.sessions, alert_id, is_disconnected=is_disconnected)
+    return live.stream(
+        runtime.sessions,
+        alert_id,
+        is_disconnected=is_disconnected,
+        overdue_after_s=runtime.settings.receipt_overdue_seconds,
+    )
 
 
 async def reach(runtime: Runtime, areas: list[Area], status: str | None = None) -> Reach | None:

@@ -21,12 +21,13 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from alertsvc.clock import utcnow
 from alertsvc.store.models import Alert, Delivery
 from alertsvc.tracking.states import DONE_FOR_DISPATCH, DeliveryState
 from alertsvc.tracking.stats import alert_counts
@@ -125,12 +126,21 @@ async def time_to_warn(session: AsyncSession, alert: Alert, total: int, done: in
     return TimeToWarn(alert.created_at, alert.approved_at, first_sent, reached)
 
 
-async def snapshot(session: AsyncSession, alert_id: str) -> dict[str, Any] | None:
-    """Everything the live view shows, as JSON-ready values; None when the alert does not exist."""
+def overdue_cutoff(overdue_after_s: float | None) -> datetime | None:
+    """Deliveries ``sent`` before this moment with no final receipt are overdue (None: not counted)."""
+    return None if overdue_after_s is None else utcnow() - timedelta(seconds=overdue_after_s)
+
+
+async def snapshot(session: AsyncSession, alert_id: str, overdue_after_s: float | None = None) -> dict[str, Any] | None:
+    """Everything the live view shows, as JSON-ready values; None when the alert does not exist.
+
+    ``overdue_after_s`` (``ALERTSVC_RECEIPT_OVERDUE_SECONDS``): ``receipts_overdue`` counts the deliveries still
+    ``sent`` that long after their send, with no final receipt from the provider (a provider gone quiet).
+    """
     alert = await session.get(Alert, alert_id)
     if alert is None:
         return None
-    counts = await alert_counts(session, alert_id)
+    counts = await alert_counts(session, alert_id, overdue_cutoff(overdue_after_s))
     channels = channel_progress(counts.stats)
     total = sum(row.total for row in channels)
     done = sum(row.done for row in channels)
@@ -145,6 +155,8 @@ async def snapshot(session: AsyncSession, alert_id: str) -> dict[str, Any] | Non
         "done": done,
         "percent": math.floor(100 * done / total) if total else 0,
         "suppressed": sum(row.suppressed for row in channels),
+        "receipts_overdue": counts.receipts_overdue,
+        "receipts_overdue_after_s": overdue_after_s,
         "acknowledged": counts.acknowledged,
         "help_requested": counts.help_requested,
         "time_to_warn": ttw.seconds(),
@@ -164,6 +176,7 @@ async def stream(
     interval: float = 1.0,
     keepalive: float = 15.0,
     max_seconds: float = 600.0,
+    overdue_after_s: float | None = None,
 ) -> AsyncIterator[str]:
     """``counts`` events whenever the snapshot changes; ``done`` when the alert can change no more.
 
@@ -175,7 +188,7 @@ async def stream(
     started = last_sent = time.monotonic()
     while time.monotonic() - started < max_seconds and not await is_disconnected():
         async with sessions() as session:
-            current = await snapshot(session, alert_id)
+            current = await snapshot(session, alert_id, overdue_after_s)
         if current is None:
             yield sse("done", {"state": "missing"})
             return
