@@ -29,6 +29,7 @@ callback is dropped by :class:`alertsvc.logging_setup.QuietSuccess`; refusals ar
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,12 +37,15 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alertsvc.api.hooks import form_media, parse_form, signature_matches, status_fields
+from alertsvc.api.problems import Problem
 from alertsvc.http.body_limit import limit_for
 from alertsvc.runtime import Runtime
 from alertsvc.settings import Settings
 from alertsvc.tracking.callbacks import submit_twilio_status
 
 __all__ = ["STATUS_PATH", "FastPathCounts", "FastStatusCallbacks", "counts"]
+
+log = logging.getLogger(__name__)
 
 STATUS_PATH = "/hooks/twilio/status"
 """The one path served here (``alertsvc.api.hooks.router``'s ``/status``)."""
@@ -107,12 +111,15 @@ class FastStatusCallbacks:
         try:
             body = await _read_within(receive, read, self._limit)
             form = parse_form(body)
-            query = scope["query_string"].decode("latin-1")
+            query = scope.get("query_string", b"").decode("latin-1")
             if not signature_matches(runtime.settings, STATUS_PATH, query, form, signature):
                 raise _HandOver
             sid, status, error_code = status_fields(form)
             await submit_twilio_status(runtime, sid, status, error_code)
-        except Exception:  # _HandOver, a Problem the route would answer, a receipt the database did not take
+        except Exception as exc:  # _HandOver, a Problem the route answers, a receipt the database did not take
+            if not isinstance(exc, _HandOver | Problem):
+                # The class only, as the route's handlers log it: a driver's message can carry the parameters.
+                log.warning("a status callback's receipt failed (%s): handed to the route", type(exc).__name__)
             counts.handed_over += 1
             await self.app(scope, _replay(read, receive), send)
             return

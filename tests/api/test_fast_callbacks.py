@@ -175,3 +175,21 @@ def test_the_quiet_filter_comes_before_the_redactor() -> None:
     assert isinstance(filters[0], QuietSuccess) and any(isinstance(f, Redactor) for f in filters[1:])
     assert logging.getLogger("uvicorn.access").filter(access_record(STATUS, 204)) is False
     assert logging.getLogger("uvicorn.access").filter(access_record(STATUS, 403))
+
+
+async def test_a_receipt_the_fast_path_could_not_record_is_handed_to_the_route(
+    client: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import alertsvc.api.fast_callbacks as fast_callbacks
+
+    async def database_away(*_args: object) -> None:
+        raise ConnectionResetError("gone")
+
+    monkeypatch.setattr(fast_callbacks, "submit_twilio_status", database_away)
+    ((sid, delivery_id),) = (await sent_deliveries(runtime, 1)).items()
+    before = (counts.served, counts.handed_over)
+    answer = await form_post(runtime, {"MessageSid": sid, "MessageStatus": "delivered"})(client)
+    assert answer.status_code == 204  # the route recorded it
+    assert (counts.served - before[0], counts.handed_over - before[1]) == (0, 1)
+    assert await state_of(runtime, delivery_id) == "delivered"
+    assert "ConnectionResetError" in caplog.text and "gone" not in caplog.text
