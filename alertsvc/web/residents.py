@@ -28,7 +28,6 @@ from alertsvc.dispatch.jobs import SEND_CONFIRMATION
 from alertsvc.http.deps import RuntimeDep
 from alertsvc.http.ratelimit import link_rate_limit, rate_limit
 from alertsvc.lanes import Lane, enqueue_in_lane
-from alertsvc.lanes import Lane, enqueue_in_lane
 from alertsvc.residents import manage_links, selfservice
 from alertsvc.residents.importer import validation_options
 from alertsvc.residents.manage_links import LinkState, ManageAccess
