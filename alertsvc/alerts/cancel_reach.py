@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from alertsvc.alerts.cancel_scope import alerts_a_follow_up_reaches
 from alertsvc.alerts.reach import CHANNELS, UNKNOWN_LANGUAGE, Reach
 from alertsvc.alerts.sending_rules import TEST_ONLY_STATUSES
 from alertsvc.cap import CapError, parse_cap_json
 from alertsvc.i18n import primary_tag
-from alertsvc.store.audience import contacts_that_received, recipients_of_contacts, referenced_alert_ids
+from alertsvc.store.audience import contacts_that_received, recipients_of_contacts
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +38,7 @@ async def recipients_reach(session: AsyncSession, alert: Alert) -> Reach:
     residents: dict[int, str] = {}
     contacts = dict.fromkeys(CHANNELS, 0)
     by_language: dict[str, dict[str, int]] = {channel: {} for channel in CHANNELS}
-    async for contact_ids in contacts_that_received(session, await referenced_alert_ids(session, keys)):
+    async for contact_ids in contacts_that_received(session, await alerts_a_follow_up_reaches(session, keys)):
         for recipient in await recipients_of_contacts(session, contact_ids):
             if recipient.opted_out or (test_only and not recipient.test_recipient):
                 continue

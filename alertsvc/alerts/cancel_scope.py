@@ -22,7 +22,7 @@ from alertsvc.alerts.thread import thread_state
 from alertsvc.store.audience import referenced_alert_ids
 from alertsvc.store.models import Alert
 
-__all__ = ["ENDED_WITH_THREAD", "alerts_a_cancel_ends"]
+__all__ = ["ENDED_WITH_THREAD", "alerts_a_cancel_ends", "alerts_a_follow_up_reaches"]
 
 ENDED_WITH_THREAD: Final = frozenset({AlertState.APPROVED, AlertState.DISPATCHING, AlertState.SENT})
 """States of a thread member that a Cancel of another member ends: it went out and is in force."""
@@ -41,3 +41,25 @@ async def alerts_a_cancel_ends(session: AsyncSession, keys: Sequence[tuple[str, 
             if member.msg_type != "Cancel" and member.state in ENDED_WITH_THREAD and member.id not in ended:
                 ended.append(member.id)
     return ended
+
+
+async def alerts_a_follow_up_reaches(session: AsyncSession, keys: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Our ids of the alerts whose recipients an Update or a Cancel with these ``references`` keys goes to: the
+    named ones first, then every other Alert and Update of their threads, whatever their state now.
+
+    Why the whole thread: a Cancel ends every member that went out (:func:`alerts_a_cancel_ends`), so it must
+    reach everyone those members reached. An original cancelled after its Update widened the area used to end the
+    Update without telling the residents who got only the Update: they kept its "Leave now". Members that never
+    went out add nobody (only received deliveries count), and the fan-out moves the named alerts to ``cancelled``
+    before it asks, so the state cannot be the filter here.
+    """
+    named = await referenced_alert_ids(session, keys)
+    reached = list(dict.fromkeys(named))
+    for alert_id in named:
+        alert = await session.get(Alert, alert_id)
+        if alert is None:
+            continue
+        for member in (await thread_state(session, alert)).members:
+            if member.msg_type != "Cancel" and member.id not in reached:
+                reached.append(member.id)
+    return reached

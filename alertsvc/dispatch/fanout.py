@@ -24,7 +24,7 @@ from arq import ArqRedis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alertsvc.alerts.cancel_scope import alerts_a_cancel_ends
+from alertsvc.alerts.cancel_scope import alerts_a_cancel_ends, alerts_a_follow_up_reaches
 from alertsvc.alerts.sending_rules import target_area, test_recipients_only, uses_area, uses_references
 from alertsvc.alerts.states import AlertState, mark_planned, move
 from alertsvc.cap import Alert as CapAlert
@@ -79,7 +79,7 @@ async def _recipients_in_area(app: WorkerContext, cap: CapAlert) -> AsyncIterato
 
 async def _recipients_of_references(app: WorkerContext, cap: CapAlert) -> AsyncIterator[list[audience_store.Recipient]]:
     async with app.runtime.sessions() as session:
-        referenced = await audience_store.referenced_alert_ids(session, cap.reference_keys())
+        referenced = await alerts_a_follow_up_reaches(session, cap.reference_keys())  # with the rest of their thread
         async for contact_ids in audience_store.contacts_that_received(session, referenced):
             async with app.runtime.sessions() as lookup:
                 yield await audience_store.recipients_of_contacts(lookup, contact_ids)

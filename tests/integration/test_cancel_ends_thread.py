@@ -12,10 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
+from alertsvc.alerts.cancel_reach import recipients_reach
 from alertsvc.runtime import Runtime
+from alertsvc.store.models import Alert
 from tests.conftest import KeyMaker, auth
 from tests.factories import add_resident, cap_alert
-from tests.integration.test_fanout import run_worker
+from tests.integration.test_fanout import outbox, run_worker
 
 INSIDE = (45.5, -72.5)
 
@@ -83,3 +85,38 @@ async def test_an_update_waiting_for_approval_is_left_to_its_approver(
     await run_worker(runtime)
     assert await _state(client, sender, original["id"]) == "cancelled"
     assert await _state(client, sender, pending["id"]) == "pending_approval"
+
+
+WIDER = "44.0,-74.0 44.0,-71.0 47.0,-71.0 47.0,-74.0 44.0,-74.0"
+"""An Update's area that reaches beyond the original's 1° square: 3° around it."""
+ONLY_UPDATE = (44.5, -73.5)
+"""Inside :data:`WIDER`, outside the original's square: reached by the Update alone."""
+
+
+async def test_cancelling_the_original_tells_who_got_only_the_wider_update(
+    client: httpx.AsyncClient, runtime: Runtime, sender: str
+) -> None:
+    """The original is cancelled after an Update widened the area: the Cancel ends the Update too, so the resident
+    the Update alone reached gets the all-clear as well; before, only the original's recipients did, and the other
+    resident kept the Update's call to action with nothing telling them it was over."""
+    await add_resident(runtime.sessions, *INSIDE, sms="+15145553011")
+    await add_resident(runtime.sessions, *ONLY_UPDATE, sms="+15145553012")
+    original = await _post(client, sender, cap_alert())
+    await run_worker(runtime)
+    update = cap_alert(
+        msg_type="Update", polygon=WIDER,
+        references=f"{original['alert']['sender']},{original['alert']['identifier']},{original['alert']['sent']}",
+    )
+    await _post(client, sender, update)
+    await run_worker(runtime)
+    before = {message["to"] for message in await outbox(runtime, "sms")}
+    assert before == {"+15145553011", "+15145553012"}
+
+    response = await client.post(f"/api/v1/alerts/{original['id']}/cancel", headers=auth(sender))
+    assert response.status_code in (200, 201), response.text
+    async with runtime.sessions() as session:  # what the Cancel's approver is told it will reach
+        counted = await recipients_reach(session, await session.get_one(Alert, response.json()["id"]))
+    assert counted.residents == 2
+    await run_worker(runtime)
+    cancels = [message["to"] for message in await outbox(runtime, "sms") if "CANCELLED" in message["body"]]
+    assert sorted(cancels) == ["+15145553011", "+15145553012"]

@@ -224,9 +224,11 @@ async def test_zone_geocode_targets_the_zone(client: httpx.AsyncClient, runtime:
     assert len(await outbox(runtime)) == expected
 
 
-async def test_update_reaches_original_recipients_plus_new_area_and_cancel_only_originals(
+async def test_update_reaches_original_recipients_plus_new_area_and_cancel_everyone_the_thread_reached(
     client: httpx.AsyncClient, runtime: Runtime, sender: str
 ) -> None:
+    """The Cancel of the original ends its Update too (:mod:`alertsvc.alerts.cancel_scope`), so it reaches the
+    Update's own recipients as well as the original's, and still nobody the thread never reached."""
     await add_resident(runtime.sessions, *INSIDE, sms="+15145551001")  # in the original area
     await add_resident(runtime.sessions, 10.5, 50.5, sms="+15145551002")  # only in the update's area
     await add_resident(runtime.sessions, 20.5, 20.5, sms="+15145551003")  # in neither
@@ -243,8 +245,10 @@ async def test_update_reaches_original_recipients_plus_new_area_and_cancel_only_
     assert cancel.status_code == 200, cancel.text
     await run_worker(runtime)
     latest = await outbox(runtime)
-    assert latest[0]["to"] == "+15145551001" and "CANCELLED" in latest[0]["body"]
+    assert {entry["to"] for entry in latest[:2]} == {"+15145551001", "+15145551002"}
+    assert all("CANCELLED" in entry["body"] for entry in latest[:2])
     assert Counter(entry["to"] for entry in latest)["+15145551001"] == 3
+    assert Counter(entry["to"] for entry in latest)["+15145551002"] == 2
     assert Counter(entry["to"] for entry in latest)["+15145551003"] == 0
     state = (await client.get(f"/api/v1/alerts/{original['id']}", headers=auth(sender))).json()["state"]
     assert state == "cancelled"
