@@ -273,7 +273,8 @@ class TimelineEntry:
     event: AuditEvent | None = None
     milestone: str | None = None
     follow_up: Alert | None = None
-    """An Update or Cancel that followed the alert, at its creation (its own rows are on its own page)."""
+    """An Update or Cancel that followed the alert, when it took effect: its approval, or its creation while it
+    waits for one (its own rows are on its own page)."""
 
 
 def _utc(value: datetime) -> datetime:
@@ -287,14 +288,17 @@ def timeline_of(
     follow_ups: Sequence[Alert] = (),
 ) -> list[TimelineEntry]:
     """Audit rows, milestones and the follow-ups made since, merged in time order; at the same instant, audit rows
-    first (a submission precedes the sending it starts), then milestones, then follow-ups."""
+    first (a submission precedes the sending it starts), then milestones, then follow-ups. A follow-up is dated
+    from its approval (a Cancel approved an hour after it was asked for cancelled nothing in between), from its
+    creation while it still waits (as :mod:`alertsvc.alerts.report` dates "Cancel issued")."""
     entries = [TimelineEntry(_utc(event.at), event=event) for event in history]
     if first_sent is not None:
         entries.append(TimelineEntry(_utc(first_sent), milestone="first_sent"))
     if completed is not None:
         entries.append(TimelineEntry(_utc(completed), milestone="completed"))
     for later in follow_ups:
-        entries.append(TimelineEntry(_utc(later.created_at), milestone="follow_up", follow_up=later))
+        took_effect = later.approved_at or later.created_at
+        entries.append(TimelineEntry(_utc(took_effect), milestone="follow_up", follow_up=later))
     order = {None: 0, "first_sent": 1, "completed": 2, "follow_up": 3}
     return sorted(entries, key=lambda entry: (entry.at, order[entry.milestone], entry.event.id if entry.event else 0))
 

@@ -160,6 +160,20 @@ def test_milestones_merge_into_the_audit_rows_by_time() -> None:
     ]
 
 
+def test_a_follow_up_is_dated_from_its_approval_not_from_when_it_was_asked_for() -> None:
+    def at(minute: int) -> datetime:
+        return datetime.fromisoformat(f"2026-12-04T10:{minute:02d}:00+00:00")
+
+    asked = Alert(id="cancel-1", msg_type="Cancel", created_at=at(1), approved_at=at(50))
+    waiting = Alert(id="cancel-2", msg_type="Cancel", created_at=at(55), approved_at=None)
+    rows = [AuditEvent(id=1, at=at(0), action="alert.submit"), AuditEvent(id=2, at=at(30), action="alert.update")]
+    entries = timeline_of(rows, first_sent=at(2), completed=None, follow_ups=[asked, waiting])
+    follow_ups = [(entry.at, entry.follow_up.id) for entry in entries if entry.follow_up is not None]
+    assert follow_ups == [(at(50), "cancel-1"), (at(55), "cancel-2")]
+    kinds = [entry.event.action if entry.event else entry.milestone for entry in entries]
+    assert kinds[-3:] == ["alert.update", "follow_up", "follow_up"]
+
+
 async def test_the_admin_page_gives_a_user_the_name_the_console_shows(
     runtime: Runtime, admin: httpx.AsyncClient
 ) -> None:
