@@ -68,10 +68,6 @@ counts = FastPathCounts()
 """This process's counts (every app of the process adds to them)."""
 
 
-class _HandOver(Exception):
-    """The request is the application's to answer (see the module's docstring)."""
-
-
 def _replay(messages: list[Message], receive: Receive) -> Receive:
     """``receive`` giving back the body messages already read, in order, then the connection's own."""
     pending = list(messages)
@@ -108,18 +104,8 @@ class FastStatusCallbacks:
             await self.app(scope, receive, send)  # the body limit answers 413 before anything is read
             return
         read: list[Message] = []
-        try:
-            body = await _read_within(receive, read, self._limit)
-            form = parse_form(body)
-            query = scope.get("query_string", b"").decode("latin-1")
-            if not signature_matches(runtime.settings, STATUS_PATH, query, form, signature):
-                raise _HandOver
-            sid, status, error_code = status_fields(form)
-            await submit_twilio_status(runtime, sid, status, error_code)
-        except Exception as exc:  # _HandOver, a Problem the route answers, a receipt the database did not take
-            if not isinstance(exc, _HandOver | Problem):
-                # The class only, as the route's handlers log it: a driver's message can carry the parameters.
-                log.warning("a status callback's receipt failed (%s): handed to the route", type(exc).__name__)
+        body = await _read_within(receive, read, self._limit)
+        if body is None or not await _recorded(runtime, scope, body, signature):
             counts.handed_over += 1
             await self.app(scope, _replay(read, receive), send)
             return
@@ -131,6 +117,25 @@ class FastStatusCallbacks:
         if self._headers is None:
             self._headers = self._headers_for(runtime.settings)
         return self._headers
+
+
+async def _recorded(runtime: Runtime, scope: Scope, body: bytes, signature: str) -> bool:
+    """Whether the callback in ``body`` was signed, well formed and recorded (committed); False leaves it to the
+    route, which says what is wrong (or records it, if the database has come back meanwhile)."""
+    try:
+        form = parse_form(body)
+        query = scope.get("query_string", b"").decode("latin-1")
+        if not signature_matches(runtime.settings, STATUS_PATH, query, form, signature):
+            return False
+        sid, status, error_code = status_fields(form)
+        await submit_twilio_status(runtime, sid, status, error_code)
+    except Problem:
+        return False  # the route answers it: 400, 422
+    except Exception as exc:  # a receipt the database did not take
+        # The class only, as the route's handlers log it: a driver's message can carry the parameters.
+        log.warning("a status callback's receipt failed (%s): handed to the route", type(exc).__name__)
+        return False
+    return True
 
 
 def _runtime_of(scope: Scope) -> Runtime | None:
@@ -163,17 +168,17 @@ def _look_at_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, in
     return (signature, declared) if is_form else (None, None)
 
 
-async def _read_within(receive: Receive, read: list[Message], limit: int) -> bytes:
-    """The whole body, each message kept in ``read`` (to be given back on a hand-over); hands over past ``limit``
-    (the application's body limit then answers 413) or when the client goes away."""
+async def _read_within(receive: Receive, read: list[Message], limit: int) -> bytes | None:
+    """The whole body, each message kept in ``read`` (to be given back on a hand-over); None past ``limit`` (the
+    application's body limit then answers 413) or when the client goes away."""
     size = 0
     while True:
         message = await receive()
         read.append(message)
         if message["type"] != "http.request":
-            raise _HandOver
+            return None
         size += len(message.get("body", b""))
         if size > limit:
-            raise _HandOver
+            return None
         if not message.get("more_body", False):
             return b"".join(m.get("body", b"") for m in read)
