@@ -6,6 +6,10 @@ For each number of residents (10 % inside a 200-vertex polygon), database (SQLit
 an SMS contact, a share also an e-mail address and a push URL (``ntfy://`` to the push stand-in); each channel is
 measured on its own (only that channel's contacts of the targeted residents are confirmed during its alert).
 Next to each row, the same stand-in driven by the bare client library from as many processes, in the same run.
+With ``--callbacks on`` (or ``both``: without, then with, back to back on the same services) the SMS stand-in posts
+``sent`` then ``delivered`` for each message to its ``StatusCallback`` (the API's ``/hooks/twilio/status``), as
+Twilio does, and after the alert the benchmark waits (bounded) until every SMS delivery is ``delivered`` and prints
+where each ended (row ``sms+cb`` and a line under the table); the bare ceiling stays the bare client without them.
 
 This file is the command line and the order of the steps; each step is a module of ``bench/_fanout/``:
 
@@ -14,6 +18,7 @@ This file is the command line and the order of the steps; each step is a module 
 * ``services``: ``alertsvc serve`` and ``alertsvc worker`` processes, configured by environment only;
 * ``worker_patches``: ``--worker-patch`` experiments applied inside the worker processes;
 * ``alerts``: one alert posted through the API and awaited at the stand-ins;
+* ``receipts``: with callbacks on, the wait until every SMS delivery is ``delivered``, and the database's count;
 * ``standin``: the ``standins`` servers in child processes with a counter around their handlers;
 * ``bare``: the bare-library ceilings (``bench/_bare_clients.py``'s senders, in child processes);
 * ``sampling``: CPU seconds, peak RSS and sampled PSS of the processes under test;
@@ -22,7 +27,8 @@ This file is the command line and the order of the steps; each step is a module 
 Nothing is patched in the client libraries or in alertsvc; ``--worker-env`` adds to the workers' environment.
 
     .venv/bin/python -m bench.fanout [--quick] [--sizes 100000,1000000] [--databases sqlite,postgresql]
-        [--workers 1,2] [--channels sms,email,push] [--worker-env ALERTSVC_DELIVERY_BATCH_SIZE=500 ...]
+        [--workers 1,2] [--channels sms,email,push] [--callbacks off|on|both]
+        [--worker-env ALERTSVC_DELIVERY_BATCH_SIZE=500 ...]
 """
 from __future__ import annotations
 
@@ -53,6 +59,7 @@ from bench._fanout.database import (  # noqa: E402
     targeting_seconds,
 )
 from bench._fanout.population import WARMUP_RESIDENTS, Population, build_population, warmup_polygon  # noqa: E402
+from bench._fanout.receipts import Receipts, await_delivered  # noqa: E402
 from bench._fanout.sampling import PssSampler, cpu_seconds, peak_rss_mib  # noqa: E402
 from bench._fanout.services import (  # noqa: E402
     create_key,
@@ -133,20 +140,36 @@ async def run_database(kind: str, population: Population, args: argparse.Namespa
                     if any(r.arrived < r.expected for r in warm.values()):
                         print(f"  warm-up incomplete: {warm}", flush=True)
                     await clear_deliveries(database)
-                    for channel in args.channels:
+                    for channel, callbacks in runs_of(args.channels, args.callbacks):
                         active = await confirm_only(database, population, active, channel)
                         expected = len(population.inside_contacts[channel])
-                        cpu_before = workers_cpu(processes)
+                        standins["sms"].send_callbacks(callbacks)
+                        standin_pid = standins[channel].process.pid
+                        cpu_before, api_before = workers_cpu(processes), cpu_seconds(api_process.pid)
+                        standin_before = cpu_seconds(standin_pid)
                         result = await send_alert(
                             api, key, population.polygon_cap, channel, standins, {channel: expected},
                             within=60 + expected / 100,
                         )  # fmt: skip
                         run_result = result[channel]
                         cpu_us = (workers_cpu(processes) - cpu_before) / expected * 1e6
+                        receipts: Receipts | None = None
+                        if callbacks:
+                            receipts = await await_delivered(database, standins["sms"], expected,
+                                                             within=60 + expected / 500)  # fmt: skip
+                            standins["sms"].send_callbacks(False)
+                        api_us = (cpu_seconds(api_process.pid) - api_before) / expected * 1e6
+                        standin_us = (cpu_seconds(standin_pid) - standin_before) / expected * 1e6
                         bare = ceilings.get((channel, workers), NO_CEILING)
                         these.append(Row(size, kind, workers, channel, run_result, targeting, bare, cpu_us,
-                                         load_s=load_s))  # fmt: skip
-                        print(f"  {kind} workers={workers} {channel}: {run_result}", flush=True)
+                                         load_s=load_s, receipts=receipts, api_cpu_us=api_us,
+                                         standin_cpu_us=standin_us))  # fmt: skip
+                        print(f"  {kind} workers={workers} {channel}{'+cb' if callbacks else ''}: {run_result}",
+                              flush=True)  # fmt: skip
+                        print(f"    CPU µs/msg: workers {cpu_us:.0f}, API {api_us:.0f}, stand-in {standin_us:.0f}",
+                              flush=True)  # fmt: skip
+                        if receipts:
+                            print(f"    {receipts.summary()}", flush=True)
                         await clear_deliveries(database)
                     peak, pss = memory_peaks(api_process, processes, sampler)
                     for row in these:
@@ -161,6 +184,13 @@ async def run_database(kind: str, population: Population, args: argparse.Namespa
     finally:
         await drop_database(database)
     return rows
+
+
+def runs_of(channels: Sequence[str], callbacks: str) -> list[tuple[str, bool]]:
+    """Each channel's alert, and for SMS with ``--callbacks both`` one without status callbacks then one with
+    (the same services, back to back: the pair is compared in one run on a noisy machine)."""
+    modes = {"off": [False], "on": [True], "both": [False, True]}[callbacks]
+    return [(channel, on) for channel in channels for on in (modes if channel == "sms" else [False])]
 
 
 def measure_ceilings(args: argparse.Namespace, standins: dict[str, Standin]) -> Ceilings:
@@ -240,6 +270,14 @@ def cli() -> None:
         type=parse_patches,
         default=[],
         help=f"experiments applied inside the worker processes only: {', '.join(WORKER_PATCHES)}",
+    )
+    parser.add_argument(
+        "--callbacks",
+        choices=("off", "on", "both"),
+        nargs="?",
+        const="on",
+        default="off",
+        help="the SMS stand-in posts sent then delivered to each StatusCallback (both: SMS without, then with)",
     )
     parser.add_argument("--skip-ceilings", action="store_true", help="no bare runs (ratios left empty)")
     parser.add_argument("--keep-logs", metavar="DIR", help="copy the API and worker logs here")

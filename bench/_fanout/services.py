@@ -26,13 +26,16 @@ from bench._fanout.standin import Standin
 
 def service_env(database: Database, redis_url: str, standins: dict[str, Standin], tmp: Path,
                 extra: dict[str, str]) -> dict[str, str]:  # fmt: skip
-    """The environment of the API and the workers: the database, Redis, the stand-ins as providers, ``extra``
-    (``--worker-env``) last, so it can override any of them."""
+    """The environment of the API and the workers: the database, Redis, the stand-ins as providers, the API's
+    address as the public URL (the workers put ``/hooks/twilio/status`` under it as each SMS's ``StatusCallback``,
+    and the API checks the callbacks' signatures over it), ``extra`` (``--worker-env``) last, so it can override
+    any of them."""
     from standins.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
     return {
         "DATABASE_URL": database.url,
         "REDIS_URL": redis_url,
+        "ALERTSVC_PUBLIC_URL": api_url(),
         "ALERTSVC_SANDBOX": "0",
         "ALERTSVC_SECRET_KEY": SECRET,
         "ALERTSVC_DATA_DIR": str(tmp / "data"),
@@ -71,11 +74,19 @@ def stop_service(process: subprocess.Popen[bytes]) -> None:
     stop_process(process, timeout=20)
 
 
+def api_port() -> int:
+    """The API's port: one per benchmark process, so that two benchmarks on the machine do not collide."""
+    return 18000 + os.getpid() % 1000
+
+
+def api_url() -> str:
+    return f"http://127.0.0.1:{api_port()}"
+
+
 def start_api(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``alertsvc serve`` on a port of its own (one per benchmark process); the process and its base URL."""
-    port = 18000 + os.getpid() % 1000
-    process = start_logged(alertsvc_command("serve", "--host", "127.0.0.1", "--port", str(port)), env, log)
-    return process, f"http://127.0.0.1:{port}"
+    """``alertsvc serve`` on :func:`api_port`; the process and its base URL."""
+    command = alertsvc_command("serve", "--host", "127.0.0.1", "--port", str(api_port()))
+    return start_logged(command, env, log), api_url()
 
 
 def create_key(env: dict[str, str]) -> str:

@@ -5,8 +5,14 @@ Messages are timed where they arrive, not where they are sent, so the pipeline a
 by the same clock; only accepted messages count (a refused one did not reach anyone). Nothing in the client
 libraries or in alertsvc is patched: the counter is a subclass of the stand-in.
 
-The child: ``python -m bench._fanout.standin CHANNEL`` prints ``listening PORT``, then answers each ``stats`` or
-``reset`` line on stdin with one JSON line (count, first, last) and stops at EOF.
+The SMS stand-in can also post Twilio's status callbacks (``sent`` then ``delivered`` for each message, signed, to
+the message's ``StatusCallback``), switched on and off between alerts (``bench/fanout.py --callbacks``); it counts
+the callbacks the service answered with a 2xx and those it did not, and when the last ``delivered`` one was
+answered (the fast path answers once the receipt is committed).
+
+The child: ``python -m bench._fanout.standin CHANNEL`` prints ``listening PORT``, then answers each ``stats``,
+``reset``, ``callbacks on`` or ``callbacks off`` line on stdin with one JSON line (count, first, last and the
+callback counts) and stops at EOF.
 """
 
 from __future__ import annotations
@@ -40,6 +46,24 @@ class Arrivals:
         self.last = now
 
 
+@dataclass
+class Callbacks:
+    """Status callbacks the SMS stand-in posted: answered with a 2xx, not (an error status or no answer), and when
+    the last answered ``delivered`` one came back (wall clock)."""
+
+    answered: int = 0
+    failed: int = 0
+    last_delivered: float = 0.0
+
+    def answer(self, status: int | None, message_status: str) -> None:
+        if status is not None and 200 <= status < 300:
+            self.answered += 1
+            if message_status == "delivered":
+                self.last_delivered = time.time()
+        else:
+            self.failed += 1
+
+
 def rate_of(arrivals: Arrivals) -> float:
     """Messages per second from the first arrival to the last (NaN with fewer than two)."""
     span = arrivals.last - arrivals.first
@@ -55,8 +79,9 @@ COUNTED: dict[str, tuple[str, str, str, Callable[[Any], bool]]] = {
 message was accepted."""
 
 
-def counting_standin(channel: str, arrivals: Arrivals) -> Any:
-    """The channel's stand-in (keeping nothing it receives) whose message handler counts into ``arrivals``."""
+def counting_standin(channel: str, arrivals: Arrivals, callbacks: Callbacks) -> Any:
+    """The channel's stand-in (keeping nothing it receives) whose message handler counts into ``arrivals``, and
+    for SMS whose status callbacks are counted into ``callbacks`` (posted only once ``send_callbacks`` is on)."""
     module, class_name, handler, accepted = COUNTED[channel]
     base = getattr(importlib.import_module(module), class_name)
     handle = getattr(base, handler)
@@ -67,13 +92,25 @@ def counting_standin(channel: str, arrivals: Arrivals) -> Any:
             arrivals.hit()
         return answer
 
-    return type(f"Counting{class_name}", (base,), {handler: counted})(record=False)
+    methods: dict[str, Any] = {handler: counted}
+    if channel == "sms":
+        post = base.post_status_callback
+
+        async def counted_callback(self: Any, *args: Any, **kwargs: Any) -> Any:
+            sent = await post(self, *args, **kwargs)
+            callbacks.answer(sent.answer_status, sent.params["MessageStatus"])
+            self.callbacks.clear()  # ``record=False`` keeps no messages; keep no callbacks either
+            return sent
+
+        methods["post_status_callback"] = counted_callback
+    return type(f"Counting{class_name}", (base,), methods)(record=False)
 
 
 async def serve(channel: str) -> None:
-    """Serve; answer ``stats`` and ``reset`` lines on stdin with one JSON line each; stop at EOF."""
-    arrivals = Arrivals()
-    standin = counting_standin(channel, arrivals)
+    """Serve; answer ``stats``, ``reset`` and ``callbacks on|off`` lines on stdin with one JSON line each; stop at
+    EOF."""
+    arrivals, callbacks = Arrivals(), Callbacks()
+    standin = counting_standin(channel, arrivals, callbacks)
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
 
@@ -82,7 +119,12 @@ async def serve(channel: str) -> None:
             command = line.strip()
             if command == "reset":
                 arrivals.count, arrivals.first, arrivals.last = 0, 0.0, 0.0
-            print(json.dumps({"count": arrivals.count, "first": arrivals.first, "last": arrivals.last}), flush=True)
+                callbacks.answered, callbacks.failed, callbacks.last_delivered = 0, 0, 0.0
+            elif command in ("callbacks on", "callbacks off"):
+                standin.send_callbacks = command == "callbacks on"  # read when each message is created
+            print(json.dumps({"count": arrivals.count, "first": arrivals.first, "last": arrivals.last,
+                              "callbacks_answered": callbacks.answered, "callbacks_failed": callbacks.failed,
+                              "last_delivered": callbacks.last_delivered}), flush=True)  # fmt: skip
         loop.call_soon_threadsafe(done.set)
 
     async with standin as running:
@@ -105,6 +147,15 @@ class Standin(Child):
     def stats(self) -> Arrivals:
         data = self.ask("stats")
         return Arrivals(int(data["count"]), float(data["first"]), float(data["last"]))
+
+    def callbacks(self) -> Callbacks:
+        """The status callbacks posted since the last reset (SMS only; zero elsewhere)."""
+        data = self.ask("stats")
+        return Callbacks(int(data["callbacks_answered"]), int(data["callbacks_failed"]), float(data["last_delivered"]))
+
+    def send_callbacks(self, on: bool) -> None:
+        """Post status callbacks for the messages created from now on (SMS only), or stop posting them."""
+        self.ask("callbacks on" if on else "callbacks off")
 
 
 if __name__ == "__main__":

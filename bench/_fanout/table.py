@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from bench._fanout.alerts import AlertRun
 from bench._fanout.bare import Ceiling
 from bench._fanout.config import CLIENT_CONCURRENCY, SMTP_POOL
+from bench._fanout.receipts import Receipts
 
 
 @dataclass
@@ -47,6 +48,14 @@ class Row:
     peak_mib: float = float("nan")
     peak_pss_mib: float = float("nan")
     load_s: float = float("nan")
+    receipts: Receipts | None = None
+    """With status callbacks on (``--callbacks``): where the alert's SMS deliveries ended; the row's channel then
+    reads ``sms+cb`` and a line under the table gives the counts."""
+    api_cpu_us: float = float("nan")
+    """CPU of the API process per message, from the POST until the alert is sent (with callbacks: until every
+    delivery is ``delivered`` or the wait's bound)."""
+    standin_cpu_us: float = float("nan")
+    """The same for the channel's stand-in (which with callbacks on also posts them)."""
 
 
 def print_table(rows: list[Row], ceiling_messages: int, push_ceiling_messages: int) -> None:
@@ -67,8 +76,9 @@ def print_table(rows: list[Row], ceiling_messages: int, push_ceiling_messages: i
             msgs += "!"
         first = f"{run_.accept_to_first:.3f}" if run_ else "-"
         rate = run_.rate if run_ else float("nan")
+        channel = r.channel + ("+cb" if r.receipts else "")
         print(
-            f"| {r.size:>9,} | {r.database:<10} | {r.workers:>7} | {r.channel:<7} | {msgs:>7} | {r.targeting:>11.3f} "
+            f"| {r.size:>9,} | {r.database:<10} | {r.workers:>7} | {channel:<7} | {msgs:>7} | {r.targeting:>11.3f} "
             f"| {first:>14} | {rate:>7,.0f} | {r.bare.rate:>10,.0f} | {rate / r.bare.rate:>5.2f} "
             f"| {r.cpu_us:>10.0f} | {r.bare.cpu_us:>7.0f} | {r.bare.cpu_us / r.cpu_us:>9.2f} | {r.peak_mib:>8.0f} "
             f"| {r.peak_pss_mib:>7.0f} |"
@@ -80,3 +90,14 @@ def print_table(rows: list[Row], ceiling_messages: int, push_ceiling_messages: i
         "\npeak MiB: VmHWM of the API process + every worker process; PSS MiB: the highest sum of their PSS, sampled"
         " every 0.25 s (shared pages counted once)."
     )
+    with_callbacks = [r for r in rows if r.receipts]
+    if with_callbacks:
+        print("\nsms+cb: the SMS stand-in posted sent then delivered to each message's StatusCallback (the API);"
+              " the table's CPU µs/msg is the workers' during the alert, the API's and the stand-in's below run until"
+              " every delivery is delivered; bare is the bare client without callbacks.")  # fmt: skip
+        for r in rows:
+            total = r.cpu_us + r.api_cpu_us + r.standin_cpu_us
+            print(f"- {r.size:,} {r.database} workers={r.workers} {r.channel}{'+cb' if r.receipts else ''}:"
+                  f" CPU µs/msg workers {r.cpu_us:.0f} + API {r.api_cpu_us:.0f} + stand-in {r.standin_cpu_us:.0f}"
+                  f" = {total:.0f} ({os.cpu_count()} cores ÷ that: {(os.cpu_count() or 1) * 1e6 / total:,.0f} msg/s)"
+                  + (f"; {r.receipts.summary()}" if r.receipts else ""))  # fmt: skip
