@@ -58,6 +58,11 @@ class GroupCommit(Generic[ItemT, OutcomeT]):
         self._loop = asyncio.get_running_loop()
         self._gathering: list[tuple[ItemT, asyncio.Future[OutcomeT]]] = []
         self._appliers: set[asyncio.Task[None]] = set()
+        """Strong references to the applier tasks (the loop keeps only weak ones); pruned a turn after each ends."""
+        self._applying = 0
+        """Appliers still inside their loop. Counted by the appliers themselves, not by ``_appliers``: a task's
+        done callback runs a turn after it ends, and a request submitted in that turn saw the set full, started no
+        applier and waited forever (with one batch in flight, SQLite's case, every request after it did too)."""
         self.batches = 0
         """Transactions committed so far (tests and the benchmark read it to see that items were grouped)."""
 
@@ -71,7 +76,8 @@ class GroupCommit(Generic[ItemT, OutcomeT]):
         that applying it alone raised)."""
         future: asyncio.Future[OutcomeT] = self._loop.create_future()
         self._gathering.append((item, future))
-        if len(self._appliers) < self._in_flight:
+        if self._applying < self._in_flight:
+            self._applying += 1
             applier = self._loop.create_task(self._apply_while_gathered())
             self._appliers.add(applier)
             applier.add_done_callback(self._appliers.discard)
@@ -79,6 +85,14 @@ class GroupCommit(Generic[ItemT, OutcomeT]):
         return await asyncio.shield(future)
 
     async def _apply_while_gathered(self) -> None:
+        try:
+            await self._apply_gathered()
+        finally:
+            # No await between the loop's last look at ``_gathering`` and this: an item added after it starts an
+            # applier of its own.
+            self._applying -= 1
+
+    async def _apply_gathered(self) -> None:
         while self._gathering:
             cut = self._max_batch
             batch, self._gathering = self._gathering[:cut], self._gathering[cut:]
