@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alertsvc.errors import Kind, NotFound
 from alertsvc.store.models import Acknowledgement, Alert, Contact, Delivery, Resident
 from alertsvc.tracking.states import DeliveryState
-from alertsvc.webhooks.events import ACKNOWLEDGEMENT, emit
+from alertsvc.webhooks.events import ACKNOWLEDGEMENT, emit_many
 
 RECENT = timedelta(hours=48)
 """An SMS reply counts for the newest alert the number received within this long (and not yet expired)."""
@@ -143,18 +143,22 @@ async def record_answers(session: AsyncSession, given: Sequence[GivenAnswer]) ->
         },
     )
     await session.execute(statement)
-    for one in given:
-        await emit(
-            session,
-            ACKNOWLEDGEMENT,
-            {
-                "alert_id": one.alert_id,
-                "resident_ref": one.resident_ref,
-                "answer": one.answer.value,
-                "via": one.via,
-                "at": one.at.isoformat(),
-            },
-        )
+    await emit_many(  # the webhooks read once for the whole batch
+        session,
+        [
+            (
+                ACKNOWLEDGEMENT,
+                {
+                    "alert_id": one.alert_id,
+                    "resident_ref": one.resident_ref,
+                    "answer": one.answer.value,
+                    "via": one.via,
+                    "at": one.at.isoformat(),
+                },
+            )
+            for one in given
+        ],
+    )
 
 
 async def _resident_ref(session: AsyncSession, resident_id: int) -> str | None:
