@@ -35,7 +35,7 @@ POINTS = 9_000
 """Four polygons of 9,000 points: under every limit (points per polygon, the 1 MiB body), about a second of work."""
 
 
-def ring(points: int, lat: float, lon: float, radius: float = 0.05) -> str:
+def ring(points: int, lat: float, lon: float, radius: float = 0.05, digits: int = 6) -> str:
     """A closed, simple ring of ``points`` points (the first repeated last) in CAP's ``lat,lon`` order."""
     pairs = [
         (
@@ -45,11 +45,17 @@ def ring(points: int, lat: float, lon: float, radius: float = 0.05) -> str:
         for i in range(points - 1)
     ]
     pairs.append(pairs[0])
-    return " ".join(f"{a:.6f},{b:.6f}" for a, b in pairs)
+    return " ".join(f"{a:.{digits}f},{b:.{digits}f}" for a, b in pairs)
 
 
-def large_area() -> dict[str, object]:
-    return {"areaDesc": "Large", "polygon": [ring(POINTS, 45.2 + 0.12 * k, -72.5) for k in range(POLYGONS)]}
+def large_area(polygons: int = POLYGONS, digits: int = 6) -> dict[str, object]:
+    rings = [ring(POINTS, 45.2 + 0.12 * k, -72.5, digits=digits) for k in range(polygons)]
+    return {"areaDesc": "Large", "polygon": rings}
+
+
+ALERT_POLYGONS = 5
+"""An alert's area: five polygons (about 945 kB, under the 1 MiB body limit). A submission parses each polygon once
+now, so four took 0.2-0.4 s, little to tell a free loop from a blocked one."""
 
 
 @pytest.fixture
@@ -105,7 +111,7 @@ async def test_a_large_area_does_not_stall_healthz(served: tuple[Runtime, str], 
     del runtime
     key = await make_key("alerts:read", "alerts:write")
     alert = cap_alert(status="Exercise")
-    alert["info"][0]["area"] = [large_area()]
+    alert["info"][0]["area"] = [large_area(ALERT_POLYGONS)]
     requests = {
         "preview": ("/api/v1/targeting/preview", large_area()),
         "alert": ("/api/v1/alerts", alert),
@@ -119,9 +125,11 @@ async def test_a_large_area_does_not_stall_healthz(served: tuple[Runtime, str], 
             latencies = probe.latencies
             assert response.status_code in (200, 201), (name, response.text[:300])
             print(f"{name}: {took:.2f} s; /healthz {len(latencies)} times, slowest {max(latencies):.3f} s")
-            assert took > 2 * HEALTH_BOUND, f"{name} took {took:.2f} s: too quick to show anything"
             assert len(latencies) >= 3, (name, latencies)
             assert max(latencies) < HEALTH_BOUND, (name, took, latencies)
+            # Were the work on the loop, a /healthz asked meanwhile would wait for most of it, however fast the
+            # machine (a fixed "took at least" failed on a fast one: 0.33-0.55 s for the same preview).
+            assert max(latencies) < took / 3, (name, took, latencies)
         assert (await client.get("/healthz")).status_code == 200
 
 

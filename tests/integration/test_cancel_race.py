@@ -31,6 +31,7 @@ from standins.twilio_api import TwilioStandin
 from tests.conftest import auth, make_settings, wait_for
 from tests.factories import cap_alert
 from tests.integration.test_crash_safety import ACK_LINK, PUBLIC_URL, ack_marker, add_residents, deliveries_of
+from tests.running_worker import stop_worker
 
 RESIDENTS = 2000
 CANCEL_AFTER = 300
@@ -90,9 +91,7 @@ async def test_a_cancel_mid_fanout_reaches_everyone_the_original_reached_and_not
 
         await wait_for(settled, within=60, interval=0.2)
     finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
-        await worker.close()
+        await stop_worker(worker, running)
 
     originals = await deliveries_of(wired, original_id)
     cancels = await deliveries_of(wired, cancel_id)

@@ -26,6 +26,7 @@ from alertsvc.security.scopes import Scope
 from standins.twilio_api import TwilioStandin
 from tests.conftest import auth, make_settings
 from tests.factories import SQUARE, add_resident, cap_alert
+from tests.running_worker import stop_worker
 
 TEST_RECIPIENTS = 300
 LIFE_SAFETY = 5
@@ -89,9 +90,7 @@ async def test_life_safety_messages_overtake_a_queued_test_alert(wired: tuple[Ru
         total = TEST_RECIPIENTS + LIFE_SAFETY
         await _wait(lambda: len(twilio.messages) >= total, 60, "not every message arrived")
     finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
-        await worker.close()
+        await stop_worker(worker, running)
     urgent_at = [m.received_at for m in twilio.messages if m.to in urgent_numbers]
     test_at = [m.received_at for m in twilio.messages if m.to not in urgent_numbers]
     assert len(urgent_at) == LIFE_SAFETY and len(test_at) == TEST_RECIPIENTS  # each once
@@ -137,8 +136,6 @@ async def test_a_retried_life_safety_batch_keeps_its_lane(wired: tuple[Runtime, 
             assert time.monotonic() < deadline, "a due retry was never promoted"
             await asyncio.sleep(0.02)
     finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
-        await worker.close()
+        await stop_worker(worker, running)
     assert len(twilio.refused) == LIFE_SAFETY
     assert noted and all(":r" in job_id for job_id in noted), noted  # deliver:<alert>:sms:<first id>:r<attempt>
