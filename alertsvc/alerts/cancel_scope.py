@@ -12,7 +12,7 @@ cancelled); other Cancels are never moved.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,16 +31,7 @@ ENDED_WITH_THREAD: Final = frozenset({AlertState.APPROVED, AlertState.DISPATCHIN
 async def alerts_a_cancel_ends(session: AsyncSession, keys: Sequence[tuple[str, str, str]]) -> list[str]:
     """Our ids of the alerts a Cancel with these ``references`` keys ends: the named ones first (as before), then
     the other members of their threads in force, each once."""
-    named = await referenced_alert_ids(session, keys)
-    ended = list(dict.fromkeys(named))
-    for alert_id in named:
-        alert = await session.get(Alert, alert_id)
-        if alert is None:
-            continue
-        for member in (await thread_state(session, alert)).members:
-            if member.msg_type != "Cancel" and member.state in ENDED_WITH_THREAD and member.id not in ended:
-                ended.append(member.id)
-    return ended
+    return await _named_and_their_threads(session, keys, lambda member: member.state in ENDED_WITH_THREAD)
 
 
 async def alerts_a_follow_up_reaches(session: AsyncSession, keys: Sequence[tuple[str, str, str]]) -> list[str]:
@@ -53,13 +44,21 @@ async def alerts_a_follow_up_reaches(session: AsyncSession, keys: Sequence[tuple
     went out add nobody (only received deliveries count), and the fan-out moves the named alerts to ``cancelled``
     before it asks, so the state cannot be the filter here.
     """
+    return await _named_and_their_threads(session, keys, lambda member: True)
+
+
+async def _named_and_their_threads(
+    session: AsyncSession, keys: Sequence[tuple[str, str, str]], counts: Callable[[Alert], bool]
+) -> list[str]:
+    """The alerts ``keys`` name, first and each once, then the other members of their threads (never a Cancel)
+    that ``counts``."""
     named = await referenced_alert_ids(session, keys)
-    reached = list(dict.fromkeys(named))
+    found = list(dict.fromkeys(named))
     for alert_id in named:
         alert = await session.get(Alert, alert_id)
         if alert is None:
             continue
         for member in (await thread_state(session, alert)).members:
-            if member.msg_type != "Cancel" and member.id not in reached:
-                reached.append(member.id)
-    return reached
+            if member.msg_type != "Cancel" and member.id not in found and counts(member):
+                found.append(member.id)
+    return found
