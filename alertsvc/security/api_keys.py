@@ -127,8 +127,9 @@ async def authenticate_key(runtime: Runtime, presented: str) -> Principal | None
         return None
     now = utcnow()
     if _claim_use(runtime.sessions, key, now):
-        try:
-            await runtime.write(record_use, key.id, now)
+        try:  # once a minute: an ordinary transaction (the SQLite writer thread is for the frequent writes)
+            async with transaction(runtime.sessions) as session:
+                await record_use(session, key.id, now)
         except BaseException:
             written = _LAST_WRITTEN.get(runtime.sessions, {})
             if written.get(key.id) == now:  # not written: the next request tries again
