@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from alertsvc.clock import utcnow
 from alertsvc.runtime import Runtime, open_runtime
 from alertsvc.security import api_keys
 from alertsvc.security.api_keys import LAST_USE_STEP, authenticate_key, find_key, record_use
@@ -36,11 +37,11 @@ def clock_at(monkeypatch: pytest.MonkeyPatch, when: datetime) -> None:
 async def test_many_requests_within_a_minute_write_the_key_use_once(runtime: Runtime, make_key: KeyMaker) -> None:
     key = await make_key("alerts:read")
     assert await last_used(runtime, key) is None
-    before = api_keys.utcnow()
+    before = utcnow()
     with counting_statements() as statements:
         principals = [await authenticate_key(runtime, key) for _ in range(10)]
         principals += await asyncio.gather(*(authenticate_key(runtime, key) for _ in range(20)))
-    after = api_keys.utcnow()
+    after = utcnow()
     assert all(p is not None and p.name.startswith("key:") for p in principals)
     assert statements.matching(KEY_WRITE) == 1, statements.sent
     stored = await last_used(runtime, key)
@@ -51,7 +52,7 @@ async def test_the_use_is_written_again_once_a_minute_has_passed(
     runtime: Runtime, make_key: KeyMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key = await make_key("alerts:read")
-    start = api_keys.utcnow()
+    start = utcnow()
     clock_at(monkeypatch, start)
     assert await authenticate_key(runtime, key) is not None
     with counting_statements() as statements:
@@ -88,7 +89,7 @@ async def test_processes_that_read_the_same_stale_time_write_it_once(runtime: Ru
     async with runtime.sessions() as session:
         found = await find_key(session, key)
     assert found is not None and found.last_used_at is None
-    now = api_keys.utcnow()
+    now = utcnow()
     async with transaction(runtime.sessions) as session:
         assert await record_use(session, found.id, now) is True
     async with transaction(runtime.sessions) as session:  # the second process, its read as stale as the first's
